@@ -1,0 +1,12 @@
+export { Peer, DEFAULT_MAX_MESSAGE_BYTES } from './peer.js';
+export type { PeerEvents, PeerOptions, PeerSummary, StateChange } from './peer.js';
+export type { MessageRecord, MessageStateName } from './store/records.js';
+export { directConversationId } from './store/records.js';
+export { loadOrCreateIdentity, type LocalIdentity } from './identity/local-identity.js';
+export { signIdentityRecord, verifyIdentityRecord } from './identity/identity-record.js';
+export { peerIdFromSigningKey, fingerprintOf, isPeerId } from './identity/peer-id.js';
+export { PairSealer } from './sealing/pair-sealer.js';
+export { pinnedChannelCredentials, pinnedChannelOptions } from './transport/tls-credentials.js';
+export { clientFrameCodec, SESSION_PATH } from './transport/frame-codec.js';
+export { greet } from './transport/greeting.js';
+export * from './errors.js';

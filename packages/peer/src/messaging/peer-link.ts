@@ -1,0 +1,176 @@
+import * as grpc from '@grpc/grpc-js';
+import { type Ack, AckStatus, type ChatMessage, Content, type Frame, PROTOCOL_VERSION, ReceiptKind } from '@p2p-messenger/proto';
+import type { Logger } from 'pino';
+import type { Session } from '../transport/session.js';
+import { MessageState, type MessageRecord, type MessageStateName } from '../store/records.js';
+import { type InboundContext, receiveMessages } from './inbound.js';
+
+/** Where a link reports what happened, for the peer to turn into events. */
+export interface LinkListener {
+  incoming(records: MessageRecord[]): void;
+  states(peerId: string, ids: string[], state: MessageStateName, error?: string): void;
+}
+
+/** Limits on what one link keeps in flight (sent, not yet acked). */
+const MAX_IN_FLIGHT = 4096;
+const MAX_BATCH_MESSAGES = 256;
+const MAX_BATCH_BYTES = 256 * 1024;
+const MAX_READ_RECEIPTS_PER_RESYNC = 10_000;
+
+/**
+ * Messaging over one session with one peer: sends the outbox in order (batched, with
+ * backpressure and a bounded window), stores and acks what arrives, and carries receipts.
+ * When the session ends, unacked messages simply stay in the outbox for the next link.
+ */
+export class PeerLink {
+  readonly #session: Session;
+  readonly #ctx: InboundContext;
+  readonly #listener: LinkListener;
+  readonly #log: Logger;
+  readonly #inFlight = new Set<string>();
+  #cursor = '';
+  #pumping = false;
+  #pumpAgain = false;
+
+  constructor(session: Session, ctx: InboundContext, listener: LinkListener) {
+    this.#session = session;
+    this.#ctx = ctx;
+    this.#listener = listener;
+    this.#log = ctx.log.child({ peerId: session.peerId });
+  }
+
+  get peerId(): string {
+    return this.#session.peerId;
+  }
+
+  start(): void {
+    this.#session.send({
+      body: {
+        $case: 'resync',
+        value: {
+          protocolVersion: PROTOCOL_VERSION,
+          readCursor: this.#ctx.store.readCursor(this.peerId),
+          maxPayloadBytes: this.#ctx.maxMessageBytes,
+        },
+      },
+    });
+    this.#session.attach((frame) => {
+      try {
+        this.#onFrame(frame);
+      } catch (err) {
+        this.#log.error({ err }, 'failed to handle a frame; closing the session');
+        this.#session.close(grpc.status.INTERNAL, 'the receiving peer failed to handle a frame');
+      }
+    });
+    this.pump();
+  }
+
+  /** Sends read receipts for messages the owner has just read. */
+  sendReadReceipts(ids: string[]): void {
+    if (ids.length === 0) return;
+    this.#session.send({
+      body: { $case: 'receipts', value: { receipts: [{ kind: ReceiptKind.RECEIPT_KIND_READ, messageIds: ids }] } },
+    });
+  }
+
+  /** Sends whatever the outbox holds, until the window or the stream's buffer is full. */
+  pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    this.#pumpLoop()
+      .catch((err: unknown) => {
+        this.#log.error({ err }, 'outbox pump failed; closing the session');
+        this.#session.close(grpc.status.INTERNAL, 'sender failed');
+      })
+      .finally(() => {
+        this.#pumping = false;
+      });
+  }
+
+  async #pumpLoop(): Promise<void> {
+    do {
+      this.#pumpAgain = false;
+      while (this.#session.isOpen && this.#inFlight.size < MAX_IN_FLIGHT) {
+        const batch = this.#nextBatch();
+        if (batch.length === 0) break;
+        const writable = this.#session.send({ body: { $case: 'messages', value: { messages: batch } } });
+        const ids = batch.map((message) => message.id);
+        const sent = this.#ctx.store.advanceOutgoing(this.#ctx.localId, ids, MessageState.Sent);
+        if (sent.length > 0) this.#listener.states(this.peerId, sent, 'sent');
+        if (!writable) await this.#session.drained();
+      }
+    } while (this.#pumpAgain && this.#session.isOpen);
+  }
+
+  #nextBatch(): ChatMessage[] {
+    const room = Math.min(MAX_BATCH_MESSAGES, MAX_IN_FLIGHT - this.#inFlight.size);
+    const records = this.#ctx.store.outbox(this.peerId, this.#cursor, room);
+    const sealer = this.#ctx.book.sealerFor(this.peerId);
+    const batch: ChatMessage[] = [];
+    let bytes = 0;
+    for (const record of records) {
+      if (batch.length > 0 && bytes + record.text.length > MAX_BATCH_BYTES) break;
+      const message: ChatMessage = {
+        id: record.id,
+        conversationId: record.conversationId,
+        senderId: record.senderId,
+        recipientId: this.peerId,
+        lamport: record.lamport,
+        sentAtMs: record.sentAtMs,
+        sealed: Buffer.alloc(0),
+      };
+      message.sealed = sealer.seal(Content.encode({ body: { $case: 'text', value: record.text } }).finish(), message);
+      batch.push(message);
+      bytes += message.sealed.length;
+      this.#cursor = record.id;
+      this.#inFlight.add(record.id);
+    }
+    return batch;
+  }
+
+  #onFrame(frame: Frame): void {
+    const body = frame.body;
+    switch (body?.$case) {
+      case 'messages': {
+        const { acks, fresh } = receiveMessages(this.#ctx, this.peerId, body.value.messages);
+        this.#session.send({ body: { $case: 'acks', value: { acks } } });
+        if (fresh.length > 0) this.#listener.incoming(fresh);
+        break;
+      }
+      case 'acks':
+        this.#onAcks(body.value.acks);
+        break;
+      case 'receipts':
+        for (const receipt of body.value.receipts) {
+          const state = receipt.kind === ReceiptKind.RECEIPT_KIND_READ ? MessageState.Read : MessageState.Delivered;
+          const changed = this.#ctx.store.advanceOutgoing(this.#ctx.localId, receipt.messageIds, state);
+          if (changed.length > 0) this.#listener.states(this.peerId, changed, state === MessageState.Read ? 'read' : 'delivered');
+        }
+        break;
+      case 'resync': {
+        const read = this.#ctx.store.readSince(this.peerId, body.value.readCursor, MAX_READ_RECEIPTS_PER_RESYNC);
+        this.sendReadReceipts(read);
+        break;
+      }
+    }
+  }
+
+  #onAcks(acks: readonly Ack[]): void {
+    const delivered: string[] = [];
+    for (const ack of acks) {
+      this.#inFlight.delete(ack.messageId);
+      if (ack.status === AckStatus.ACK_STATUS_STORED || ack.status === AckStatus.ACK_STATUS_DUPLICATE) {
+        delivered.push(ack.messageId);
+      } else if (this.#ctx.store.markFailed(this.#ctx.localId, ack.messageId, ack.detail || AckStatus[ack.status])) {
+        this.#log.warn({ messageId: ack.messageId, status: AckStatus[ack.status], detail: ack.detail }, 'message refused');
+        this.#listener.states(this.peerId, [ack.messageId], 'failed', ack.detail);
+      }
+    }
+    const changed = this.#ctx.store.advanceOutgoing(this.#ctx.localId, delivered, MessageState.Delivered);
+    if (changed.length > 0) this.#listener.states(this.peerId, changed, 'delivered');
+    this.pump();
+  }
+}

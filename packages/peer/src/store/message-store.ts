@@ -1,0 +1,273 @@
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './schema.js';
+import { type MessageRecord, MessageState, type StoredPeer, stateName } from './records.js';
+
+export type SyncMode = 'normal' | 'full';
+
+export interface NewOutgoingMessage {
+  id: string;
+  senderId: string;
+  peerId: string;
+  conversationId: string;
+  lamport: number;
+  sentAtMs: number;
+  text: string;
+}
+
+export interface NewIncomingMessage extends NewOutgoingMessage {
+  receivedAtMs: number;
+}
+
+interface MessageRow {
+  id: string;
+  sender_id: string;
+  peer_id: string;
+  conversation_id: string;
+  outgoing: number;
+  lamport: number;
+  sent_at_ms: number;
+  received_at_ms: number | null;
+  text: string;
+  state: number;
+  state_at_ms: number;
+  error: string | null;
+}
+
+interface PeerRow {
+  id: string;
+  name: string;
+  signing_key: Buffer;
+  sealing_key: Buffer;
+  certificate: Buffer;
+  addresses: string;
+  greeting_port: number;
+  secure_port: number;
+  issued_at_ms: number;
+  first_seen_ms: number;
+  last_seen_ms: number;
+}
+
+/**
+ * The peer's durable state in one SQLite file: known peers, history and outbox (outgoing
+ * messages not yet delivered). WAL journal; `normal` sync survives process crashes, `full`
+ * also survives power loss at the cost of an fsync per commit.
+ */
+export class MessageStore {
+  readonly #db: Database.Database;
+  readonly #statements;
+
+  constructor(path: string, sync: SyncMode = 'normal') {
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.#db.pragma('busy_timeout = 5000');
+    this.#migrate();
+    const db = this.#db;
+    this.#statements = {
+      insertOutgoing: db.prepare(
+        `INSERT INTO messages (id, sender_id, peer_id, conversation_id, outgoing, lamport, sent_at_ms, text, state, state_at_ms)
+         VALUES (@id, @senderId, @peerId, @conversationId, 1, @lamport, @sentAtMs, @text, ${MessageState.Queued}, @sentAtMs)`,
+      ),
+      insertIncoming: db.prepare(
+        `INSERT OR IGNORE INTO messages (id, sender_id, peer_id, conversation_id, outgoing, lamport, sent_at_ms, received_at_ms, text, state, state_at_ms)
+         VALUES (@id, @senderId, @peerId, @conversationId, 0, @lamport, @sentAtMs, @receivedAtMs, @text, ${MessageState.Delivered}, @receivedAtMs)`,
+      ),
+      advanceState: db.prepare(
+        'UPDATE messages SET state = @state, state_at_ms = @now WHERE sender_id = @senderId AND id = @id AND outgoing = 1 AND state < @state',
+      ),
+      markFailed: db.prepare(
+        `UPDATE messages SET state = ${MessageState.Failed}, state_at_ms = @now, error = @error
+         WHERE sender_id = @senderId AND id = @id AND outgoing = 1 AND state < ${MessageState.Delivered}`,
+      ),
+      outbox: db.prepare(
+        `SELECT * FROM messages WHERE peer_id = ? AND outgoing = 1 AND state < ${MessageState.Delivered} AND id > ?
+         ORDER BY id LIMIT ?`,
+      ),
+      outboxPeers: db.prepare(
+        `SELECT DISTINCT peer_id FROM messages WHERE outgoing = 1 AND state < ${MessageState.Delivered}`,
+      ),
+      markIncomingRead: db.prepare(
+        `UPDATE messages SET state = ${MessageState.Read}, state_at_ms = ?
+         WHERE peer_id = ? AND outgoing = 0 AND state = ${MessageState.Delivered} RETURNING id`,
+      ),
+      readCursor: db.prepare(
+        `SELECT max(id) AS cursor FROM messages WHERE peer_id = ? AND outgoing = 1 AND state = ${MessageState.Read}`,
+      ),
+      readSince: db.prepare(
+        `SELECT id FROM messages WHERE peer_id = ? AND outgoing = 0 AND state = ${MessageState.Read} AND id > ?
+         ORDER BY id LIMIT ?`,
+      ),
+      history: db.prepare(
+        `SELECT * FROM (
+           SELECT * FROM messages WHERE conversation_id = ? ORDER BY lamport DESC, sender_id DESC, id DESC LIMIT ?
+         ) ORDER BY lamport, sender_id, id`,
+      ),
+      getMessage: db.prepare('SELECT * FROM messages WHERE sender_id = ? AND id = ?'),
+      unreadCount: db.prepare(
+        `SELECT count(*) AS n FROM messages WHERE peer_id = ? AND outgoing = 0 AND state = ${MessageState.Delivered}`,
+      ),
+      maxLamport: db.prepare('SELECT max(lamport) AS lamport FROM messages'),
+      maxOwnId: db.prepare('SELECT max(id) AS id FROM messages WHERE outgoing = 1'),
+      upsertPeer: db.prepare(
+        `INSERT INTO peers (id, name, signing_key, sealing_key, certificate, addresses, greeting_port, secure_port, issued_at_ms, first_seen_ms, last_seen_ms)
+         VALUES (@id, @name, @signingKey, @sealingKey, @certificate, @addresses, @greetingPort, @securePort, @issuedAtMs, @now, @now)
+         ON CONFLICT (id) DO UPDATE SET
+           name = excluded.name, sealing_key = excluded.sealing_key, certificate = excluded.certificate,
+           addresses = excluded.addresses, greeting_port = excluded.greeting_port, secure_port = excluded.secure_port,
+           issued_at_ms = excluded.issued_at_ms, last_seen_ms = excluded.last_seen_ms
+         WHERE excluded.issued_at_ms >= peers.issued_at_ms`,
+      ),
+      touchPeer: db.prepare('UPDATE peers SET last_seen_ms = ? WHERE id = ?'),
+      getPeer: db.prepare('SELECT * FROM peers WHERE id = ?'),
+      listPeers: db.prepare('SELECT * FROM peers ORDER BY name, id'),
+    };
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    for (let i = version; i < MIGRATIONS.length; i++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[i] ?? '');
+        this.#db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /** Runs `work` in one transaction: one commit for a whole batch. */
+  transaction<T>(work: () => T): T {
+    return this.#db.transaction(work)();
+  }
+
+  insertOutgoing(messages: readonly NewOutgoingMessage[]): void {
+    this.transaction(() => {
+      for (const message of messages) this.#statements.insertOutgoing.run(message);
+    });
+  }
+
+  /** Stores incoming messages once; returns those that were new (the rest are duplicates). */
+  insertIncoming(messages: readonly NewIncomingMessage[]): Set<string> {
+    const fresh = new Set<string>();
+    this.transaction(() => {
+      for (const message of messages) {
+        if (this.#statements.insertIncoming.run(message).changes > 0) fresh.add(message.id);
+      }
+    });
+    return fresh;
+  }
+
+  /** Moves own messages forward to `state` (never back); returns the ids that changed. */
+  advanceOutgoing(senderId: string, ids: readonly string[], state: number, now = Date.now()): string[] {
+    const changed: string[] = [];
+    this.transaction(() => {
+      for (const id of ids) {
+        if (this.#statements.advanceState.run({ senderId, id, state, now }).changes > 0) changed.push(id);
+      }
+    });
+    return changed;
+  }
+
+  markFailed(senderId: string, id: string, error: string, now = Date.now()): boolean {
+    return this.#statements.markFailed.run({ senderId, id, error, now }).changes > 0;
+  }
+
+  /** Undelivered own messages to a peer, oldest first, after `afterId`. */
+  outbox(peerId: string, afterId: string, limit: number): MessageRecord[] {
+    return (this.#statements.outbox.all(peerId, afterId, limit) as MessageRow[]).map(toRecord);
+  }
+
+  peersWithOutbox(): string[] {
+    return (this.#statements.outboxPeers.all() as { peer_id: string }[]).map((row) => row.peer_id);
+  }
+
+  /** Marks everything received from a peer as read; returns the ids newly read. */
+  markIncomingRead(peerId: string, now = Date.now()): string[] {
+    return (this.#statements.markIncomingRead.all(now, peerId) as { id: string }[]).map((row) => row.id).sort();
+  }
+
+  /** The largest id of own messages to a peer known to be read ('' when none). */
+  readCursor(peerId: string): string {
+    return (this.#statements.readCursor.get(peerId) as { cursor: string | null }).cursor ?? '';
+  }
+
+  /** Ids of messages from a peer that were read here, after a cursor of theirs. */
+  readSince(peerId: string, cursor: string, limit: number): string[] {
+    return (this.#statements.readSince.all(peerId, cursor, limit) as { id: string }[]).map((row) => row.id);
+  }
+
+  /** The last `limit` messages of a conversation, in conversation order. */
+  history(conversationId: string, limit: number): MessageRecord[] {
+    return (this.#statements.history.all(conversationId, limit) as MessageRow[]).map(toRecord);
+  }
+
+  getMessage(senderId: string, id: string): MessageRecord | null {
+    const row = this.#statements.getMessage.get(senderId, id) as MessageRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  unreadCount(peerId: string): number {
+    return (this.#statements.unreadCount.get(peerId) as { n: number }).n;
+  }
+
+  maxLamport(): number {
+    return (this.#statements.maxLamport.get() as { lamport: number | null }).lamport ?? 0;
+  }
+
+  maxOwnId(): string {
+    return (this.#statements.maxOwnId.get() as { id: string | null }).id ?? '';
+  }
+
+  /** Saves a verified identity record; an older record never replaces a newer one. */
+  upsertPeer(peer: Omit<StoredPeer, 'firstSeenMs' | 'lastSeenMs'>, now = Date.now()): void {
+    this.#statements.upsertPeer.run({ ...peer, addresses: JSON.stringify(peer.addresses), now });
+  }
+
+  touchPeer(id: string, now = Date.now()): void {
+    this.#statements.touchPeer.run(now, id);
+  }
+
+  getPeer(id: string): StoredPeer | null {
+    const row = this.#statements.getPeer.get(id) as PeerRow | undefined;
+    return row ? toPeer(row) : null;
+  }
+
+  listPeers(): StoredPeer[] {
+    return (this.#statements.listPeers.all() as PeerRow[]).map(toPeer);
+  }
+}
+
+function toRecord(row: MessageRow): MessageRecord {
+  return {
+    id: row.id,
+    senderId: row.sender_id,
+    peerId: row.peer_id,
+    conversationId: row.conversation_id,
+    outgoing: row.outgoing === 1,
+    lamport: row.lamport,
+    sentAtMs: row.sent_at_ms,
+    receivedAtMs: row.received_at_ms,
+    text: row.text,
+    state: stateName(row.state),
+    stateAtMs: row.state_at_ms,
+    error: row.error,
+  };
+}
+
+function toPeer(row: PeerRow): StoredPeer {
+  return {
+    id: row.id,
+    name: row.name,
+    signingKey: row.signing_key,
+    sealingKey: row.sealing_key,
+    certificate: row.certificate,
+    addresses: JSON.parse(row.addresses) as string[],
+    greetingPort: row.greeting_port,
+    securePort: row.secure_port,
+    issuedAtMs: row.issued_at_ms,
+    firstSeenMs: row.first_seen_ms,
+    lastSeenMs: row.last_seen_ms,
+  };
+}

@@ -1,0 +1,36 @@
+/** Schema migrations, applied in order; `user_version` records how many have run. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE peers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    signing_key BLOB NOT NULL,
+    sealing_key BLOB NOT NULL,
+    certificate BLOB NOT NULL,
+    addresses TEXT NOT NULL,
+    greeting_port INTEGER NOT NULL,
+    secure_port INTEGER NOT NULL,
+    issued_at_ms INTEGER NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL
+  );
+  CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    sender_id TEXT NOT NULL,
+    peer_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    outgoing INTEGER NOT NULL,
+    lamport INTEGER NOT NULL,
+    sent_at_ms INTEGER NOT NULL,
+    received_at_ms INTEGER,
+    text TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    state_at_ms INTEGER NOT NULL,
+    error TEXT,
+    UNIQUE (sender_id, id)
+  );
+  CREATE INDEX messages_in_order ON messages (conversation_id, lamport, sender_id, id);
+  CREATE INDEX messages_by_peer ON messages (peer_id, outgoing, state, id);
+  `,
+];

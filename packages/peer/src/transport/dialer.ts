@@ -1,0 +1,180 @@
+import * as grpc from '@grpc/grpc-js';
+import type { GreetRequest } from '@p2p-messenger/proto';
+import type { Logger } from 'pino';
+import type { LocalIdentity } from '../identity/local-identity.js';
+import type { PeerBook } from '../identity/peer-book.js';
+import type { StoredPeer } from '../store/records.js';
+import { hostPort } from '../util/address.js';
+import { type BackoffInit, backoffDelay } from '../util/backoff.js';
+import { clientFrameCodec, SESSION_PATH } from './frame-codec.js';
+import { greet } from './greeting.js';
+import type { SessionRegistry } from './session-registry.js';
+import { Session } from './session.js';
+import { pinnedChannelCredentials, pinnedChannelOptions } from './tls-credentials.js';
+
+export interface DialerComponents {
+  identity: LocalIdentity;
+  book: PeerBook;
+  registry: SessionRegistry;
+  greetRequest: () => GreetRequest;
+  log: Logger;
+}
+
+export interface DialerInit extends BackoffInit {
+  greetTimeoutMs?: number;
+  establishTimeoutMs?: number;
+  keepaliveMs?: number;
+}
+
+interface Target {
+  attempts: number;
+  timer: NodeJS.Timeout | null;
+  dialing: boolean;
+  client: grpc.Client | null;
+  clientKey: string;
+}
+
+/**
+ * Keeps a session open to every peer it is asked to want: greets the peer (checking its key
+ * against its id), opens the TLS stream pinned to that key, and after any failure or loss
+ * tries again with backoff and jitter. A session the other side opened counts just as well.
+ */
+export class Dialer {
+  readonly #components: DialerComponents;
+  readonly #init: DialerInit;
+  readonly #log: Logger;
+  readonly #targets = new Map<string, Target>();
+  #running = false;
+
+  constructor(components: DialerComponents, init: DialerInit = {}) {
+    this.#components = components;
+    this.#init = init;
+    this.#log = components.log.child({ component: 'dialer' });
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#components.registry.on('closed', this.#onSessionClosed);
+    this.#components.registry.on('opened', this.#onSessionOpened);
+  }
+
+  stop(): void {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#components.registry.off('closed', this.#onSessionClosed);
+    this.#components.registry.off('opened', this.#onSessionOpened);
+    for (const target of this.#targets.values()) {
+      if (target.timer) clearTimeout(target.timer);
+      target.client?.close();
+    }
+    this.#targets.clear();
+  }
+
+  /** Keep a session to this peer from now on. */
+  want(peerId: string): void {
+    if (!this.#running || peerId === this.#components.identity.id) return;
+    if (!this.#targets.has(peerId)) {
+      this.#targets.set(peerId, { attempts: 0, timer: null, dialing: false, client: null, clientKey: '' });
+    }
+    this.#schedule(peerId, 0);
+  }
+
+  readonly #onSessionOpened = (session: Session) => {
+    const target = this.#targets.get(session.peerId);
+    if (target) target.attempts = 0;
+  };
+
+  readonly #onSessionClosed = (session: Session) => {
+    const target = this.#targets.get(session.peerId);
+    if (!target || !this.#running) return;
+    this.#schedule(session.peerId, backoffDelay(target.attempts++, this.#init));
+  };
+
+  #schedule(peerId: string, delayMs: number): void {
+    const target = this.#targets.get(peerId);
+    if (!target || target.timer || target.dialing) return;
+    target.timer = setTimeout(() => {
+      target.timer = null;
+      void this.#dial(peerId, target);
+    }, delayMs);
+  }
+
+  async #dial(peerId: string, target: Target): Promise<void> {
+    if (!this.#running || this.#components.registry.get(peerId)?.isOpen) return;
+    target.dialing = true;
+    try {
+      const peer = await this.#greet(this.#components.book.require(peerId));
+      const session = this.#openSession(peer, target);
+      await session.established();
+      if (!this.#components.registry.offer(session)) {
+        // The other side's stream won the tie; check back later in case it goes away.
+        target.dialing = false;
+        this.#schedule(peerId, backoffDelay(target.attempts++, this.#init));
+        return;
+      }
+    } catch (err) {
+      const details = (err as Partial<grpc.StatusObject>).details ?? (err as Error).message;
+      this.#log.debug({ peerId, attempt: target.attempts, details }, 'dial failed');
+      target.dialing = false;
+      if (this.#running && !this.#components.registry.get(peerId)?.isOpen) {
+        this.#schedule(peerId, backoffDelay(target.attempts++, this.#init));
+      }
+      return;
+    }
+    target.dialing = false;
+  }
+
+  /** Greets the peer at each of its known addresses until one answers as that peer. */
+  async #greet(peer: StoredPeer): Promise<StoredPeer & { dialHost: string }> {
+    let lastError: unknown = new Error(`peer ${peer.id} has no known address`);
+    for (const host of peer.addresses) {
+      try {
+        const result = await greet(hostPort(host, peer.greetingPort), this.#components.greetRequest(), peer.id, {
+          timeoutMs: this.#init.greetTimeoutMs ?? 3_000,
+        });
+        return { ...this.#components.book.learn(result.identity, [host]), dialHost: host };
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
+  #openSession(peer: StoredPeer & { dialHost: string }, target: Target): Session {
+    const key = `${peer.dialHost}|${peer.securePort}|${peer.certificate.toString('base64')}`;
+    if (!target.client || target.clientKey !== key) {
+      target.client?.close();
+      target.client = new grpc.Client(
+        hostPort(peer.dialHost, peer.securePort),
+        pinnedChannelCredentials(this.#components.identity, peer.id, peer.certificate),
+        {
+          ...pinnedChannelOptions(peer.id),
+          'grpc.use_local_subchannel_pool': 1,
+          'grpc.keepalive_time_ms': this.#init.keepaliveMs ?? 20_000,
+          'grpc.keepalive_timeout_ms': 10_000,
+          'grpc.max_receive_message_length': 8 * 1024 * 1024,
+          'grpc.initial_reconnect_backoff_ms': 250,
+        },
+      );
+      target.clientKey = key;
+    }
+    const call = target.client.makeBidiStreamRequest(
+      SESSION_PATH,
+      clientFrameCodec.serialize,
+      clientFrameCodec.deserialize,
+      new grpc.Metadata(),
+      {},
+    );
+    const session = Session.fromClientCall(peer.id, call);
+    const timer = setTimeout(
+      () => session.close(grpc.status.DEADLINE_EXCEEDED, 'no answer'),
+      this.#init.establishTimeoutMs ?? 10_000,
+    );
+    session.established().then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    );
+    return session;
+  }
+}

@@ -1,0 +1,75 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  type GreetRequest,
+  type GreetResponse,
+  GreetingServiceClient,
+  type GreetingServiceServer,
+  type KnownPeer,
+  type PeerIdentity,
+} from '@p2p-messenger/proto';
+import { verifyIdentityRecord } from '../identity/identity-record.js';
+import { IdentityMismatchError } from '../errors.js';
+import { hostOfGrpcPeer } from '../util/address.js';
+import { withDeadline, type CallOptions } from '../util/deadline.js';
+
+/** What the greeting service needs from the peer. */
+export interface GreetingHost {
+  ownRecord(): PeerIdentity;
+  knownPeers(): KnownPeer[];
+  /** A verified greeter, and the address its greeting came from. */
+  greeted(record: PeerIdentity, observedHost: string | null): void;
+}
+
+export function greetingService(host: GreetingHost): GreetingServiceServer {
+  return {
+    greet(call: grpc.ServerUnaryCall<GreetRequest, GreetResponse>, callback: grpc.sendUnaryData<GreetResponse>) {
+      const observed = hostOfGrpcPeer(call.getPeer());
+      try {
+        host.greeted(verifyIdentityRecord(call.request.identity), observed);
+      } catch (err) {
+        const code = err instanceof IdentityMismatchError ? grpc.status.PERMISSION_DENIED : grpc.status.INTERNAL;
+        callback({ code, details: (err as Error).message });
+        return;
+      }
+      callback(null, { identity: host.ownRecord(), knownPeers: host.knownPeers(), observedAddress: observed ?? '' });
+    },
+  };
+}
+
+export interface GreetResult {
+  identity: PeerIdentity;
+  knownPeers: KnownPeer[];
+  /** Our own address as the other peer saw it. */
+  observedAddress: string;
+}
+
+/**
+ * Greets the peer at `target` ("host:port" of its greeting port) and checks its answer: the
+ * key must hash to its id, and to `expectedId` when we know whom we are calling.
+ */
+export async function greet(
+  target: string,
+  request: GreetRequest,
+  expectedId: string | undefined,
+  options: CallOptions = {},
+): Promise<GreetResult> {
+  const client = new GreetingServiceClient(target, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  try {
+    const response = await withDeadline(
+      options,
+      (deadline) =>
+        new Promise<GreetResponse>((resolve, reject) => {
+          client.greet(request, new grpc.Metadata(), { deadline }, (err, value) => (err ? reject(err) : resolve(value)));
+        }),
+    );
+    return {
+      identity: verifyIdentityRecord(response.identity, expectedId),
+      knownPeers: response.knownPeers,
+      observedAddress: response.observedAddress,
+    };
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,20 @@
+export * from './generated/p2pm/v1/greeting.js';
+export {
+  Ack,
+  AckBatch,
+  AckStatus,
+  ChatMessage,
+  Content,
+  Frame,
+  MessageBatch,
+  MessagingServiceClient,
+  MessagingServiceService,
+  type MessagingServiceServer,
+  Receipt,
+  ReceiptBatch,
+  ReceiptKind,
+  Resync,
+} from './generated/p2pm/v1/messaging.js';
+
+/** Bumped when a change to the wire protocol is not backwards compatible. */
+export const PROTOCOL_VERSION = 1;
