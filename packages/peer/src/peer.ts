@@ -301,6 +301,19 @@ export class Peer extends EventEmitter<PeerEvents> {
     return ids.length;
   }
 
+  /** The open sessions: with whom, and which side opened each. */
+  sessions(): { peerId: string; initiator: 'local' | 'remote'; openedAtMs: number }[] {
+    return this.#state()
+      .registry.all()
+      .filter((session) => session.isOpen)
+      .map(({ peerId, initiator, openedAtMs }) => ({ peerId, initiator, openedAtMs }));
+  }
+
+  /** How many of this peer's messages wait for delivery. */
+  outboxSize(): number {
+    return this.#state().store.outboxSize();
+  }
+
   peers(): PeerSummary[] {
     const running = this.#state();
     return running.book.all().map((peer) => this.#summary(running, peer));

@@ -49,6 +49,7 @@ export function receiveMessages(ctx: InboundContext, fromId: string, messages: r
         throw new Rejection(AckStatus.ACK_STATUS_REJECTED_UNSEALABLE, (err as Error).message);
       }
       const text = textOf(plaintext);
+      if (Buffer.byteLength(text) > ctx.maxMessageBytes) throw tooLarge(ctx);
       accepted.push({
         id: message.id,
         senderId: fromId,
@@ -98,15 +99,23 @@ function checkEnvelope(ctx: InboundContext, fromId: string, conversationId: stri
   if (message.conversationId !== conversationId) {
     throw new Rejection(AckStatus.ACK_STATUS_REJECTED_MISADDRESSED, 'message belongs to another conversation');
   }
-  if (message.sealed.length > ctx.maxMessageBytes + SEALING_OVERHEAD_BYTES + 16) {
-    throw new Rejection(
-      AckStatus.ACK_STATUS_REJECTED_TOO_LARGE,
-      `message is larger than this peer accepts (${ctx.maxMessageBytes} bytes)`,
-    );
+  // Early and cheap: no need to open what cannot fit (the exact check follows opening).
+  if (message.sealed.length > ctx.maxMessageBytes + SEALING_OVERHEAD_BYTES + CONTENT_OVERHEAD_BYTES) {
+    throw tooLarge(ctx);
   }
   if (!Number.isSafeInteger(message.lamport) || message.lamport < 1) {
     throw new Rejection(AckStatus.ACK_STATUS_REJECTED_MALFORMED, 'bad lamport time');
   }
+}
+
+/** Protobuf framing of Content around the text: a tag and a length of at most 5 bytes. */
+const CONTENT_OVERHEAD_BYTES = 6;
+
+function tooLarge(ctx: InboundContext): Rejection {
+  return new Rejection(
+    AckStatus.ACK_STATUS_REJECTED_TOO_LARGE,
+    `message is larger than this peer accepts (${ctx.maxMessageBytes} bytes)`,
+  );
 }
 
 function textOf(plaintext: Buffer): string {

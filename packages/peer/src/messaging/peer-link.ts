@@ -107,12 +107,10 @@ export class PeerLink {
 
   #nextBatch(): ChatMessage[] {
     const room = Math.min(MAX_BATCH_MESSAGES, MAX_IN_FLIGHT - this.#inFlight.size);
-    const records = this.#ctx.store.outbox(this.peerId, this.#cursor, room);
+    const records = this.#ctx.store.outbox(this.peerId, this.#cursor, room, MAX_BATCH_BYTES);
     const sealer = this.#ctx.book.sealerFor(this.peerId);
     const batch: ChatMessage[] = [];
-    let bytes = 0;
     for (const record of records) {
-      if (batch.length > 0 && bytes + record.text.length > MAX_BATCH_BYTES) break;
       const message: ChatMessage = {
         id: record.id,
         conversationId: record.conversationId,
@@ -124,7 +122,6 @@ export class PeerLink {
       };
       message.sealed = sealer.seal(Content.encode({ body: { $case: 'text', value: record.text } }).finish(), message);
       batch.push(message);
-      bytes += message.sealed.length;
       this.#cursor = record.id;
       this.#inFlight.add(record.id);
     }

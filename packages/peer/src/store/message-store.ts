@@ -58,6 +58,9 @@ export class MessageStore {
 
   constructor(path: string, sync: SyncMode = 'normal') {
     this.#db = new Database(path);
+    // Takes effect when the file is created: 16 KiB pages store large messages with half the
+    // CPU of the 4 KiB default, at little cost for small ones.
+    this.#db.pragma('page_size = 16384');
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
     this.#db.pragma('busy_timeout = 5000');
@@ -65,13 +68,14 @@ export class MessageStore {
     const db = this.#db;
     this.#statements = {
       insertOutgoing: db.prepare(
-        `INSERT INTO messages (id, sender_id, peer_id, conversation_id, outgoing, lamport, sent_at_ms, text, state, state_at_ms)
-         VALUES (@id, @senderId, @peerId, @conversationId, 1, @lamport, @sentAtMs, @text, ${MessageState.Queued}, @sentAtMs)`,
+        `INSERT INTO messages (id, sender_id, peer_id, conversation_id, outgoing, lamport, sent_at_ms, state, state_at_ms)
+         VALUES (@id, @senderId, @peerId, @conversationId, 1, @lamport, @sentAtMs, ${MessageState.Queued}, @sentAtMs)`,
       ),
       insertIncoming: db.prepare(
-        `INSERT OR IGNORE INTO messages (id, sender_id, peer_id, conversation_id, outgoing, lamport, sent_at_ms, received_at_ms, text, state, state_at_ms)
-         VALUES (@id, @senderId, @peerId, @conversationId, 0, @lamport, @sentAtMs, @receivedAtMs, @text, ${MessageState.Delivered}, @receivedAtMs)`,
+        `INSERT OR IGNORE INTO messages (id, sender_id, peer_id, conversation_id, outgoing, lamport, sent_at_ms, received_at_ms, state, state_at_ms)
+         VALUES (@id, @senderId, @peerId, @conversationId, 0, @lamport, @sentAtMs, @receivedAtMs, ${MessageState.Delivered}, @receivedAtMs)`,
       ),
+      insertText: db.prepare('INSERT INTO message_texts (seq, text) VALUES (?, ?)'),
       advanceState: db.prepare(
         'UPDATE messages SET state = @state, state_at_ms = @now WHERE sender_id = @senderId AND id = @id AND outgoing = 1 AND state < @state',
       ),
@@ -80,11 +84,12 @@ export class MessageStore {
          WHERE sender_id = @senderId AND id = @id AND outgoing = 1 AND state < ${MessageState.Delivered}`,
       ),
       outbox: db.prepare(
-        `SELECT * FROM messages WHERE peer_id = ? AND outgoing = 1 AND state < ${MessageState.Delivered} AND id > ?
-         ORDER BY id LIMIT ?`,
+        `SELECT m.*, t.text FROM messages m JOIN message_texts t ON t.seq = m.seq
+         WHERE m.peer_id = ? AND m.outgoing = 1 AND m.state < ${MessageState.Delivered} AND m.id > ?
+         ORDER BY m.id LIMIT ?`,
       ),
-      outboxPeers: db.prepare(
-        `SELECT DISTINCT peer_id FROM messages WHERE outgoing = 1 AND state < ${MessageState.Delivered}`,
+      outboxSize: db.prepare(
+        `SELECT count(*) AS n FROM messages WHERE outgoing = 1 AND state < ${MessageState.Delivered}`,
       ),
       markIncomingRead: db.prepare(
         `UPDATE messages SET state = ${MessageState.Read}, state_at_ms = ?
@@ -98,11 +103,14 @@ export class MessageStore {
          ORDER BY id LIMIT ?`,
       ),
       history: db.prepare(
-        `SELECT * FROM (
+        `SELECT page.*, t.text FROM (
            SELECT * FROM messages WHERE conversation_id = ? ORDER BY lamport DESC, sender_id DESC, id DESC LIMIT ?
-         ) ORDER BY lamport, sender_id, id`,
+         ) AS page JOIN message_texts t ON t.seq = page.seq
+         ORDER BY page.lamport, page.sender_id, page.id`,
       ),
-      getMessage: db.prepare('SELECT * FROM messages WHERE sender_id = ? AND id = ?'),
+      getMessage: db.prepare(
+        'SELECT m.*, t.text FROM messages m JOIN message_texts t ON t.seq = m.seq WHERE m.sender_id = ? AND m.id = ?',
+      ),
       unreadCount: db.prepare(
         `SELECT count(*) AS n FROM messages WHERE peer_id = ? AND outgoing = 0 AND state = ${MessageState.Delivered}`,
       ),
@@ -143,17 +151,22 @@ export class MessageStore {
   }
 
   insertOutgoing(messages: readonly NewOutgoingMessage[]): void {
+    const { insertOutgoing, insertText } = this.#statements;
     this.transaction(() => {
-      for (const message of messages) this.#statements.insertOutgoing.run(message);
+      for (const message of messages) insertText.run(insertOutgoing.run(message).lastInsertRowid, message.text);
     });
   }
 
   /** Stores incoming messages once; returns those that were new (the rest are duplicates). */
   insertIncoming(messages: readonly NewIncomingMessage[]): Set<string> {
     const fresh = new Set<string>();
+    const { insertIncoming, insertText } = this.#statements;
     this.transaction(() => {
       for (const message of messages) {
-        if (this.#statements.insertIncoming.run(message).changes > 0) fresh.add(message.id);
+        const result = insertIncoming.run(message);
+        if (result.changes === 0) continue;
+        insertText.run(result.lastInsertRowid, message.text);
+        fresh.add(message.id);
       }
     });
     return fresh;
@@ -174,13 +187,24 @@ export class MessageStore {
     return this.#statements.markFailed.run({ senderId, id, error, now }).changes > 0;
   }
 
-  /** Undelivered own messages to a peer, oldest first, after `afterId`. */
-  outbox(peerId: string, afterId: string, limit: number): MessageRecord[] {
-    return (this.#statements.outbox.all(peerId, afterId, limit) as MessageRow[]).map(toRecord);
+  /**
+   * Undelivered own messages to a peer, oldest first, after `afterId`: at most `limit`, and
+   * no more once `maxTextBytes` of text are taken (at least one message, however large).
+   */
+  outbox(peerId: string, afterId: string, limit: number, maxTextBytes = Number.POSITIVE_INFINITY): MessageRecord[] {
+    const records: MessageRecord[] = [];
+    let bytes = 0;
+    for (const row of this.#statements.outbox.iterate(peerId, afterId, limit) as IterableIterator<MessageRow>) {
+      if (records.length > 0 && bytes + row.text.length > maxTextBytes) break;
+      records.push(toRecord(row));
+      bytes += row.text.length;
+    }
+    return records;
   }
 
-  peersWithOutbox(): string[] {
-    return (this.#statements.outboxPeers.all() as { peer_id: string }[]).map((row) => row.peer_id);
+  /** How many own messages are not delivered yet. */
+  outboxSize(): number {
+    return (this.#statements.outboxSize.get() as { n: number }).n;
   }
 
   /** Marks everything received from a peer as read; returns the ids newly read. */

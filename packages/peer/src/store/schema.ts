@@ -24,13 +24,20 @@ export const MIGRATIONS: readonly string[] = [
     lamport INTEGER NOT NULL,
     sent_at_ms INTEGER NOT NULL,
     received_at_ms INTEGER,
-    text TEXT NOT NULL,
     state INTEGER NOT NULL,
     state_at_ms INTEGER NOT NULL,
     error TEXT,
     UNIQUE (sender_id, id)
   );
+  -- Texts apart from the metadata: SQLite rewrites a whole row on UPDATE, and states change
+  -- several times per message.
+  CREATE TABLE message_texts (
+    seq INTEGER PRIMARY KEY REFERENCES messages (seq),
+    text TEXT NOT NULL
+  );
   CREATE INDEX messages_in_order ON messages (conversation_id, lamport, sender_id, id);
   CREATE INDEX messages_by_peer ON messages (peer_id, outgoing, state, id);
+  -- The outbox: undelivered own messages, per peer in id (= send) order.
+  CREATE INDEX messages_outbox ON messages (peer_id, id) WHERE outgoing = 1 AND state < 2;
   `,
 ];

@@ -6,6 +6,7 @@ import type { PeerBook } from '../identity/peer-book.js';
 import type { StoredPeer } from '../store/records.js';
 import { hostPort } from '../util/address.js';
 import { type BackoffInit, backoffDelay } from '../util/backoff.js';
+import { STREAM_WINDOW_BYTES } from './flow-control.js';
 import { clientFrameCodec, SESSION_PATH } from './frame-codec.js';
 import { greet } from './greeting.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -155,6 +156,7 @@ export class Dialer {
           'grpc.keepalive_timeout_ms': 10_000,
           'grpc.max_receive_message_length': 8 * 1024 * 1024,
           'grpc.initial_reconnect_backoff_ms': 250,
+          'grpc-node.flow_control_window': STREAM_WINDOW_BYTES,
         },
       );
       target.clientKey = key;

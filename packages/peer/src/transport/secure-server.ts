@@ -4,6 +4,7 @@ import type { PeerBook } from '../identity/peer-book.js';
 import type { DecodedFrame } from './frame-codec.js';
 import type { SessionRegistry } from './session-registry.js';
 import { Session } from './session.js';
+import { widenServerWindows } from './flow-control.js';
 import { peerIdOfCertificate } from './tls-credentials.js';
 
 /**
@@ -21,6 +22,7 @@ export function sessionHandler(book: PeerBook, registry: SessionRegistry) {
       });
       return;
     }
+    widenServerWindows(call);
     registry.offer(Session.fromServerCall(peerId, call));
   };
 }

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { OPTIONS, type OptionSpec } from './options.js';
+
+/** The `--help` text, built from the option table so that it cannot drift from it. */
+export function usage(): string {
+  const specs: OptionSpec[] = Object.values(OPTIONS);
+  const left = specs.map((spec) => {
+    const short = spec.short ? `-${spec.short}, ` : '';
+    return `${short}--${spec.flag}${spec.arg ? ` ${spec.arg}` : ''}`;
+  });
+  const width = Math.max(...left.map((l) => l.length)) + 2;
+  const lines = specs.map((spec, i) => {
+    const details = [spec.env ? `env ${spec.env}` : '', spec.shown ? `default ${spec.shown}` : '']
+      .filter(Boolean)
+      .join('; ');
+    const head = `  ${(left[i] ?? '').padEnd(width)}${spec.help}`;
+    return details ? `${head}\n  ${''.padEnd(width)}(${details})` : head;
+  });
+  return `Usage: peer [flags]
+
+Runs a peer-to-peer messenger peer with a chat in this terminal (or as a daemon).
+Flags win over environment variables; list variables (P2PM_PEERS, P2PM_ADVERTISE)
+are comma-separated.
+
+Flags:
+${lines.join('\n')}
+
+Examples:
+  Two peers on one machine (start alice, then bob pointed at alice's greeting port):
+    peer --name alice --data-dir /tmp/alice --greeting-port 7400 --secure-port 7401
+    peer --name bob --data-dir /tmp/bob --greeting-port 7410 --secure-port 7411 --peer 127.0.0.1:7400
+
+  A daemon on free ports, logging to stderr:
+    P2PM_NAME=carol peer --greeting-port 0 --secure-port 0 --log-file - --no-interactive
+
+In the chat, type /help for the commands.
+`;
+}
+
+/** The package version, read next to the compiled code (dist/cli -> package.json). */
+export function version(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  const parsed: unknown = JSON.parse(text);
+  const value = typeof parsed === 'object' && parsed !== null && 'version' in parsed ? parsed.version : undefined;
+  return typeof value === 'string' ? value : 'unknown';
+}

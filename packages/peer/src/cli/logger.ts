@@ -1,0 +1,23 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { ConfigError } from '../errors.js';
+import type { CliConfig } from './config.js';
+
+/**
+ * The process's one root logger: into the log file (so it does not garble the chat), or to
+ * stderr for `--log-file -`. Writes are synchronous, so nothing is lost when the process exits.
+ */
+export function createLogger(config: CliConfig): Logger {
+  const options = { level: config.logLevel, base: { pid: process.pid, name: config.name } };
+  if (config.logFile === '-') return pino(options, pino.destination({ dest: 2, sync: true }));
+  try {
+    // The log usually lives in the data dir, which holds the private key: keep it private.
+    mkdirSync(dirname(config.logFile), { recursive: true, mode: 0o700 });
+    return pino(options, pino.destination({ dest: config.logFile, sync: true }));
+  } catch (err) {
+    throw new ConfigError(
+      `cannot write the log file ${config.logFile} (${(err as Error).message}); pass --log-file with a writable path, or --log-file - for stderr`,
+    );
+  }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+import { Peer } from '../peer.js';
+import { Chat } from './chat.js';
+import { type CliConfig, currentSystem, parseCommandLine } from './config.js';
+import { describeFailure } from './failure.js';
+import { usage, version } from './help.js';
+import { createLogger } from './logger.js';
+import { readyLine } from './summary.js';
+
+async function main(argv: string[]): Promise<number> {
+  let config: CliConfig | undefined;
+  try {
+    const command = parseCommandLine(argv, process.env, currentSystem());
+    if (command.kind === 'help') process.stdout.write(usage());
+    if (command.kind === 'version') process.stdout.write(`${version()}\n`);
+    if (command.kind !== 'run') return 0;
+    config = command.config;
+    await serve(config);
+    return 0;
+  } catch (err) {
+    const { lines, exitCode } = describeFailure(err, config);
+    process.stderr.write(`peer: ${lines.join('\n')}\n`);
+    return exitCode;
+  }
+}
+
+/** Runs the peer with a chat on this terminal, or as a daemon, until asked to stop. */
+async function serve(config: CliConfig): Promise<void> {
+  const log = createLogger(config);
+  const stopRequested = untilSignal();
+  const peer = new Peer({
+    name: config.name,
+    dataDir: config.dataDir,
+    listenHost: config.listen,
+    greetingPort: config.greetingPort,
+    securePort: config.securePort,
+    advertisedAddresses: [...config.advertise],
+    staticPeers: [...config.peers],
+    maxMessageBytes: config.maxMessageBytes,
+    sync: config.sync,
+    logger: log,
+  });
+  try {
+    await peer.start();
+  } catch (err) {
+    log.error({ err }, 'peer did not start');
+    throw err;
+  }
+  if (config.interactive) {
+    const terminal = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    const chat = new Chat(peer, { input: process.stdin, output: process.stdout, terminal });
+    await Promise.race([chat.run(), stopRequested]);
+    chat.close();
+  } else {
+    process.stdout.write(readyLine(peer));
+    const signal = await stopRequested;
+    log.info({ signal }, 'stopping');
+  }
+  await peer.stop();
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one ends the process at once. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let received = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      received += 1;
+      if (received > 1) process.exit(1);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+process.exit(await main(process.argv.slice(2)));

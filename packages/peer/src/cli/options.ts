@@ -1,0 +1,152 @@
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../peer.js';
+import type { SyncMode } from '../store/message-store.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const SYNC_MODES: readonly SyncMode[] = ['normal', 'full'];
+
+interface Defaults {
+  dataDirRoot: string;
+  greetingPort: number;
+  securePort: number;
+  listen: string;
+  logLevel: LogLevel;
+  logFileName: string;
+  sync: SyncMode;
+  maxMessageBytes: number;
+  interactive: boolean;
+}
+
+/** The one table of defaults. `name`, the data dir and the log file derive from other values. */
+export const DEFAULTS: Readonly<Defaults> = Object.freeze({
+  /** Under the home directory; the peer's own directory is `<root>/<name>`. */
+  dataDirRoot: '.p2p-messenger',
+  greetingPort: 7400,
+  securePort: 7401,
+  listen: '0.0.0.0',
+  logLevel: 'info',
+  /** Inside the data dir; `-` means stderr. */
+  logFileName: 'peer.log',
+  sync: 'normal',
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  interactive: true,
+});
+
+/** Limits that other peers enforce on this peer's identity record. */
+export const MAX_NAME_LENGTH = 64;
+export const MAX_ADVERTISED = 16;
+export const MAX_MESSAGE_BYTES_LIMIT = 64 * 1024 * 1024;
+
+export interface OptionSpec {
+  /** Long flag without the dashes. */
+  readonly flag: string;
+  readonly short?: string;
+  readonly env?: string;
+  /** `list` flags repeat; their environment variable is comma-separated. */
+  readonly kind: 'string' | 'list' | 'boolean';
+  /** Placeholder for the value in --help. */
+  readonly arg?: string;
+  /** The default as --help shows it. */
+  readonly shown?: string;
+  readonly help: string;
+}
+
+export const OPTIONS = {
+  name: {
+    flag: 'name',
+    env: 'P2PM_NAME',
+    kind: 'string',
+    arg: 'NAME',
+    shown: 'your OS user name',
+    help: `name other peers see (at most ${MAX_NAME_LENGTH} characters)`,
+  },
+  dataDir: {
+    flag: 'data-dir',
+    env: 'P2PM_DATA_DIR',
+    kind: 'string',
+    arg: 'DIR',
+    shown: `~/${DEFAULTS.dataDirRoot}/<name>`,
+    help: 'where the identity keys, messages and log are kept',
+  },
+  greetingPort: {
+    flag: 'greeting-port',
+    env: 'P2PM_GREETING_PORT',
+    kind: 'string',
+    arg: 'PORT',
+    shown: String(DEFAULTS.greetingPort),
+    help: 'port other peers greet this one on (0 = any free port)',
+  },
+  securePort: {
+    flag: 'secure-port',
+    env: 'P2PM_SECURE_PORT',
+    kind: 'string',
+    arg: 'PORT',
+    shown: String(DEFAULTS.securePort),
+    help: 'TLS port for messages (0 = any free port)',
+  },
+  listen: {
+    flag: 'listen',
+    env: 'P2PM_LISTEN',
+    kind: 'string',
+    arg: 'HOST',
+    shown: DEFAULTS.listen,
+    help: 'address both ports listen on',
+  },
+  peers: {
+    flag: 'peer',
+    env: 'P2PM_PEERS',
+    kind: 'list',
+    arg: 'HOST:PORT',
+    shown: 'none',
+    help: 'greeting address of another peer to contact at start (repeatable)',
+  },
+  advertise: {
+    flag: 'advertise',
+    env: 'P2PM_ADVERTISE',
+    kind: 'list',
+    arg: 'HOST',
+    shown: 'none',
+    help: 'address other peers can reach this one at, without port (repeatable)',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'P2PM_LOG_LEVEL',
+    kind: 'string',
+    arg: 'LEVEL',
+    shown: DEFAULTS.logLevel,
+    help: LOG_LEVELS.join('|'),
+  },
+  logFile: {
+    flag: 'log-file',
+    env: 'P2PM_LOG_FILE',
+    kind: 'string',
+    arg: 'FILE',
+    shown: `<data-dir>/${DEFAULTS.logFileName}`,
+    help: 'where logs go; - means stderr',
+  },
+  sync: {
+    flag: 'sync',
+    env: 'P2PM_SYNC',
+    kind: 'string',
+    arg: 'MODE',
+    shown: DEFAULTS.sync,
+    help: 'normal survives crashes; full also survives power loss (slower)',
+  },
+  maxMessageBytes: {
+    flag: 'max-message-bytes',
+    env: 'P2PM_MAX_MESSAGE_BYTES',
+    kind: 'string',
+    arg: 'BYTES',
+    shown: `${DEFAULTS.maxMessageBytes} (1 MiB)`,
+    help: 'largest message text sent or accepted',
+  },
+  noInteractive: {
+    flag: 'no-interactive',
+    kind: 'boolean',
+    help: 'run as a daemon: print one JSON line with id and ports, run until SIGTERM/SIGINT',
+  },
+  help: { flag: 'help', short: 'h', kind: 'boolean', help: 'show this help and exit' },
+  version: { flag: 'version', kind: 'boolean', help: 'show the version and exit' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof OPTIONS;

@@ -1,0 +1,135 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { WorkerMessage, WorkerPeerOptions, WorkerRequest } from './protocol.js';
+
+// Tests load this file from src/ (TypeScript); the worker always runs compiled, from dist/.
+const WORKER = fileURLToPath(
+  import.meta.url.endsWith('.ts')
+    ? new URL('../../dist/harness/peer-worker.js', import.meta.url)
+    : new URL('./peer-worker.js', import.meta.url),
+);
+
+type Ready = Extract<WorkerMessage, { type: 'ready' }>;
+
+/** A peer running in a child process (peer-worker), for tests and benchmarks. */
+export class PeerProcess {
+  readonly child: ChildProcess;
+  readonly id: string;
+  readonly fingerprint: string;
+  readonly greetingPort: number;
+  readonly securePort: number;
+  /** Messages received from other peers since start (reported every 20 ms). */
+  received = 0;
+  /** Highest count of `sendMany` messages known to be stored. */
+  accepted = 0;
+  #seq = 0;
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #exited: Promise<void>;
+
+  private constructor(child: ChildProcess, ready: Ready) {
+    this.child = child;
+    this.id = ready.id;
+    this.fingerprint = ready.fingerprint;
+    this.greetingPort = ready.greetingPort;
+    this.securePort = ready.securePort;
+    this.#exited = once(child, 'exit').then(() => {
+      for (const { reject } of this.#pending.values()) reject(new Error('peer process exited'));
+      this.#pending.clear();
+    });
+    child.on('message', (message: WorkerMessage) => {
+      if (message.type === 'received') this.received = message.total;
+      else if (message.type === 'accepted') this.accepted = Math.max(this.accepted, message.count);
+      else if (message.type === 'reply') {
+        const pending = this.#pending.get(message.seq);
+        this.#pending.delete(message.seq);
+        if (message.ok) pending?.resolve(message.value);
+        else pending?.reject(Object.assign(new Error(message.error.message), { name: message.error.name }));
+      }
+    });
+  }
+
+  static async start(options: WorkerPeerOptions, startTimeoutMs = 20_000): Promise<PeerProcess> {
+    const child = fork(WORKER, [JSON.stringify({ listenHost: '127.0.0.1', ...options })], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const ready = await new Promise<Ready>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`peer ${options.name} did not start within ${startTimeoutMs} ms`));
+      }, startTimeoutMs);
+      child.on('message', (message: WorkerMessage) => {
+        if (message.type === 'ready') {
+          clearTimeout(timer);
+          resolve(message);
+        } else if (message.type === 'fatal') {
+          clearTimeout(timer);
+          reject(Object.assign(new Error(message.error.message), { name: message.error.name }));
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`peer ${options.name} exited with ${code} before it was ready`));
+      });
+    });
+    return new PeerProcess(child, ready);
+  }
+
+  request<T>(request: WorkerRequest, timeoutMs = 60_000): Promise<T> {
+    const seq = ++this.#seq;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(seq);
+        reject(new Error(`${request.op} got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(seq, {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value as T);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      });
+      this.child.send({ seq, request });
+    });
+  }
+
+  /** Polls `check` until it is true; fails with `what` after the timeout. */
+  async until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** kill -9: no chance to flush or say goodbye. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.#exited;
+  }
+
+  /** Graceful stop; kills the process if it does not exit in time. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    this.request({ op: 'stop' }, timeoutMs).catch(() => {});
+    await this.#exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A TCP port that was free a moment ago (for peers that must come back on the same ports). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}

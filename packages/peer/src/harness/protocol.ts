@@ -1,0 +1,32 @@
+import type { PeerOptions } from '../peer.js';
+
+/** Options of a peer run by the harness worker, passed as JSON in argv[2]. */
+export type WorkerPeerOptions = Omit<PeerOptions, 'logger'> & { logLevel?: string };
+
+export type WorkerRequest =
+  | { op: 'contact'; address: string }
+  | { op: 'send'; peerId: string; text: string }
+  /** Sends `count` messages `${prefix}${i}`, reporting `accepted` progress as they are stored. */
+  | { op: 'sendMany'; peerId: string; count: number; prefix: string; chunk?: number }
+  | { op: 'history'; peerId: string; limit: number }
+  | { op: 'markRead'; peerId: string }
+  | { op: 'peers' }
+  | { op: 'outboxSize' }
+  | { op: 'sessions' }
+  | { op: 'throughput'; peerId: string; count: number; payloadBytes: number; window: number }
+  | { op: 'latency'; peerId: string; count: number; intervalMs: number }
+  | { op: 'rss' }
+  | { op: 'stop' };
+
+export type WorkerMessage =
+  | { type: 'ready'; id: string; fingerprint: string; greetingPort: number; securePort: number }
+  | { type: 'reply'; seq: number; ok: true; value: unknown }
+  | { type: 'reply'; seq: number; ok: false; error: { name: string; message: string } }
+  | { type: 'accepted'; count: number }
+  | { type: 'received'; total: number }
+  | { type: 'fatal'; error: { name: string; message: string } };
+
+export interface RequestEnvelope {
+  seq: number;
+  request: WorkerRequest;
+}

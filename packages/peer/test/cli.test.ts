@@ -1,0 +1,207 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Env, parseCommandLine, type SystemInfo } from '../src/cli/config.js';
+import { OPTIONS } from '../src/cli/options.js';
+import { type CliProcess, Started } from './helpers/cli-process.js';
+
+const system: SystemInfo = { homedir: '/home/ursula', username: 'ursula' };
+
+function configOf(argv: string[], env: Env = {}, sys: SystemInfo = system) {
+  const command = parseCommandLine(argv, env, sys);
+  if (command.kind !== 'run') throw new Error(`expected a run command, got ${command.kind}`);
+  return command.config;
+}
+
+function configError(argv: string[], env: Env = {}, sys: SystemInfo = system): Error {
+  try {
+    parseCommandLine(argv, env, sys);
+  } catch (err) {
+    if (err instanceof Error) return err;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify({ argv, env })}`);
+}
+
+describe('parseCommandLine', () => {
+  it('fills in every default from the one table', () => {
+    expect(configOf([])).toEqual({
+      name: 'ursula',
+      dataDir: '/home/ursula/.p2p-messenger/ursula',
+      greetingPort: 7400,
+      securePort: 7401,
+      listen: '0.0.0.0',
+      peers: [],
+      advertise: [],
+      logLevel: 'info',
+      logFile: '/home/ursula/.p2p-messenger/ursula/peer.log',
+      sync: 'normal',
+      maxMessageBytes: 1024 * 1024,
+      interactive: true,
+    });
+    expect(Object.isFrozen(configOf([]))).toBe(true);
+  });
+
+  it('reads the environment, and flags win over it', () => {
+    const env = {
+      P2PM_NAME: 'alice',
+      P2PM_GREETING_PORT: '7500',
+      P2PM_SECURE_PORT: '7501',
+      P2PM_LISTEN: '127.0.0.1',
+      P2PM_PEERS: '10.0.0.1:7400, 10.0.0.2:7400',
+      P2PM_LOG_LEVEL: 'debug',
+      P2PM_SYNC: 'full',
+      P2PM_MAX_MESSAGE_BYTES: '2048',
+      P2PM_DATA_DIR: '/srv/alice',
+    };
+    expect(configOf([], env)).toMatchObject({
+      name: 'alice',
+      dataDir: '/srv/alice',
+      greetingPort: 7500,
+      securePort: 7501,
+      listen: '127.0.0.1',
+      peers: ['10.0.0.1:7400', '10.0.0.2:7400'],
+      logLevel: 'debug',
+      logFile: '/srv/alice/peer.log',
+      sync: 'full',
+      maxMessageBytes: 2048,
+    });
+    const argv = ['--name', 'bob', '--greeting-port=0', '--peer', '[::1]:7410', '--peer', 'b:1', '--log-file', '-'];
+    expect(configOf([...argv, '--sync', 'normal', '--no-interactive'], env)).toMatchObject({
+      name: 'bob',
+      dataDir: '/srv/alice',
+      greetingPort: 0,
+      peers: ['[::1]:7410', 'b:1'],
+      logFile: '-',
+      sync: 'normal',
+      interactive: false,
+    });
+    expect(configOf(['--data-dir', '~/peers/x'], { P2PM_NAME: '' }).dataDir).toBe('/home/ursula/peers/x');
+  });
+
+  it('answers --help and --version before validating anything else', () => {
+    expect(parseCommandLine(['--greeting-port', 'x', '-h'], {}, system)).toEqual({ kind: 'help' });
+    expect(parseCommandLine(['--version'], { P2PM_SYNC: 'x' }, system)).toEqual({ kind: 'version' });
+  });
+
+  it.each([
+    [['--greeting-port', 'abc'], {}, '--greeting-port must be a port number 0-65535, got "abc"'],
+    [[], { P2PM_SECURE_PORT: '70000' }, 'P2PM_SECURE_PORT must be a port number 0-65535, got "70000"'],
+    [['--greeting-port', '7400', '--secure-port', '7400'], {}, '--greeting-port and --secure-port must differ'],
+    [['--name', ''], {}, '--name must be 1-64 characters'],
+    [['--name', 'a/b'], {}, 'without "/"'],
+    [['--name', 'x'.repeat(65)], {}, '--name must be 1-64 characters'],
+    [['--listen', 'not a host'], {}, '--listen must be an IP address or host name'],
+    [['--peer', '10.0.0.1'], {}, '--peer must be host:port, the greeting address of another peer'],
+    [[], { P2PM_PEERS: 'a:1,b' }, 'P2PM_PEERS must be host:port'],
+    [['--advertise', '10.0.0.1:7400'], {}, '--advertise must be an IP address or host name other peers can reach'],
+    [['--log-level', 'loud'], {}, '--log-level must be one of fatal, error, warn, info, debug, trace, silent'],
+    [['--sync', 'always'], {}, '--sync must be one of normal, full, got "always"'],
+    [['--max-message-bytes', '0'], {}, '--max-message-bytes must be a whole number of bytes from 1 to'],
+    [['--max-message-bytes', '1MB'], {}, 'got "1MB"'],
+    [['--data-dir', ' '], {}, '--data-dir must be a path'],
+    [['--gretting-port', '1'], {}, 'unknown flag --gretting-port'],
+    [['--name'], {}, '--name needs a value, e.g. --name alice'],
+    [['--name', '--sync', 'full'], {}, '--name needs a value'],
+    [['--help=yes'], {}, '--help takes no value'],
+    [['alice'], {}, 'unexpected argument "alice"'],
+  ] as [string[], Env, string][])('rejects %j %j with a helpful ConfigError', (argv, env, message) => {
+    const err = configError(argv, env);
+    expect(err.name).toBe('ConfigError');
+    expect(err.message).toContain(message);
+  });
+
+  it('needs --name when the OS user name is not known', () => {
+    const err = configError([], {}, { homedir: '/', username: undefined });
+    expect(err.name).toBe('ConfigError');
+    expect(err.message).toContain('--name is required (or set P2PM_NAME)');
+  });
+});
+
+describe('the peer command', () => {
+  const started = new Started();
+  afterEach(() => started.cleanup());
+
+  /** A peer on 127.0.0.1 with free ports in its own temp dir. */
+  async function startPeer(name: string, ...extra: string[]): Promise<CliProcess> {
+    const dataDir = await started.tempDir();
+    const args = ['--name', name, '--data-dir', dataDir, '--listen', '127.0.0.1'];
+    return started.cli(name, [...args, '--greeting-port', '0', '--secure-port', '0', ...extra]);
+  }
+
+  it('--help exits 0 and lists every flag with its environment variable', async () => {
+    const help = started.cli('help', ['--help']);
+    expect(await help.exited).toEqual({ code: 0, signal: null });
+    for (const spec of Object.values(OPTIONS)) {
+      expect(help.output()).toContain(`--${spec.flag}`);
+      if ('env' in spec) expect(help.output()).toContain(spec.env);
+    }
+    expect(help.output()).toContain('--peer 127.0.0.1:7400');
+  });
+
+  it('a bad flag exits 2 and says what to do on stderr', async () => {
+    const bad = started.cli('bad', ['--greeting-port', 'abc']);
+    expect(await bad.exited).toEqual({ code: 2, signal: null });
+    expect(bad.output('stderr')).toBe(
+      'peer: --greeting-port must be a port number 0-65535, got "abc"\nRun "peer --help" for usage.\n',
+    );
+  });
+
+  it('runs as a daemon until SIGTERM, and a second peer on its port exits 1', async () => {
+    const daemon = await startPeer('dora', '--no-interactive');
+    const [line = ''] = await daemon.waitFor(/^\{.*\}$/m);
+    const ready = JSON.parse(line) as { id: string; greetingPort: number; securePort: number };
+    expect(ready).toMatchObject({ id: expect.stringMatching(/^[a-z2-7]{32}$/), greetingPort: expect.any(Number) });
+    const clash = await startPeer('clash', '--greeting-port', String(ready.greetingPort), '--no-interactive');
+    expect(await clash.exited).toEqual({ code: 1, signal: null });
+    expect(clash.output('stderr')).toMatch(/^peer: the greeting port \d+ on 127\.0\.0\.1 is in use/);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('exits 1 with advice when the identity file is damaged', async () => {
+    const dataDir = await started.tempDir();
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(join(dataDir, 'identity.key.json'), 'not json', { mode: 0o600 });
+    const damaged = started.cli('damaged', ['--name', 'dan', '--data-dir', dataDir, '--greeting-port', '0', '--secure-port', '0']);
+    expect(await damaged.exited).toEqual({ code: 1, signal: null });
+    expect(damaged.output('stderr')).toMatch(/^peer: .*identity\.key\.json is damaged/);
+    expect(damaged.output('stderr')).toContain('use another --data-dir');
+  });
+
+  it('lets two interactive peers chat: peers, delivery and read states, errors, quit', async () => {
+    const alice = await startPeer('alice');
+    const [, alicePort] = await alice.waitFor(/greeting port (\d+)/);
+    const bob = await startPeer('bob', '--peer', `127.0.0.1:${alicePort}`, '--max-message-bytes', '64');
+    await bob.waitFor(/greeting port \d+/);
+    await bob.waitFor(/^\* alice \([a-z2-7]{8}\) is online$/m);
+    await alice.waitFor(/^\* bob \([a-z2-7]{8}\) is online$/m);
+
+    let since = bob.mark();
+    bob.type('/peers');
+    await bob.waitFor(/^ +1 {2}alice {2}[a-z2-7]{8} {2}online$/m, { since });
+
+    alice.type('/to bob');
+    await alice.waitFor(/^talking to bob/m);
+    since = bob.mark();
+    bob.type('/to nobody');
+    await bob.waitFor(/^no peer matches "nobody"/m, { since });
+    bob.type('/to 1');
+    await bob.waitFor(/^talking to alice/m, { since });
+    bob.type('x'.repeat(65));
+    await bob.waitFor(/^error: message is 65 bytes; the limit is 64$/m, { since });
+
+    bob.type('hello alice');
+    await alice.waitFor(/^\[bob\] hello alice$/m);
+    await bob.waitFor(/✓✓ delivered to alice: "hello alice"/, { since });
+    // Alice is talking to bob, so she read it as it was shown.
+    await bob.waitFor(/✓✓ read by alice: "hello alice"/, { since });
+    bob.type('/history');
+    await bob.waitFor(/you: hello alice {2}\[✓✓ read\]/, { since });
+
+    bob.type('/quit');
+    expect(await bob.exited).toEqual({ code: 0, signal: null });
+    await alice.waitFor(/^\* bob \([a-z2-7]{8}\) is offline$/m);
+    alice.child.stdin.end(); // EOF quits too
+    expect(await alice.exited).toEqual({ code: 0, signal: null });
+  });
+});

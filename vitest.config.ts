@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'e2e/**/*.test.ts'],
+    pool: 'forks',
+    // Tests start real processes and sockets; two cores are shared between them.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    reporters: ['./tools/summary-reporter.ts', 'default'],
+  },
+});
