@@ -28,6 +28,7 @@ async function handle(peer: Peer, request: WorkerRequest): Promise<unknown> {
         for (let j = i; j < Math.min(request.count, i + chunk); j++) sends.push(peer.send(request.peerId, `${request.prefix}${j}`));
         await Promise.all(sends);
         post({ type: 'accepted', count: Math.min(request.count, i + chunk) });
+        if (request.pauseMs) await new Promise((resolve) => setTimeout(resolve, request.pauseMs));
       }
       return request.count;
     }

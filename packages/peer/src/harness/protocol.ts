@@ -6,8 +6,11 @@ export type WorkerPeerOptions = Omit<PeerOptions, 'logger'> & { logLevel?: strin
 export type WorkerRequest =
   | { op: 'contact'; address: string }
   | { op: 'send'; peerId: string; text: string }
-  /** Sends `count` messages `${prefix}${i}`, reporting `accepted` progress as they are stored. */
-  | { op: 'sendMany'; peerId: string; count: number; prefix: string; chunk?: number }
+  /**
+   * Sends `count` messages `${prefix}${i}`, `chunk` at a time with `pauseMs` between chunks,
+   * reporting `accepted` progress as they are stored.
+   */
+  | { op: 'sendMany'; peerId: string; count: number; prefix: string; chunk?: number; pauseMs?: number }
   | { op: 'history'; peerId: string; limit: number }
   | { op: 'markRead'; peerId: string }
   | { op: 'peers' }
