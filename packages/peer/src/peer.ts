@@ -2,14 +2,14 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
-  type GreetRequest,
   GreetingServiceService,
+  type GreetRequest,
   type KnownPeer,
-  PROTOCOL_VERSION,
   type PeerIdentity,
+  PROTOCOL_VERSION,
 } from '@p2p-messenger/proto';
 import pino, { type Logger } from 'pino';
-import { MessageTooLargeError, PeerStoppedError } from './errors.js';
+import { ConfigError, MessageTooLargeError, PeerStoppedError } from './errors.js';
 import { signIdentityRecord } from './identity/identity-record.js';
 import { type LocalIdentity, loadOrCreateIdentity } from './identity/local-identity.js';
 import { PeerBook } from './identity/peer-book.js';
@@ -27,11 +27,10 @@ import { sessionHandler } from './transport/secure-server.js';
 import { bindServer, shutdownServer } from './transport/servers.js';
 import { SessionRegistry } from './transport/session-registry.js';
 import { PeerServerCredentials } from './transport/tls-credentials.js';
-import { parseHostPort, hostPort } from './util/address.js';
+import { hostPort, parseHostPort } from './util/address.js';
 import { backoffDelay } from './util/backoff.js';
 import type { CallOptions } from './util/deadline.js';
 import { UlidGenerator } from './util/ulid.js';
-import { ConfigError } from './errors.js';
 
 export interface PeerOptions {
   name: string;
@@ -170,7 +169,13 @@ export class Peer extends EventEmitter<PeerEvents> {
     let greetingPort: number;
     let securePort: number;
     try {
-      greetingPort = await bindServer(greetingServer, host, o.greetingPort ?? 0, grpc.ServerCredentials.createInsecure(), 'greeting');
+      greetingPort = await bindServer(
+        greetingServer,
+        host,
+        o.greetingPort ?? 0,
+        grpc.ServerCredentials.createInsecure(),
+        'greeting',
+      );
       securePort = await bindServer(secureServer, host, o.securePort ?? 0, credentials, 'secure');
     } catch (err) {
       greetingServer.forceShutdown();
@@ -191,7 +196,9 @@ export class Peer extends EventEmitter<PeerEvents> {
       book,
       registry,
       writer: new OutboxWriter(store, (messages) => {
-        for (const peerId of new Set(messages.map((m) => m.peerId))) running.links.get(peerId)?.pump();
+        for (const peerId of new Set(messages.map((m) => m.peerId))) {
+          running.links.get(peerId)?.enqueue(messages.filter((m) => m.peerId === peerId));
+        }
       }),
       dialer: new Dialer(
         { identity, book, registry, greetRequest: () => this.#greetRequest(), log },
@@ -226,14 +233,14 @@ export class Peer extends EventEmitter<PeerEvents> {
       const link = new PeerLink(session, this.#inboundContext(running, log), this.#linkListener());
       running.links.set(session.peerId, link);
       link.start();
-      store.touchPeer(session.peerId);
+      book.touch(session.peerId);
       log.info({ remotePeerId: session.peerId, initiator: session.initiator }, 'session open');
       this.#emitPeer(session.peerId);
     });
     registry.on('closed', (session) => {
       // A replacing session is registered only after the old one closed.
       if (!registry.get(session.peerId)) running.links.delete(session.peerId);
-      if (this.#running) store.touchPeer(session.peerId);
+      if (this.#running) book.touch(session.peerId);
       log.info({ remotePeerId: session.peerId }, 'session closed');
       if (this.#running) this.#emitPeer(session.peerId);
     });
@@ -290,7 +297,12 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** The last `limit` messages with a peer, oldest first, in the order both sides agree on. */
   history(peerId: string, limit = 100): MessageRecord[] {
     const running = this.#state();
-    return running.store.history(directConversationId(running.identity.id, peerId), limit);
+    const records = running.store.history(directConversationId(running.identity.id, peerId), limit);
+    const link = running.links.get(peerId);
+    for (const record of records) {
+      if (record.state === 'queued' && link?.isInFlight(record.id)) record.state = 'sent';
+    }
+    return records;
   }
 
   /** Marks everything from a peer as read and tells the peer; returns how many were newly read. */
@@ -349,10 +361,15 @@ export class Peer extends EventEmitter<PeerEvents> {
       } catch (err) {
         if (signal.aborted) return;
         this.#log.debug({ address, err: (err as Error).message }, 'static peer not reachable yet');
-        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, {
-          minDelayMs: this.options.reconnectMinDelayMs,
-          maxDelayMs: this.options.reconnectMaxDelayMs,
-        })));
+        await new Promise((resolve) =>
+          setTimeout(
+            resolve,
+            backoffDelay(attempt, {
+              minDelayMs: this.options.reconnectMinDelayMs,
+              maxDelayMs: this.options.reconnectMaxDelayMs,
+            }),
+          ),
+        );
       }
     }
   }

@@ -150,7 +150,10 @@ describe('the peer command', () => {
     const daemon = await startPeer('dora', '--no-interactive');
     const [line = ''] = await daemon.waitFor(/^\{.*\}$/m);
     const ready = JSON.parse(line) as { id: string; greetingPort: number; securePort: number };
-    expect(ready).toMatchObject({ id: expect.stringMatching(/^[a-z2-7]{32}$/), greetingPort: expect.any(Number) });
+    expect(ready).toMatchObject({
+      id: expect.stringMatching(/^[a-z2-7]{32}$/),
+      greetingPort: expect.any(Number),
+    });
     const clash = await startPeer('clash', '--greeting-port', String(ready.greetingPort), '--no-interactive');
     expect(await clash.exited).toEqual({ code: 1, signal: null });
     expect(clash.output('stderr')).toMatch(/^peer: the greeting port \d+ on 127\.0\.0\.1 is in use/);
@@ -162,7 +165,16 @@ describe('the peer command', () => {
     const dataDir = await started.tempDir();
     await mkdir(dataDir, { recursive: true });
     await writeFile(join(dataDir, 'identity.key.json'), 'not json', { mode: 0o600 });
-    const damaged = started.cli('damaged', ['--name', 'dan', '--data-dir', dataDir, '--greeting-port', '0', '--secure-port', '0']);
+    const damaged = started.cli('damaged', [
+      '--name',
+      'dan',
+      '--data-dir',
+      dataDir,
+      '--greeting-port',
+      '0',
+      '--secure-port',
+      '0',
+    ]);
     expect(await damaged.exited).toEqual({ code: 1, signal: null });
     expect(damaged.output('stderr')).toMatch(/^peer: .*identity\.key\.json is damaged/);
     expect(damaged.output('stderr')).toContain('use another --data-dir');

@@ -39,7 +39,10 @@ describe('kill -9 in the middle of a 10,000-message run', () => {
 
   it('loses and repeats nothing when the receiver dies', async () => {
     const { sender, receiver, receiverOptions } = await setup();
-    const sending = sender.request({ op: 'sendMany', peerId: receiver.id, count: TOTAL, prefix: 'm', chunk: 50 }, 120_000);
+    const sending = sender.request(
+      { op: 'sendMany', peerId: receiver.id, count: TOTAL, prefix: 'm', chunk: 50 },
+      120_000,
+    );
     await receiver.until(() => receiver.received >= 2_000, 'the receiver to get 2,000 messages');
     await receiver.kill();
     const receivedBeforeKill = receiver.received;
@@ -47,7 +50,11 @@ describe('kill -9 in the middle of a 10,000-message run', () => {
 
     const restarted = resources.track(await PeerProcess.start(receiverOptions));
     await sending;
-    await sender.until(async () => (await sender.request<number>({ op: 'outboxSize' })) === 0, 'the outbox to drain', 60_000);
+    await sender.until(
+      async () => (await sender.request<number>({ op: 'outboxSize' })) === 0,
+      'the outbox to drain',
+      60_000,
+    );
     expectExactlyOnceInOrder(await historyOf(restarted, sender.id), TOTAL);
     const sent = await historyOf(sender, receiver.id);
     expect(sent.every((m) => m.state === 'delivered')).toBe(true);
@@ -64,7 +71,11 @@ describe('kill -9 in the middle of a 10,000-message run', () => {
     expect(acceptedBeforeKill).toBeLessThan(TOTAL);
 
     const restarted = resources.track(await PeerProcess.start(senderOptions));
-    await restarted.until(async () => (await restarted.request<number>({ op: 'outboxSize' })) === 0, 'the outbox to drain', 60_000);
+    await restarted.until(
+      async () => (await restarted.request<number>({ op: 'outboxSize' })) === 0,
+      'the outbox to drain',
+      60_000,
+    );
     const received = await historyOf(receiver, restarted.id);
     // Everything reported accepted arrived; a few more may have been stored just before the kill.
     expect(received.length).toBeGreaterThanOrEqual(acceptedBeforeKill);

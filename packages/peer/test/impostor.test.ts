@@ -73,7 +73,10 @@ describe('impostors', () => {
     const mallory = await startPeer('mallory', ports);
     await alice.request({ op: 'send', peerId: bob.id, text: 'for bob only' });
     // Alice keeps redialing bob's address and meets mallory's greeting each time.
-    await alice.until(async () => (await mallory.request<PeerSummary[]>({ op: 'peers' })).length > 0, 'alice to greet mallory');
+    await alice.until(
+      async () => (await mallory.request<PeerSummary[]>({ op: 'peers' })).length > 0,
+      'alice to greet mallory',
+    );
     // Mallory is a peer in her own right: alice may talk to her, but only as mallory.
     await alice.until(
       async () => (await alice.request<{ peerId: string }[]>({ op: 'sessions' })).some((s) => s.peerId === mallory.id),

@@ -28,7 +28,10 @@ describe('two peers', () => {
     const dir = await resources.dir();
     const alice = await startPeer('alice', dir);
     const bob = await startPeer('bob', dir);
-    const bobSeen = await alice.request<PeerSummary>({ op: 'contact', address: `127.0.0.1:${bob.greetingPort}` });
+    const bobSeen = await alice.request<PeerSummary>({
+      op: 'contact',
+      address: `127.0.0.1:${bob.greetingPort}`,
+    });
     expect(bobSeen).toMatchObject({ id: bob.id, name: 'bob', fingerprint: bob.fingerprint });
 
     await alice.request({ op: 'send', peerId: bob.id, text: 'hi bob' });

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PairSealer } from '../src/sealing/pair-sealer.js';
 import { rawPublicKey } from '../src/identity/keys.js';
+import { PairSealer } from '../src/sealing/pair-sealer.js';
 
 function party(id: string) {
   const { privateKey } = generateKeyPairSync('x25519');

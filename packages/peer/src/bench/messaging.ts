@@ -42,7 +42,11 @@ async function measurePeers(dir: string): Promise<void> {
       small.push((await run(SMALL)).messagesPerS);
       progress(`small messages, round ${round}/${ROUNDS}: ${Math.round(small.at(-1) ?? 0)} messages/s`);
     }
-    printFigure(BENCH, 'messages_per_s', median(small), '1/s', { payload_bytes: SMALL.payloadBytes, messages: SMALL.count, rounds: ROUNDS });
+    printFigure(BENCH, 'messages_per_s', median(small), '1/s', {
+      payload_bytes: SMALL.payloadBytes,
+      messages: SMALL.count,
+      rounds: ROUNDS,
+    });
     baselineInput.peers = median(small);
 
     progress('latency at low load');
@@ -56,7 +60,11 @@ async function measurePeers(dir: string): Promise<void> {
       bulk.push((await run(BULK)).mbPerS);
       progress(`bulk, round ${round}/${ROUNDS}: ${bulk.at(-1)?.toFixed(1)} MB/s`);
     }
-    printFigure(BENCH, 'bulk_mb_per_s', median(bulk), 'MB/s', { payload_bytes: BULK.payloadBytes, messages: BULK.count, rounds: ROUNDS });
+    printFigure(BENCH, 'bulk_mb_per_s', median(bulk), 'MB/s', {
+      payload_bytes: BULK.payloadBytes,
+      messages: BULK.count,
+      rounds: ROUNDS,
+    });
   } finally {
     await Promise.all([sender.stop(), receiver.stop()]);
   }
@@ -101,7 +109,11 @@ async function main(): Promise<void> {
   try {
     await measurePeers(dir);
     const baseline = await measureBaseline();
-    printFigure(BENCH, 'baseline_messages_per_s', baseline, '1/s', { payload_bytes: SMALL.payloadBytes, messages: SMALL.count, rounds: ROUNDS });
+    printFigure(BENCH, 'baseline_messages_per_s', baseline, '1/s', {
+      payload_bytes: SMALL.payloadBytes,
+      messages: SMALL.count,
+      rounds: ROUNDS,
+    });
     printFigure(BENCH, 'ratio_to_baseline', baselineInput.peers / baseline, 'ratio');
   } finally {
     await rm(dir, { recursive: true, force: true });

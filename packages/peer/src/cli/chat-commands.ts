@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import type { Peer, PeerSummary } from '../peer.js';
 import { historyLine, peerLine, safe, shortId, sortPeers } from './chat-format.js';
 import { selectPeer } from './peer-select.js';
@@ -112,14 +113,20 @@ export const COMMANDS: Record<string, Command> = {
   },
   contact: {
     args: '<host:port>',
-    help: "greet a peer at its greeting address and keep in touch with it",
+    help: 'greet a peer at its greeting address and keep in touch with it',
     async run(chat, args) {
       if (!args) {
         chat.print('usage: /contact <host:port>, the greeting address of another peer (e.g. 127.0.0.1:7400)');
         return;
       }
       chat.print(`contacting ${args}…`);
-      const peer = await chat.peer.contact(args, { timeoutMs: CONTACT_TIMEOUT_MS });
+      let peer: PeerSummary;
+      try {
+        peer = await chat.peer.contact(args, { timeoutMs: CONTACT_TIMEOUT_MS });
+      } catch (err) {
+        chat.print(`could not contact ${args}: ${contactProblem(err)}`);
+        return;
+      }
       chat.print(`contacted ${safe(peer.name)} (${shortId(peer.id)}): /to ${safe(peer.name)} to talk`);
     },
   },
@@ -150,3 +157,14 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** Why a greeting failed, in words: grpc's own messages are long and technical. */
+function contactProblem(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.name === 'TimeoutError') return `no answer within ${CONTACT_TIMEOUT_MS / 1000} s`;
+  const code = 'code' in err ? err.code : undefined;
+  if (code === grpc.status.UNAVAILABLE) {
+    return 'nothing answers there; is the peer running, and is that its greeting port (not its secure port)?';
+  }
+  return err.message;
+}

@@ -1,7 +1,7 @@
 import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import type { Peer, PeerSummary, StateChange } from '../peer.js';
 import type { MessageRecord } from '../store/records.js';
-import { COMMANDS, type ChatContext, resolvePeer } from './chat-commands.js';
+import { type ChatContext, COMMANDS, resolvePeer } from './chat-commands.js';
 import { incomingLine, quote, safe, shortId, stateLine } from './chat-format.js';
 import { complete } from './peer-select.js';
 import { banner } from './summary.js';
@@ -15,6 +15,11 @@ export interface ChatIo {
 
 /** Texts of our recent messages, so that state notices can quote them. */
 const REMEMBERED_TEXTS = 500;
+/**
+ * A session being replaced (both peers dialled at once, or a reconnect) looks like a short
+ * offline spell; a peer is only reported offline when it stays so for this long.
+ */
+const OFFLINE_NOTICE_DELAY_MS = 2_000;
 
 /**
  * The interactive chat: reads commands and messages line by line, prints what arrives
@@ -26,7 +31,10 @@ export class Chat implements ChatContext {
   listed: string[] = [];
   readonly #io: ChatIo;
   readonly #texts = new Map<string, string>();
-  readonly #online = new Map<string, boolean>();
+  /** The online state last printed for each peer. */
+  readonly #shownOnline = new Map<string, boolean>();
+  /** Offline notices waiting to see whether the peer comes straight back. */
+  readonly #offlineNotices = new Map<string, NodeJS.Timeout>();
   #rl: Interface | null = null;
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
@@ -39,7 +47,7 @@ export class Chat implements ChatContext {
 
   run(): Promise<void> {
     this.#done ??= new Promise((resolve) => {
-      for (const p of this.peer.peers()) this.#online.set(p.id, p.online);
+      for (const p of this.peer.peers()) this.#shownOnline.set(p.id, p.online);
       const rl = createInterface({
         input: this.#io.input,
         output: this.#io.output,
@@ -134,6 +142,8 @@ export class Chat implements ChatContext {
   }
 
   #detach(): void {
+    for (const timer of this.#offlineNotices.values()) clearTimeout(timer);
+    this.#offlineNotices.clear();
     this.peer.off('message', this.#onMessage);
     this.peer.off('state', this.#onState);
     this.peer.off('peer', this.#onPeer);
@@ -159,11 +169,22 @@ export class Chat implements ChatContext {
   };
 
   readonly #onPeer = (peer: PeerSummary): void => {
-    const was = this.#online.get(peer.id);
-    this.#online.set(peer.id, peer.online);
-    if (was === peer.online) return;
+    clearTimeout(this.#offlineNotices.get(peer.id));
+    this.#offlineNotices.delete(peer.id);
+    const shown = this.#shownOnline.get(peer.id);
+    if (shown === peer.online) return;
     const name = `${safe(peer.name)} (${shortId(peer.id)})`;
-    if (was === undefined && !peer.online) this.print(`* learned of ${name}, offline for now`);
-    else this.print(`* ${name} is ${peer.online ? 'online' : 'offline'}`);
+    if (peer.online) {
+      this.#shownOnline.set(peer.id, true);
+      this.print(`* ${name} is online`);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#offlineNotices.delete(peer.id);
+      this.#shownOnline.set(peer.id, false);
+      this.print(shown === undefined ? `* learned of ${name}, offline for now` : `* ${name} is offline`);
+    }, OFFLINE_NOTICE_DELAY_MS);
+    timer.unref();
+    this.#offlineNotices.set(peer.id, timer);
   };
 }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import type { CliConfig } from './config.js';
@@ -9,6 +10,12 @@ import type { CliConfig } from './config.js';
  * stderr for `--log-file -`. Writes are synchronous, so nothing is lost when the process exits.
  */
 export function createLogger(config: CliConfig): Logger {
+  const log = openLogger(config);
+  routeGrpcLogs(log.child({ component: 'grpc' }));
+  return log;
+}
+
+function openLogger(config: CliConfig): Logger {
   const options = { level: config.logLevel, base: { pid: process.pid, name: config.name } };
   if (config.logFile === '-') return pino(options, pino.destination({ dest: 2, sync: true }));
   try {
@@ -20,4 +27,17 @@ export function createLogger(config: CliConfig): Logger {
       `cannot write the log file ${config.logFile} (${(err as Error).message}); pass --log-file with a writable path, or --log-file - for stderr`,
     );
   }
+}
+
+/**
+ * grpc-js writes its own diagnostics to the console, which would garble the chat and the
+ * error messages: send them to the log instead. (grpc-js has one logger per process; the
+ * command owns the process, so this is the place to set it.)
+ */
+function routeGrpcLogs(log: Logger): void {
+  const write =
+    (level: 'debug' | 'info' | 'warn') =>
+    (...args: unknown[]) =>
+      log[level](args.map(String).join(' '));
+  grpc.setLogger({ debug: write('debug'), info: write('info'), error: write('warn') });
 }

@@ -48,12 +48,15 @@ export interface OptionSpec {
   readonly arg?: string;
   /** The default as --help shows it. */
   readonly shown?: string;
+  /** A valid value, for error messages. */
+  readonly example?: string;
   readonly help: string;
 }
 
 export const OPTIONS = {
   name: {
     flag: 'name',
+    example: 'alice',
     env: 'P2PM_NAME',
     kind: 'string',
     arg: 'NAME',
@@ -62,6 +65,7 @@ export const OPTIONS = {
   },
   dataDir: {
     flag: 'data-dir',
+    example: '/tmp/alice',
     env: 'P2PM_DATA_DIR',
     kind: 'string',
     arg: 'DIR',
@@ -70,6 +74,7 @@ export const OPTIONS = {
   },
   greetingPort: {
     flag: 'greeting-port',
+    example: '7400',
     env: 'P2PM_GREETING_PORT',
     kind: 'string',
     arg: 'PORT',
@@ -78,6 +83,7 @@ export const OPTIONS = {
   },
   securePort: {
     flag: 'secure-port',
+    example: '7401',
     env: 'P2PM_SECURE_PORT',
     kind: 'string',
     arg: 'PORT',
@@ -86,6 +92,7 @@ export const OPTIONS = {
   },
   listen: {
     flag: 'listen',
+    example: '127.0.0.1',
     env: 'P2PM_LISTEN',
     kind: 'string',
     arg: 'HOST',
@@ -94,6 +101,7 @@ export const OPTIONS = {
   },
   peers: {
     flag: 'peer',
+    example: '127.0.0.1:7400',
     env: 'P2PM_PEERS',
     kind: 'list',
     arg: 'HOST:PORT',
@@ -102,6 +110,7 @@ export const OPTIONS = {
   },
   advertise: {
     flag: 'advertise',
+    example: '192.168.1.20',
     env: 'P2PM_ADVERTISE',
     kind: 'list',
     arg: 'HOST',
@@ -110,6 +119,7 @@ export const OPTIONS = {
   },
   logLevel: {
     flag: 'log-level',
+    example: 'debug',
     env: 'P2PM_LOG_LEVEL',
     kind: 'string',
     arg: 'LEVEL',
@@ -118,6 +128,7 @@ export const OPTIONS = {
   },
   logFile: {
     flag: 'log-file',
+    example: '-',
     env: 'P2PM_LOG_FILE',
     kind: 'string',
     arg: 'FILE',
@@ -126,6 +137,7 @@ export const OPTIONS = {
   },
   sync: {
     flag: 'sync',
+    example: 'full',
     env: 'P2PM_SYNC',
     kind: 'string',
     arg: 'MODE',
@@ -134,6 +146,7 @@ export const OPTIONS = {
   },
   maxMessageBytes: {
     flag: 'max-message-bytes',
+    example: '65536',
     env: 'P2PM_MAX_MESSAGE_BYTES',
     kind: 'string',
     arg: 'BYTES',

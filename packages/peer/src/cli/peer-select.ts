@@ -15,7 +15,10 @@ export function selectPeer(ref: string, peers: readonly PeerSummary[], listed: r
     const peer = peers.find((p) => p.id === id);
     if (peer) return { ok: true, peer };
     if (wanted.length < 3) {
-      return { ok: false, problem: `there is no peer number ${wanted}; /peers lists them with their numbers` };
+      return {
+        ok: false,
+        problem: `there is no peer number ${wanted}; /peers lists them with their numbers`,
+      };
     }
   }
   const lower = wanted.toLowerCase();
@@ -47,6 +50,8 @@ export function complete(line: string, commands: readonly string[], peers: reado
   const match = /^\/(to|msg|history|read) (\S*)$/.exec(line);
   if (!match) return [[], line];
   const partial = match[2] ?? '';
-  const names = peers.map((p) => p.name).filter((n) => !/\s/.test(n) && n.toLowerCase().startsWith(partial.toLowerCase()));
+  const names = peers
+    .map((p) => p.name)
+    .filter((n) => !/\s/.test(n) && n.toLowerCase().startsWith(partial.toLowerCase()));
   return [[...new Set(names)], partial];
 }

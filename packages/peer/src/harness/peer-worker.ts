@@ -25,7 +25,8 @@ async function handle(peer: Peer, request: WorkerRequest): Promise<unknown> {
       const chunk = request.chunk ?? 100;
       for (let i = 0; i < request.count; i += chunk) {
         const sends: Promise<unknown>[] = [];
-        for (let j = i; j < Math.min(request.count, i + chunk); j++) sends.push(peer.send(request.peerId, `${request.prefix}${j}`));
+        for (let j = i; j < Math.min(request.count, i + chunk); j++)
+          sends.push(peer.send(request.peerId, `${request.prefix}${j}`));
         await Promise.all(sends);
         post({ type: 'accepted', count: Math.min(request.count, i + chunk) });
         if (request.pauseMs) await new Promise((resolve) => setTimeout(resolve, request.pauseMs));
@@ -70,7 +71,13 @@ async function main(): Promise<void> {
   }, 20);
   reporter.unref();
   await peer.start();
-  post({ type: 'ready', id: peer.id, fingerprint: peer.fingerprint, greetingPort: peer.greetingPort, securePort: peer.securePort });
+  post({
+    type: 'ready',
+    id: peer.id,
+    fingerprint: peer.fingerprint,
+    greetingPort: peer.greetingPort,
+    securePort: peer.securePort,
+  });
   process.on('message', (envelope: RequestEnvelope) => {
     handle(peer, envelope.request).then(
       (value) => post({ type: 'reply', seq: envelope.seq, ok: true, value }),

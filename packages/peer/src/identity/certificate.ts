@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { randomBytes, webcrypto, type KeyObject, X509Certificate } from 'node:crypto';
+import { type KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { rawPublicKey } from './keys.js';
 
@@ -36,23 +36,21 @@ export async function createIdentityCertificate(
   );
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: randomBytes(16)
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: `CN=${peerId}`,
     notBefore: new Date(now - DAY_MS),
     notAfter: new Date(now + VALIDITY_DAYS * DAY_MS),
     signingAlgorithm: algorithm,
-    keys: { privateKey, publicKey } as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"],
+    keys: { privateKey, publicKey } as unknown as Parameters<
+      typeof x509.X509CertificateGenerator.createSelfSigned
+    >[0]['keys'],
     extensions: [
       new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: peerId }]),
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign,
-        true,
-      ),
-      new x509.ExtendedKeyUsageExtension(
-        [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
-        false,
-      ),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
     ],
   });
   return cert.toString('pem');

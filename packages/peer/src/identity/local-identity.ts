@@ -1,5 +1,5 @@
-import { generateKeyPairSync, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { mkdir, readFile, writeFile, rename, chmod, stat } from 'node:fs/promises';
+import { createPublicKey, generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IdentityFileError } from '../errors.js';
 import { certificateFitsKey, createIdentityCertificate } from './certificate.js';

@@ -1,9 +1,9 @@
 import type { PeerIdentity } from '@p2p-messenger/proto';
+import { UnknownPeerError } from '../errors.js';
+import { PairSealer } from '../sealing/pair-sealer.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { StoredPeer } from '../store/records.js';
-import { PairSealer } from '../sealing/pair-sealer.js';
 import type { LocalIdentity } from './local-identity.js';
-import { UnknownPeerError } from '../errors.js';
 
 /** Told whenever a peer's certificate should be trusted for incoming TLS connections. */
 export interface CertificateTrust {
@@ -21,12 +21,17 @@ export class PeerBook {
   readonly #store: MessageStore;
   readonly #trust: CertificateTrust;
   readonly #sealers = new Map<string, { key: Buffer; sealer: PairSealer }>();
+  /** Read on every send and every batch: kept in memory, written through to the store. */
+  readonly #peers = new Map<string, StoredPeer>();
 
   constructor(identity: LocalIdentity, store: MessageStore, trust: CertificateTrust) {
     this.#identity = identity;
     this.#store = store;
     this.#trust = trust;
-    for (const peer of store.listPeers()) trust.trust(peer.id, peer.certificate);
+    for (const peer of store.listPeers()) {
+      this.#peers.set(peer.id, peer);
+      trust.trust(peer.id, peer.certificate);
+    }
   }
 
   /**
@@ -34,7 +39,7 @@ export class PeerBook {
    * dialing it. Returns the stored peer.
    */
   learn(record: PeerIdentity, seenAt: readonly string[] = []): StoredPeer {
-    const previous = this.#store.getPeer(record.id);
+    const previous = this.get(record.id);
     const addresses = [...new Set([...seenAt, ...record.addresses, ...(previous?.addresses ?? [])])].slice(
       0,
       MAX_ADDRESSES,
@@ -51,12 +56,13 @@ export class PeerBook {
       issuedAtMs: record.issuedAtMs,
     });
     const stored = this.#store.getPeer(record.id) as StoredPeer;
+    this.#peers.set(stored.id, stored);
     this.#trust.trust(stored.id, stored.certificate);
     return stored;
   }
 
   get(peerId: string): StoredPeer | null {
-    return this.#store.getPeer(peerId);
+    return this.#peers.get(peerId) ?? null;
   }
 
   require(peerId: string): StoredPeer {
@@ -66,7 +72,15 @@ export class PeerBook {
   }
 
   all(): StoredPeer[] {
-    return this.#store.listPeers();
+    return [...this.#peers.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  /** Notes that a peer was just seen (a session opened or closed). */
+  touch(peerId: string, now = Date.now()): void {
+    const peer = this.#peers.get(peerId);
+    if (!peer) return;
+    peer.lastSeenMs = now;
+    this.#store.touchPeer(peerId, now);
   }
 
   sealerFor(peerId: string): PairSealer {

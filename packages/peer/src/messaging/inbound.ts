@@ -1,11 +1,11 @@
 import { type Ack, AckStatus, type ChatMessage, Content } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
 import type { PeerBook } from '../identity/peer-book.js';
-import type { LamportClock } from './lamport-clock.js';
+import { SEALING_OVERHEAD_BYTES } from '../sealing/pair-sealer.js';
 import type { MessageStore, NewIncomingMessage } from '../store/message-store.js';
 import { directConversationId, type MessageRecord } from '../store/records.js';
-import { SEALING_OVERHEAD_BYTES } from '../sealing/pair-sealer.js';
 import { isUlid } from '../util/ulid.js';
+import type { LamportClock } from './lamport-clock.js';
 
 export interface InboundContext {
   localId: string;

@@ -1,8 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
-import { type Ack, AckStatus, type ChatMessage, Content, type Frame, PROTOCOL_VERSION, ReceiptKind } from '@p2p-messenger/proto';
+import {
+  type Ack,
+  AckStatus,
+  type ChatMessage,
+  Content,
+  type Frame,
+  PROTOCOL_VERSION,
+  ReceiptKind,
+} from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
+import type { NewOutgoingMessage } from '../store/message-store.js';
+import { type MessageRecord, MessageState, type MessageStateName } from '../store/records.js';
 import type { Session } from '../transport/session.js';
-import { MessageState, type MessageRecord, type MessageStateName } from '../store/records.js';
 import { type InboundContext, receiveMessages } from './inbound.js';
 
 /** Where a link reports what happened, for the peer to turn into events. */
@@ -11,11 +20,15 @@ export interface LinkListener {
   states(peerId: string, ids: string[], state: MessageStateName, error?: string): void;
 }
 
+type OutgoingFields = Pick<MessageRecord, 'id' | 'conversationId' | 'senderId' | 'lamport' | 'sentAtMs' | 'text'>;
+
 /** Limits on what one link keeps in flight (sent, not yet acked). */
 const MAX_IN_FLIGHT = 4096;
 const MAX_BATCH_MESSAGES = 256;
 const MAX_BATCH_BYTES = 256 * 1024;
 const MAX_READ_RECEIPTS_PER_RESYNC = 10_000;
+/** New messages kept in memory for sending, beyond which they are read back from the store. */
+const MAX_FRESH_BYTES = 32 * 1024 * 1024;
 
 /**
  * Messaging over one session with one peer: sends the outbox in order (batched, with
@@ -28,7 +41,15 @@ export class PeerLink {
   readonly #listener: LinkListener;
   readonly #log: Logger;
   readonly #inFlight = new Set<string>();
+  /** The largest id handed to the session: everything after it is still to send. */
   #cursor = '';
+  /**
+   * Whether everything in the outbox after the cursor is in `#fresh`: then new messages go
+   * out from memory; otherwise they are read back from the store.
+   */
+  #caughtUp = false;
+  #fresh: NewOutgoingMessage[] = [];
+  #freshBytes = 0;
   #pumping = false;
   #pumpAgain = false;
 
@@ -41,6 +62,11 @@ export class PeerLink {
 
   get peerId(): string {
     return this.#session.peerId;
+  }
+
+  /** Whether a message was sent on this link and waits for its ack. */
+  isInFlight(messageId: string): boolean {
+    return this.#inFlight.has(messageId);
   }
 
   start(): void {
@@ -69,8 +95,27 @@ export class PeerLink {
   sendReadReceipts(ids: string[]): void {
     if (ids.length === 0) return;
     this.#session.send({
-      body: { $case: 'receipts', value: { receipts: [{ kind: ReceiptKind.RECEIPT_KIND_READ, messageIds: ids }] } },
+      body: {
+        $case: 'receipts',
+        value: { receipts: [{ kind: ReceiptKind.RECEIPT_KIND_READ, messageIds: ids }] },
+      },
     });
+  }
+
+  /** Messages just written to the outbox for this peer. */
+  enqueue(messages: readonly NewOutgoingMessage[]): void {
+    let bytes = 0;
+    for (const message of messages) bytes += message.text.length;
+    if (this.#caughtUp && this.#freshBytes + bytes <= MAX_FRESH_BYTES) {
+      this.#fresh.push(...messages);
+      this.#freshBytes += bytes;
+    } else {
+      // Too much at once: let them wait in the store, and read them from there.
+      this.#caughtUp = false;
+      this.#fresh = [];
+      this.#freshBytes = 0;
+    }
+    this.pump();
   }
 
   /** Sends whatever the outbox holds, until the window or the stream's buffer is full. */
@@ -97,17 +142,38 @@ export class PeerLink {
         const batch = this.#nextBatch();
         if (batch.length === 0) break;
         const writable = this.#session.send({ body: { $case: 'messages', value: { messages: batch } } });
-        const ids = batch.map((message) => message.id);
-        const sent = this.#ctx.store.advanceOutgoing(this.#ctx.localId, ids, MessageState.Sent);
-        if (sent.length > 0) this.#listener.states(this.peerId, sent, 'sent');
+        // 'sent' is not written to disk: after a restart an unacked message is queued again.
+        this.#listener.states(
+          this.peerId,
+          batch.map((message) => message.id),
+          'sent',
+        );
         if (!writable) await this.#session.drained();
       }
     } while (this.#pumpAgain && this.#session.isOpen);
   }
 
+  /** The next messages to send, oldest first: from the store until caught up, then from memory. */
+  #takeOutbox(room: number): OutgoingFields[] {
+    if (!this.#caughtUp) {
+      const stored = this.#ctx.store.outbox(this.peerId, this.#cursor, room, MAX_BATCH_BYTES);
+      if (stored.length > 0) return stored;
+      this.#caughtUp = true;
+    }
+    let count = 0;
+    let bytes = 0;
+    for (const message of this.#fresh) {
+      if (count >= room || (count > 0 && bytes + message.text.length > MAX_BATCH_BYTES)) break;
+      bytes += message.text.length;
+      count++;
+    }
+    this.#freshBytes -= bytes;
+    return this.#fresh.splice(0, count).filter((message) => message.id > this.#cursor);
+  }
+
   #nextBatch(): ChatMessage[] {
     const room = Math.min(MAX_BATCH_MESSAGES, MAX_IN_FLIGHT - this.#inFlight.size);
-    const records = this.#ctx.store.outbox(this.peerId, this.#cursor, room, MAX_BATCH_BYTES);
+    const records = this.#takeOutbox(room);
     const sealer = this.#ctx.book.sealerFor(this.peerId);
     const batch: ChatMessage[] = [];
     for (const record of records) {
@@ -144,7 +210,8 @@ export class PeerLink {
         for (const receipt of body.value.receipts) {
           const state = receipt.kind === ReceiptKind.RECEIPT_KIND_READ ? MessageState.Read : MessageState.Delivered;
           const changed = this.#ctx.store.advanceOutgoing(this.#ctx.localId, receipt.messageIds, state);
-          if (changed.length > 0) this.#listener.states(this.peerId, changed, state === MessageState.Read ? 'read' : 'delivered');
+          if (changed.length > 0)
+            this.#listener.states(this.peerId, changed, state === MessageState.Read ? 'read' : 'delivered');
         }
         break;
       case 'resync': {
@@ -162,7 +229,10 @@ export class PeerLink {
       if (ack.status === AckStatus.ACK_STATUS_STORED || ack.status === AckStatus.ACK_STATUS_DUPLICATE) {
         delivered.push(ack.messageId);
       } else if (this.#ctx.store.markFailed(this.#ctx.localId, ack.messageId, ack.detail || AckStatus[ack.status])) {
-        this.#log.warn({ messageId: ack.messageId, status: AckStatus[ack.status], detail: ack.detail }, 'message refused');
+        this.#log.warn(
+          { messageId: ack.messageId, status: AckStatus[ack.status], detail: ack.detail },
+          'message refused',
+        );
         this.#listener.states(this.peerId, [ack.messageId], 'failed', ack.detail);
       }
     }

@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, diffieHellman, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, diffieHellman, hkdfSync, type KeyObject } from 'node:crypto';
 import { UnsealError } from '../errors.js';
 import { x25519PublicKeyFromRaw } from '../identity/keys.js';
+import { RandomPool } from '../util/random-pool.js';
 
 const VERSION = 1;
 const NONCE_BYTES = 12;
@@ -27,16 +28,20 @@ export interface SealedMetadata {
 export class PairSealer {
   readonly #sealKey: Buffer;
   readonly #openKey: Buffer;
+  readonly #random = new RandomPool();
 
   constructor(myId: string, mySealingKey: KeyObject, theirId: string, theirSealingKeyRaw: Uint8Array) {
-    const shared = diffieHellman({ privateKey: mySealingKey, publicKey: x25519PublicKeyFromRaw(theirSealingKeyRaw) });
+    const shared = diffieHellman({
+      privateKey: mySealingKey,
+      publicKey: x25519PublicKeyFromRaw(theirSealingKeyRaw),
+    });
     if (shared.every((byte) => byte === 0)) throw new UnsealError(`peer ${theirId} has a degenerate sealing key`);
     this.#sealKey = deriveKey(shared, myId, theirId);
     this.#openKey = deriveKey(shared, theirId, myId);
   }
 
   seal(plaintext: Uint8Array, meta: SealedMetadata): Buffer {
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = this.#random.take(NONCE_BYTES);
     const cipher = createCipheriv(CIPHER, this.#sealKey, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(associatedData(meta), { plaintextLength: plaintext.length });
     const header = Buffer.allocUnsafe(HEADER_BYTES);

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { MIGRATIONS } from './schema.js';
 import { type MessageRecord, MessageState, type StoredPeer, stateName } from './records.js';
+import { MIGRATIONS } from './schema.js';
 
 export type SyncMode = 'normal' | 'full';
 
@@ -69,15 +69,15 @@ export class MessageStore {
     this.#statements = {
       insertOutgoing: db.prepare(
         `INSERT INTO messages (id, sender_id, peer_id, conversation_id, outgoing, lamport, sent_at_ms, state, state_at_ms)
-         VALUES (@id, @senderId, @peerId, @conversationId, 1, @lamport, @sentAtMs, ${MessageState.Queued}, @sentAtMs)`,
+         VALUES (?, ?, ?, ?, 1, ?, ?, ${MessageState.Queued}, ?)`,
       ),
       insertIncoming: db.prepare(
         `INSERT OR IGNORE INTO messages (id, sender_id, peer_id, conversation_id, outgoing, lamport, sent_at_ms, received_at_ms, state, state_at_ms)
-         VALUES (@id, @senderId, @peerId, @conversationId, 0, @lamport, @sentAtMs, @receivedAtMs, ${MessageState.Delivered}, @receivedAtMs)`,
+         VALUES (?, ?, ?, ?, 0, ?, ?, ?, ${MessageState.Delivered}, ?)`,
       ),
       insertText: db.prepare('INSERT INTO message_texts (seq, text) VALUES (?, ?)'),
       advanceState: db.prepare(
-        'UPDATE messages SET state = @state, state_at_ms = @now WHERE sender_id = @senderId AND id = @id AND outgoing = 1 AND state < @state',
+        'UPDATE messages SET state = ?, state_at_ms = ? WHERE sender_id = ? AND id = ? AND outgoing = 1 AND state < ?',
       ),
       markFailed: db.prepare(
         `UPDATE messages SET state = ${MessageState.Failed}, state_at_ms = @now, error = @error
@@ -153,7 +153,10 @@ export class MessageStore {
   insertOutgoing(messages: readonly NewOutgoingMessage[]): void {
     const { insertOutgoing, insertText } = this.#statements;
     this.transaction(() => {
-      for (const message of messages) insertText.run(insertOutgoing.run(message).lastInsertRowid, message.text);
+      for (const m of messages) {
+        const row = insertOutgoing.run(m.id, m.senderId, m.peerId, m.conversationId, m.lamport, m.sentAtMs, m.sentAtMs);
+        insertText.run(row.lastInsertRowid, m.text);
+      }
     });
   }
 
@@ -162,11 +165,20 @@ export class MessageStore {
     const fresh = new Set<string>();
     const { insertIncoming, insertText } = this.#statements;
     this.transaction(() => {
-      for (const message of messages) {
-        const result = insertIncoming.run(message);
-        if (result.changes === 0) continue;
-        insertText.run(result.lastInsertRowid, message.text);
-        fresh.add(message.id);
+      for (const m of messages) {
+        const row = insertIncoming.run(
+          m.id,
+          m.senderId,
+          m.peerId,
+          m.conversationId,
+          m.lamport,
+          m.sentAtMs,
+          m.receivedAtMs,
+          m.receivedAtMs,
+        );
+        if (row.changes === 0) continue;
+        insertText.run(row.lastInsertRowid, m.text);
+        fresh.add(m.id);
       }
     });
     return fresh;
@@ -175,9 +187,10 @@ export class MessageStore {
   /** Moves own messages forward to `state` (never back); returns the ids that changed. */
   advanceOutgoing(senderId: string, ids: readonly string[], state: number, now = Date.now()): string[] {
     const changed: string[] = [];
+    const { advanceState } = this.#statements;
     this.transaction(() => {
       for (const id of ids) {
-        if (this.#statements.advanceState.run({ senderId, id, state, now }).changes > 0) changed.push(id);
+        if (advanceState.run(state, now, senderId, id, state).changes > 0) changed.push(id);
       }
     });
     return changed;

@@ -36,8 +36,10 @@ export const MIGRATIONS: readonly string[] = [
     text TEXT NOT NULL
   );
   CREATE INDEX messages_in_order ON messages (conversation_id, lamport, sender_id, id);
-  CREATE INDEX messages_by_peer ON messages (peer_id, outgoing, state, id);
+  -- Partial indexes, so that a state change touches as few index entries as possible.
   -- The outbox: undelivered own messages, per peer in id (= send) order.
   CREATE INDEX messages_outbox ON messages (peer_id, id) WHERE outgoing = 1 AND state < 2;
+  CREATE INDEX messages_unread ON messages (peer_id, id) WHERE outgoing = 0 AND state = 2;
+  CREATE INDEX messages_read ON messages (peer_id, outgoing, id) WHERE state = 3;
   `,
 ];

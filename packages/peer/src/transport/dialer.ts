@@ -9,8 +9,8 @@ import { type BackoffInit, backoffDelay } from '../util/backoff.js';
 import { STREAM_WINDOW_BYTES } from './flow-control.js';
 import { clientFrameCodec, SESSION_PATH } from './frame-codec.js';
 import { greet } from './greeting.js';
-import type { SessionRegistry } from './session-registry.js';
 import { Session } from './session.js';
+import type { SessionRegistry } from './session-registry.js';
 import { pinnedChannelCredentials, pinnedChannelOptions } from './tls-credentials.js';
 
 export interface DialerComponents {

@@ -13,7 +13,9 @@ const widened = new WeakSet<Http2Session>();
  * widens its windows once. If grpc-js internals change it does nothing: only speed suffers.
  */
 export function widenServerWindows(call: unknown): void {
-  let link = (call as { call?: unknown }).call as { stream?: { session?: Http2Session }; nextCall?: unknown } | undefined;
+  let link = (call as { call?: unknown }).call as
+    | { stream?: { session?: Http2Session }; nextCall?: unknown }
+    | undefined;
   for (let depth = 0; link && !link.stream && depth < 8; depth++) link = link.nextCall as typeof link;
   const session = link?.stream?.session;
   if (!session || widened.has(session) || session.destroyed) return;

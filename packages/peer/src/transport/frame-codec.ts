@@ -1,5 +1,5 @@
-import { Frame } from '@p2p-messenger/proto';
 import type * as grpc from '@grpc/grpc-js';
+import { Frame } from '@p2p-messenger/proto';
 
 /** A received frame, or why it could not be decoded (so the handler can answer clearly). */
 export type DecodedFrame = { ok: true; frame: Frame } | { ok: false; reason: string };

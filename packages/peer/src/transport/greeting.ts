@@ -1,16 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import {
-  type GreetRequest,
-  type GreetResponse,
   GreetingServiceClient,
   type GreetingServiceServer,
+  type GreetRequest,
+  type GreetResponse,
   type KnownPeer,
   type PeerIdentity,
 } from '@p2p-messenger/proto';
-import { verifyIdentityRecord } from '../identity/identity-record.js';
 import { IdentityMismatchError } from '../errors.js';
+import { verifyIdentityRecord } from '../identity/identity-record.js';
 import { hostOfGrpcPeer } from '../util/address.js';
-import { withDeadline, type CallOptions } from '../util/deadline.js';
+import { type CallOptions, withDeadline } from '../util/deadline.js';
 
 /** What the greeting service needs from the peer. */
 export interface GreetingHost {
@@ -31,7 +31,11 @@ export function greetingService(host: GreetingHost): GreetingServiceServer {
         callback({ code, details: (err as Error).message });
         return;
       }
-      callback(null, { identity: host.ownRecord(), knownPeers: host.knownPeers(), observedAddress: observed ?? '' });
+      callback(null, {
+        identity: host.ownRecord(),
+        knownPeers: host.knownPeers(),
+        observedAddress: observed ?? '',
+      });
     },
   };
 }
@@ -61,7 +65,9 @@ export async function greet(
       options,
       (deadline) =>
         new Promise<GreetResponse>((resolve, reject) => {
-          client.greet(request, new grpc.Metadata(), { deadline }, (err, value) => (err ? reject(err) : resolve(value)));
+          client.greet(request, new grpc.Metadata(), { deadline }, (err, value) =>
+            err ? reject(err) : resolve(value),
+          );
         }),
     );
     return {

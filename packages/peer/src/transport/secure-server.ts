@@ -1,10 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Frame } from '@p2p-messenger/proto';
 import type { PeerBook } from '../identity/peer-book.js';
-import type { DecodedFrame } from './frame-codec.js';
-import type { SessionRegistry } from './session-registry.js';
-import { Session } from './session.js';
 import { widenServerWindows } from './flow-control.js';
+import type { DecodedFrame } from './frame-codec.js';
+import { Session } from './session.js';
+import type { SessionRegistry } from './session-registry.js';
 import { peerIdOfCertificate } from './tls-credentials.js';
 
 /**

@@ -1,4 +1,4 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { PeerError } from '../errors.js';
 import { hostPort } from '../util/address.js';
 
@@ -21,7 +21,11 @@ export function bindServer(
         return;
       }
       if (/EADDRINUSE|address already in use|No address added/i.test(err.message)) {
-        reject(new PortInUseError(`the ${what} port ${port} on ${host} is in use: pick another one (or 0 for any free port)`));
+        reject(
+          new PortInUseError(
+            `the ${what} port ${port} on ${host} is in use: pick another one (or 0 for any free port)`,
+          ),
+        );
       } else {
         reject(err);
       }

@@ -20,7 +20,12 @@ export class PeerServerCredentials extends grpc.ServerCredentials {
   constructor(identity: LocalIdentity) {
     super(
       { requestCert: true, rejectUnauthorized: false, minVersion: TLS_VERSION },
-      { key: identity.privateKeyPem, cert: identity.certificatePem, ca: [identity.certificatePem], minVersion: TLS_VERSION },
+      {
+        key: identity.privateKeyPem,
+        cert: identity.certificatePem,
+        ca: [identity.certificatePem],
+        minVersion: TLS_VERSION,
+      },
     );
     this.#identity = identity;
   }

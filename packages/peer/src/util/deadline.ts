@@ -23,7 +23,10 @@ export function withDeadline<T>(options: CallOptions, run: (deadline: Date) => P
   const deadline = new Date(Date.now() + timeoutMs);
   if (options.signal?.aborted) return Promise.reject(new AbortedError('aborted'));
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => finish(() => reject(new TimeoutError(`timed out after ${timeoutMs} ms`))), timeoutMs);
+    const timer = setTimeout(
+      () => finish(() => reject(new TimeoutError(`timed out after ${timeoutMs} ms`))),
+      timeoutMs,
+    );
     const onAbort = () => finish(() => reject(new AbortedError('aborted')));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let settled = false;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { RandomPool } from './random-pool.js';
 
 // Crockford base32: sorts lexicographically in the same order as the numbers it encodes.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -12,6 +12,7 @@ const RANDOM_BYTES = 10;
 export class UlidGenerator {
   #lastTime = 0;
   #lastRandom: Buffer = Buffer.alloc(RANDOM_BYTES);
+  readonly #random = new RandomPool();
 
   /** `floor` lets a restarted peer continue after the largest id it made before. */
   constructor(floor?: string) {
@@ -24,7 +25,7 @@ export class UlidGenerator {
   next(now = Date.now()): string {
     if (now > this.#lastTime) {
       this.#lastTime = now;
-      this.#lastRandom = randomBytes(RANDOM_BYTES);
+      this.#lastRandom = this.#random.take(RANDOM_BYTES);
       // Leave headroom so that increments within one millisecond never overflow.
       this.#lastRandom[0] = (this.#lastRandom[0] ?? 0) & 0x7f;
     } else {
@@ -57,13 +58,12 @@ function decodeTime(id: string): number {
 }
 
 function encodeRandom(bytes: Buffer): string {
-  // 80 bits = 16 characters of 5 bits.
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  // 80 bits = 16 characters of 5 bits, most significant first.
   let out = '';
-  for (let i = 0; i < 16; i++) {
-    out = ALPHABET[Number(value & 31n)] + out;
-    value >>= 5n;
+  for (let bit = 0; bit < 80; bit += 5) {
+    const byte = bit >> 3;
+    const pair = ((bytes[byte] ?? 0) << 8) | (bytes[byte + 1] ?? 0);
+    out += ALPHABET[(pair >> (11 - (bit & 7))) & 31];
   }
   return out;
 }

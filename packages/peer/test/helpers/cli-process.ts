@@ -67,7 +67,11 @@ export class CliProcess {
    */
   waitFor(
     pattern: RegExp,
-    { stream = 'stdout', since = 0, timeoutMs = DEFAULT_WAIT_MS }: { stream?: Stream; since?: number; timeoutMs?: number } = {},
+    {
+      stream = 'stdout',
+      since = 0,
+      timeoutMs = DEFAULT_WAIT_MS,
+    }: { stream?: Stream; since?: number; timeoutMs?: number } = {},
   ): Promise<RegExpMatchArray> {
     const source = this.child[stream];
     return new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { type ChatMessage, Content, type Frame, PROTOCOL_VERSION, type PeerIdentity } from '@p2p-messenger/proto';
+import { type ChatMessage, Content, type Frame, type PeerIdentity, PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import {
   clientFrameCodec,
   directConversationId,

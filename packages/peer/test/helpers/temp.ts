@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type PeerProcess } from '../../src/harness/peer-process.js';
+import type { PeerProcess } from '../../src/harness/peer-process.js';
 
 /**
  * What one test started: peer processes and temp dirs, all released by `cleanup()` (call it

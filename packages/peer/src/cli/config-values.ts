@@ -1,0 +1,82 @@
+import { isIP } from 'node:net';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { parseHostPort } from '../util/address.js';
+import { MAX_MESSAGE_BYTES_LIMIT, MAX_NAME_LENGTH } from './options.js';
+
+/** Validators for single configuration values; each error names the flag or variable at fault. */
+
+/** A raw value and where it came from (`--flag` or `ENV_VAR`), for error messages. */
+export interface Setting {
+  value: string;
+  from: string;
+}
+
+export function parseName(setting: Setting): string {
+  const value = setting.value.trim();
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
+  if (value.length < 1 || value.length > MAX_NAME_LENGTH || /[/\\\u0000-\u001f\u007f]/.test(value)) {
+    throw new ConfigError(
+      `${setting.from} must be 1-${MAX_NAME_LENGTH} characters without "/", "\\" or control characters, got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  return value;
+}
+
+export function parsePath(setting: Setting, homedir: string): string {
+  const value = setting.value.trim();
+  if (!value) throw new ConfigError(`${setting.from} must be a path, got ${JSON.stringify(setting.value)}`);
+  const expanded = value === '~' || value.startsWith('~/') ? join(homedir, value.slice(1)) : value;
+  return isAbsolute(expanded) ? expanded : resolve(expanded);
+}
+
+export function parsePort(setting: Setting | undefined): number | undefined {
+  if (!setting) return undefined;
+  const value = setting.value.trim();
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) {
+    throw new ConfigError(`${setting.from} must be a port number 0-65535, got ${JSON.stringify(setting.value)}`);
+  }
+  return Number(value);
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+export function parseHost(setting: Setting, what: string): string {
+  const value = setting.value.trim();
+  if (!isIP(value) && !HOST_NAME.test(value)) {
+    throw new ConfigError(`${setting.from} must be ${what}, got ${JSON.stringify(setting.value)}`);
+  }
+  return value;
+}
+
+export function parsePeerAddress(setting: Setting): string {
+  const address = parseHostPort(setting.value);
+  if (!address) {
+    throw new ConfigError(
+      `${setting.from} must be host:port, the greeting address of another peer (e.g. 127.0.0.1:7400), got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  return setting.value.trim();
+}
+
+export function parseChoice<T extends string>(setting: Setting | undefined, choices: readonly T[]): T | undefined {
+  if (!setting) return undefined;
+  const value = setting.value.trim().toLowerCase();
+  const choice = choices.find((c) => c === value);
+  if (!choice) {
+    throw new ConfigError(`${setting.from} must be one of ${choices.join(', ')}, got ${JSON.stringify(setting.value)}`);
+  }
+  return choice;
+}
+
+export function parseByteCount(setting: Setting | undefined): number | undefined {
+  if (!setting) return undefined;
+  const value = setting.value.trim();
+  const bytes = Number(value);
+  if (!/^\d+$/.test(value) || bytes < 1 || bytes > MAX_MESSAGE_BYTES_LIMIT) {
+    throw new ConfigError(
+      `${setting.from} must be a whole number of bytes from 1 to ${MAX_MESSAGE_BYTES_LIMIT}, got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  return bytes;
+}
