@@ -64,6 +64,7 @@ export class MessageStore {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
     this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma('wal_autocheckpoint = 0');
     this.#migrate();
     const db = this.#db;
     this.#statements = {
