@@ -18,6 +18,7 @@ import type { InboundContext } from './messaging/inbound.js';
 import { LamportClock } from './messaging/lamport-clock.js';
 import { OutboxWriter } from './messaging/outbox-writer.js';
 import { type LinkListener, PeerLink } from './messaging/peer-link.js';
+import { Checkpointer } from './store/checkpointer.js';
 import { MessageStore, type SyncMode } from './store/message-store.js';
 import { directConversationId, type MessageRecord, type MessageStateName, type StoredPeer } from './store/records.js';
 import { Dialer } from './transport/dialer.js';
@@ -86,6 +87,7 @@ const SHUTDOWN_GRACE_MS = 2_000;
 interface Running {
   identity: LocalIdentity;
   store: MessageStore;
+  checkpointer: Checkpointer;
   book: PeerBook;
   registry: SessionRegistry;
   dialer: Dialer;
@@ -154,7 +156,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     const o = this.options;
     const identity = await loadOrCreateIdentity(o.dataDir);
     const log = this.#log.child({ peerId: identity.id });
-    const store = new MessageStore(join(o.dataDir, 'messages.db'), o.sync ?? 'normal');
+    const storePath = join(o.dataDir, 'messages.db');
+    const store = new MessageStore(storePath, o.sync ?? 'normal');
+    const checkpointer = new Checkpointer(storePath, log, () => store.checkpointOnCommit(true));
+    store.checkpointOnCommit(false);
+    checkpointer.start();
     const credentials = new PeerServerCredentials(identity);
     const book = new PeerBook(identity, store, credentials);
     const registry = new SessionRegistry(identity.id);
@@ -180,6 +186,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     } catch (err) {
       greetingServer.forceShutdown();
       secureServer.forceShutdown();
+      await checkpointer.stop();
       store.close();
       throw err;
     }
@@ -193,6 +200,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     const running: Running = {
       identity,
       store,
+      checkpointer,
       book,
       registry,
       writer: new OutboxWriter(store, (messages) => {
@@ -264,6 +272,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       shutdownServer(running.secureServer, SHUTDOWN_GRACE_MS),
       shutdownServer(running.greetingServer, SHUTDOWN_GRACE_MS),
     ]);
+    await running.checkpointer.stop();
     running.store.close();
     this.#log.info('peer stopped');
   }

@@ -1,15 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { compiledSibling } from '../util/compiled-path.js';
 import type { WorkerMessage, WorkerPeerOptions, WorkerRequest } from './protocol.js';
 
-// Tests load this file from src/ (TypeScript); the worker always runs compiled, from dist/.
-const WORKER = fileURLToPath(
-  import.meta.url.endsWith('.ts')
-    ? new URL('../../dist/harness/peer-worker.js', import.meta.url)
-    : new URL('./peer-worker.js', import.meta.url),
-);
+const WORKER = compiledSibling(import.meta.url, './peer-worker.js');
 
 type Ready = Extract<WorkerMessage, { type: 'ready' }>;
 

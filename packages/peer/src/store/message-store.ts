@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { type MessageRecord, MessageState, type StoredPeer, stateName } from './records.js';
+import { MAX_WAL_BYTES } from './checkpointer.js';
 import { MIGRATIONS } from './schema.js';
 
 export type SyncMode = 'normal' | 'full';
@@ -64,7 +65,8 @@ export class MessageStore {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
     this.#db.pragma('busy_timeout = 5000');
-    this.#db.pragma('wal_autocheckpoint = 0');
+    // When the WAL starts over, give back what it grew beyond this.
+    this.#db.pragma(`journal_size_limit = ${MAX_WAL_BYTES}`);
     this.#migrate();
     const db = this.#db;
     this.#statements = {
@@ -140,6 +142,14 @@ export class MessageStore {
         this.#db.pragma(`user_version = ${i + 1}`);
       })();
     }
+  }
+
+  /**
+   * Stops (false) or resumes (true) checkpointing on this connection's commits: stopped
+   * while a Checkpointer does it from a worker thread.
+   */
+  checkpointOnCommit(enabled: boolean): void {
+    this.#db.pragma(`wal_autocheckpoint = ${enabled ? 1000 : 0}`);
   }
 
   close(): void {
