@@ -35,3 +35,13 @@ export class PeerStoppedError extends PeerError {
 export class IdentityFileError extends PeerError {
   override name = 'IdentityFileError';
 }
+
+/** A port the peer was told to listen on is taken. */
+export class PortInUseError extends PeerError {
+  override name = 'PortInUseError';
+}
+
+/** Nobody answered as a peer at an address (not running, wrong port, or unreachable). */
+export class PeerUnreachableError extends PeerError {
+  override name = 'PeerUnreachableError';
+}

@@ -1,3 +1,4 @@
+import { MAX_ADDRESSES, MAX_NAME_LENGTH } from '../identity/identity-record.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../peer.js';
 import type { SyncMode } from '../store/message-store.js';
 
@@ -33,8 +34,8 @@ export const DEFAULTS: Readonly<Defaults> = Object.freeze({
 });
 
 /** Limits that other peers enforce on this peer's identity record. */
-export const MAX_NAME_LENGTH = 64;
-export const MAX_ADVERTISED = 16;
+export { MAX_NAME_LENGTH };
+export const MAX_ADVERTISED = MAX_ADDRESSES;
 export const MAX_MESSAGE_BYTES_LIMIT = 64 * 1024 * 1024;
 
 export interface OptionSpec {

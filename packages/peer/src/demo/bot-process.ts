@@ -32,7 +32,10 @@ export class BotProcess {
   }
 
   /** Forks the bot with its data in `demoDir` and waits until its peer is listening. */
-  static async start(demoDir: string, { signal, timeoutMs = 20_000 }: { signal?: AbortSignal; timeoutMs?: number } = {}) {
+  static async start(
+    demoDir: string,
+    { signal, timeoutMs = 20_000 }: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ) {
     // stdout is not needed (the bot logs to the demo's log); stderr shows a failure to start.
     const child = fork(BOT, [demoDir], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const exited = once(child, 'exit').then(

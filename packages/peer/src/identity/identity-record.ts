@@ -7,8 +7,9 @@ import type { LocalIdentity } from './local-identity.js';
 import { isPeerId, peerIdFromSigningKey } from './peer-id.js';
 
 const RAW_KEY_BYTES = 32;
-const MAX_NAME_LENGTH = 64;
-const MAX_ADDRESSES = 16;
+/** Limits every peer enforces on identity records (and so on its own name and addresses). */
+export const MAX_NAME_LENGTH = 64;
+export const MAX_ADDRESSES = 16;
 
 export interface IdentityRecordInit {
   name: string;

@@ -32,7 +32,6 @@ export class Checkpointer {
     const worker = new Worker(WORKER, {
       workerData: { path: this.#path, intervalMs: this.#intervalMs, maxWalBytes: MAX_WAL_BYTES },
     });
-    worker.unref();
     worker.on('message', (message: { error?: string }) => {
       if (message.error) this.#log.warn({ error: message.error }, 'checkpoint failed');
     });

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { type MessageRecord, MessageState, type StoredPeer, stateName } from './records.js';
 import { MAX_WAL_BYTES } from './checkpointer.js';
+import { type MessageRecord, MessageState, type StoredPeer, stateName } from './records.js';
 import { MIGRATIONS } from './schema.js';
 
 export type SyncMode = 'normal' | 'full';

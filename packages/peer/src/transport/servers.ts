@@ -1,10 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
-import { PeerError } from '../errors.js';
+import { PortInUseError } from '../errors.js';
 import { hostPort } from '../util/address.js';
-
-export class PortInUseError extends PeerError {
-  override name = 'PortInUseError';
-}
 
 /** Binds a grpc server, turning "address in use" into an error that says what to do. */
 export function bindServer(

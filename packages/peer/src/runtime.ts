@@ -1,0 +1,221 @@
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import {
+  GreetingServiceService,
+  type GreetRequest,
+  type KnownPeer,
+  type PeerIdentity,
+  PROTOCOL_VERSION,
+} from '@p2p-messenger/proto';
+import type { Logger } from 'pino';
+import { signIdentityRecord } from './identity/identity-record.js';
+import { type LocalIdentity, loadOrCreateIdentity } from './identity/local-identity.js';
+import { PeerBook } from './identity/peer-book.js';
+import type { InboundContext } from './messaging/inbound.js';
+import { LamportClock } from './messaging/lamport-clock.js';
+import { OutboxWriter } from './messaging/outbox-writer.js';
+import { type LinkListener, PeerLink } from './messaging/peer-link.js';
+import type { ResolvedPeerOptions } from './peer-options.js';
+import { Checkpointer } from './store/checkpointer.js';
+import { MessageStore } from './store/message-store.js';
+import type { StoredPeer } from './store/records.js';
+import { Dialer } from './transport/dialer.js';
+import { messagingServiceDefinition } from './transport/frame-codec.js';
+import { greetingService } from './transport/greeting.js';
+import { sessionHandler } from './transport/secure-server.js';
+import { bindServer, shutdownServer } from './transport/servers.js';
+import { SessionRegistry } from './transport/session-registry.js';
+import { PeerServerCredentials } from './transport/tls-credentials.js';
+import { UlidGenerator } from './util/ulid.js';
+
+/** What the running parts report to the Peer, which turns it into events. */
+export interface RuntimeListener extends LinkListener {
+  /** A peer was learned of, or its session opened or closed. */
+  peerChanged(peerId: string): void;
+}
+
+const MAX_KNOWN_PEERS_SHARED = 64;
+const SHUTDOWN_GRACE_MS = 2_000;
+
+/**
+ * Everything a started peer runs: identity, store, the two servers, the sessions and their
+ * links, the dialer. Built by `start()`, released by `stop()`.
+ */
+export class PeerRuntime {
+  readonly links = new Map<string, PeerLink>();
+  readonly abort = new AbortController();
+  readonly writer: OutboxWriter;
+  readonly dialer: Dialer;
+  readonly clock: LamportClock;
+  readonly ids: UlidGenerator;
+  readonly ownRecord: PeerIdentity;
+
+  private constructor(
+    readonly options: Readonly<ResolvedPeerOptions>,
+    readonly log: Logger,
+    readonly identity: LocalIdentity,
+    readonly store: MessageStore,
+    readonly book: PeerBook,
+    readonly registry: SessionRegistry,
+    readonly greetingPort: number,
+    readonly securePort: number,
+    private readonly servers: { greeting: grpc.Server; secure: grpc.Server; checkpointer: Checkpointer },
+    private readonly listener: RuntimeListener,
+  ) {
+    this.clock = new LamportClock(store.maxLamport());
+    this.ids = new UlidGenerator(store.maxOwnId());
+    this.ownRecord = signIdentityRecord(identity, {
+      name: options.name,
+      addresses: options.advertisedAddresses,
+      greetingPort,
+      securePort,
+      protocolVersion: PROTOCOL_VERSION,
+    });
+    this.writer = new OutboxWriter(store, (messages) => {
+      for (const peerId of new Set(messages.map((m) => m.peerId))) {
+        this.links.get(peerId)?.enqueue(messages.filter((m) => m.peerId === peerId));
+      }
+    });
+    this.dialer = new Dialer(
+      { identity, book, registry, greetRequest: () => this.greetRequest(), log },
+      { minDelayMs: options.reconnectMinDelayMs, maxDelayMs: options.reconnectMaxDelayMs },
+    );
+  }
+
+  static async start(options: Readonly<ResolvedPeerOptions>, rootLog: Logger, listener: RuntimeListener) {
+    const identity = await loadOrCreateIdentity(options.dataDir);
+    const log = rootLog.child({ peerId: identity.id });
+    const storePath = join(options.dataDir, 'messages.db');
+    const store = new MessageStore(storePath, options.sync);
+    const checkpointer = new Checkpointer(storePath, log, () => store.checkpointOnCommit(true));
+    store.checkpointOnCommit(false);
+    checkpointer.start();
+    const credentials = new PeerServerCredentials(identity);
+    const book = new PeerBook(identity, store, credentials);
+    const registry = new SessionRegistry(identity.id);
+    const greeting = new grpc.Server();
+    const secure = new grpc.Server({
+      'grpc.max_receive_message_length': options.maxFrameBytes,
+      'grpc.keepalive_time_ms': 20_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    let ports: [number, number];
+    try {
+      const insecure = grpc.ServerCredentials.createInsecure();
+      ports = [
+        await bindServer(greeting, options.listenHost, options.greetingPort, insecure, 'greeting'),
+        await bindServer(secure, options.listenHost, options.securePort, credentials, 'secure'),
+      ];
+    } catch (err) {
+      greeting.forceShutdown();
+      secure.forceShutdown();
+      await checkpointer.stop();
+      store.close();
+      throw err;
+    }
+    const runtime = new PeerRuntime(
+      options,
+      log,
+      identity,
+      store,
+      book,
+      registry,
+      ports[0],
+      ports[1],
+      {
+        greeting,
+        secure,
+        checkpointer,
+      },
+      listener,
+    );
+    runtime.#serve();
+    return runtime;
+  }
+
+  #serve(): void {
+    const { book, registry, servers, log } = this;
+    servers.greeting.addService(
+      GreetingServiceService,
+      greetingService({
+        ownRecord: () => this.ownRecord,
+        knownPeers: () => this.knownPeers(),
+        greeted: (record, observedHost) => this.learn(record, observedHost ? [observedHost] : []),
+      }),
+    );
+    servers.secure.addService(messagingServiceDefinition, { session: sessionHandler(book, registry) });
+    registry.on('opened', (session) => {
+      const link = new PeerLink(session, this.#inboundContext(), this.listener);
+      this.links.set(session.peerId, link);
+      link.start();
+      book.touch(session.peerId);
+      log.info({ remotePeerId: session.peerId, initiator: session.initiator }, 'session open');
+      this.listener.peerChanged(session.peerId);
+    });
+    registry.on('closed', (session) => {
+      // A replacing session is registered only after the old one closed.
+      if (!registry.get(session.peerId)) this.links.delete(session.peerId);
+      if (!this.abort.signal.aborted) book.touch(session.peerId);
+      log.info({ remotePeerId: session.peerId }, 'session closed');
+      // Let a replacing session register first, so that a replacement is not reported as
+      // going offline and online again.
+      setImmediate(() => this.listener.peerChanged(session.peerId));
+    });
+    this.dialer.start();
+    for (const peer of book.all()) this.dialer.want(peer.id);
+    log.info({ greetingPort: this.greetingPort, securePort: this.securePort, name: this.options.name }, 'peer started');
+  }
+
+  /** Records a verified peer, keeps a session with it, and reports it if it is new. */
+  learn(record: PeerIdentity, seenAt: readonly string[]): StoredPeer {
+    const isNew = !this.book.get(record.id);
+    const peer = this.book.learn(record, seenAt);
+    this.dialer.want(peer.id);
+    if (isNew) this.listener.peerChanged(peer.id);
+    return peer;
+  }
+
+  greetRequest(): GreetRequest {
+    return { identity: this.ownRecord, knownPeers: this.knownPeers() };
+  }
+
+  knownPeers(): KnownPeer[] {
+    return this.book
+      .all()
+      .slice(0, MAX_KNOWN_PEERS_SHARED)
+      .map((peer) => ({
+        id: peer.id,
+        name: peer.name,
+        addresses: peer.addresses,
+        greetingPort: peer.greetingPort,
+        securePort: peer.securePort,
+        lastSeenMs: peer.lastSeenMs,
+      }));
+  }
+
+  #inboundContext(): InboundContext {
+    return {
+      localId: this.identity.id,
+      maxMessageBytes: this.options.maxMessageBytes,
+      store: this.store,
+      book: this.book,
+      clock: this.clock,
+      log: this.log,
+    };
+  }
+
+  /** Pending sends are written, sessions closed, ports released. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.dialer.stop();
+    this.writer.flush();
+    this.registry.closeAll();
+    await Promise.all([
+      shutdownServer(this.servers.secure, SHUTDOWN_GRACE_MS),
+      shutdownServer(this.servers.greeting, SHUTDOWN_GRACE_MS),
+    ]);
+    await this.servers.checkpointer.stop();
+    this.store.close();
+  }
+}
