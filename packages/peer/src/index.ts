@@ -12,6 +12,6 @@ export { DEFAULT_MAX_MESSAGE_BYTES, Peer } from './peer.js';
 export { PairSealer } from './sealing/pair-sealer.js';
 export type { MessageRecord, MessageStateName } from './store/records.js';
 export { directConversationId } from './store/records.js';
-export { clientFrameCodec, SESSION_PATH } from './transport/frame-codec.js';
+export { createFrameCodec, SESSION_PATH } from './transport/frame-codec.js';
 export { greet } from './transport/greeting.js';
 export { pinnedChannelCredentials, pinnedChannelOptions } from './transport/tls-credentials.js';

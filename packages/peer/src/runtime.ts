@@ -144,7 +144,7 @@ export class PeerRuntime {
         greeted: (record, observedHost) => this.learn(record, observedHost ? [observedHost] : []),
       }),
     );
-    servers.secure.addService(messagingServiceDefinition, { session: sessionHandler(book, registry) });
+    servers.secure.addService(messagingServiceDefinition(), { session: sessionHandler(book, registry) });
     registry.on('opened', (session) => {
       const link = new PeerLink(session, this.#inboundContext(), this.listener);
       this.links.set(session.peerId, link);

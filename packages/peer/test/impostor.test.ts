@@ -108,7 +108,7 @@ describe('impostors', () => {
       },
     });
     const secure = new grpc.Server();
-    secure.addService(messagingServiceDefinition, {
+    secure.addService(messagingServiceDefinition(), {
       session: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
         sessionsOpened++;
         call.end();

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   type Ack,
   AckStatus,
+  BinaryWriter,
   type ChatMessage,
   Content,
   type Frame,
@@ -50,6 +51,8 @@ export class PeerLink {
   #caughtUp = false;
   #fresh: NewOutgoingMessage[] = [];
   #freshBytes = 0;
+  /** Reused for every message's content, so that it is not regrown per message. */
+  readonly #contentWriter = new BinaryWriter();
   #pumping = false;
   #pumpAgain = false;
 
@@ -186,7 +189,8 @@ export class PeerLink {
         sentAtMs: record.sentAtMs,
         sealed: Buffer.alloc(0),
       };
-      message.sealed = sealer.seal(Content.encode({ body: { $case: 'text', value: record.text } }).finish(), message);
+      const content = Content.encode({ body: { $case: 'text', value: record.text } }, this.#contentWriter).finish();
+      message.sealed = sealer.seal(content, message);
       batch.push(message);
       this.#cursor = record.id;
       this.#inFlight.add(record.id);

@@ -4,8 +4,11 @@ import type { Logger } from 'pino';
 import { compiledSibling } from '../util/compiled-path.js';
 
 const WORKER = compiledSibling(import.meta.url, './checkpoint-worker.js');
-/** How large the WAL may grow under sustained writing before it is made to start over. */
-export const MAX_WAL_BYTES = 64 * 1024 * 1024;
+/**
+ * How large the WAL may grow under sustained writing before it is made to start over (which
+ * holds the writer back for a moment): a ceiling on disk use, rarely reached.
+ */
+export const MAX_WAL_BYTES = 256 * 1024 * 1024;
 
 /**
  * Checkpoints the store's WAL from a worker thread. If the worker fails, `onFailure` is told,

@@ -156,9 +156,13 @@ export class MessageStore {
     if (this.#db.open) this.#db.close();
   }
 
-  /** Runs `work` in one transaction: one commit for a whole batch. */
+  /**
+   * Runs `work` in one transaction: one commit for a whole batch. IMMEDIATE takes the write
+   * lock up front, so that waiting for the checkpointer goes through the busy timeout instead
+   * of failing at once (a deferred transaction that read first cannot wait for the lock).
+   */
   transaction<T>(work: () => T): T {
-    return this.#db.transaction(work)();
+    return this.#db.transaction(work).immediate();
   }
 
   insertOutgoing(messages: readonly NewOutgoingMessage[]): void {

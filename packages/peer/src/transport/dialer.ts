@@ -7,7 +7,7 @@ import type { StoredPeer } from '../store/records.js';
 import { hostPort } from '../util/address.js';
 import { type BackoffInit, backoffDelay } from '../util/backoff.js';
 import { STREAM_WINDOW_BYTES } from './flow-control.js';
-import { clientFrameCodec, SESSION_PATH } from './frame-codec.js';
+import { createFrameCodec, SESSION_PATH } from './frame-codec.js';
 import { greet } from './greeting.js';
 import { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -45,6 +45,7 @@ export class Dialer {
   readonly #init: DialerInit;
   readonly #log: Logger;
   readonly #targets = new Map<string, Target>();
+  readonly #codec = createFrameCodec();
   #running = false;
 
   constructor(components: DialerComponents, init: DialerInit = {}) {
@@ -163,8 +164,8 @@ export class Dialer {
     }
     const call = target.client.makeBidiStreamRequest(
       SESSION_PATH,
-      clientFrameCodec.serialize,
-      clientFrameCodec.deserialize,
+      this.#codec.serialize,
+      this.#codec.deserialize,
       new grpc.Metadata(),
       {},
     );

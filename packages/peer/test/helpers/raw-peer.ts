@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { type ChatMessage, Content, type Frame, type PeerIdentity, PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import {
-  clientFrameCodec,
+  createFrameCodec,
   directConversationId,
   greet,
   type LocalIdentity,
@@ -67,10 +67,11 @@ export class RawPeer {
 
   /** Opens a Session stream whose frames are collected; bytes may be raw (Buffer) or a Frame. */
   open(client: grpc.Client): RawStream {
+    const codec = createFrameCodec();
     const call = client.makeBidiStreamRequest<Frame | Buffer, DecodedFrame>(
       SESSION_PATH,
-      (value) => (Buffer.isBuffer(value) ? value : clientFrameCodec.serialize(value)),
-      clientFrameCodec.deserialize,
+      (value) => (Buffer.isBuffer(value) ? value : codec.serialize(value)),
+      codec.deserialize,
     );
     return new RawStream(call);
   }
