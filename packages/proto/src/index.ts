@@ -1,3 +1,5 @@
+/** Writers can be reused across encodes (their buffer stays grown): for hot paths. */
+export { BinaryWriter } from '@bufbuild/protobuf/wire';
 export * from './generated/p2pm/v1/greeting.js';
 export {
   Ack,
@@ -15,9 +17,6 @@ export {
   ReceiptKind,
   Resync,
 } from './generated/p2pm/v1/messaging.js';
-
-/** Writers can be reused across encodes (their buffer stays grown): for hot paths. */
-export { BinaryWriter } from '@bufbuild/protobuf/wire';
 
 /** Bumped when a change to the wire protocol is not backwards compatible. */
 export const PROTOCOL_VERSION = 1;
