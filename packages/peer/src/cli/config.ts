@@ -1,7 +1,9 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
+import type { PeerOptions } from '../peer-options.js';
 import type { SyncMode } from '../store/message-store.js';
 import {
   parseByteCount,
@@ -48,7 +50,8 @@ export interface SystemInfo {
  * Throws `ConfigError` with a message that says what to change.
  */
 export function parseCommandLine(argv: readonly string[], env: Env, system: SystemInfo): CliCommand {
-  const flags = readFlags(argv);
+  // `pnpm peer -- --help` passes the separator through.
+  const flags = readFlags(argv[0] === '--' ? argv.slice(1) : argv);
   if (flags.has('help')) return { kind: 'help' };
   if (flags.has('version')) return { kind: 'version' };
   const one = (key: OptionKey): Setting | undefined => {
@@ -178,4 +181,20 @@ export function currentSystem(): SystemInfo {
     username = undefined; // no passwd entry, as in some containers: --name becomes required
   }
   return { homedir: homedir(), username };
+}
+
+/** The Peer options a parsed command line stands for. */
+export function peerOptionsOf(config: CliConfig, logger: Logger): PeerOptions {
+  return {
+    name: config.name,
+    dataDir: config.dataDir,
+    listenHost: config.listen,
+    greetingPort: config.greetingPort,
+    securePort: config.securePort,
+    advertisedAddresses: [...config.advertise],
+    staticPeers: [...config.peers],
+    maxMessageBytes: config.maxMessageBytes,
+    sync: config.sync,
+    logger,
+  };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Peer } from '../peer.js';
 import { Chat } from './chat.js';
-import { type CliConfig, currentSystem, parseCommandLine } from './config.js';
+import { type CliConfig, currentSystem, parseCommandLine, peerOptionsOf } from './config.js';
 import { describeFailure } from './failure.js';
 import { usage, version } from './help.js';
 import { createLogger } from './logger.js';
@@ -28,18 +28,7 @@ async function main(argv: string[]): Promise<number> {
 async function serve(config: CliConfig): Promise<void> {
   const log = createLogger(config);
   const stopRequested = untilSignal();
-  const peer = new Peer({
-    name: config.name,
-    dataDir: config.dataDir,
-    listenHost: config.listen,
-    greetingPort: config.greetingPort,
-    securePort: config.securePort,
-    advertisedAddresses: [...config.advertise],
-    staticPeers: [...config.peers],
-    maxMessageBytes: config.maxMessageBytes,
-    sync: config.sync,
-    logger: log,
-  });
+  const peer = new Peer(peerOptionsOf(config, log));
   try {
     await peer.start();
   } catch (err) {

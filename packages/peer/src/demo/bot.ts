@@ -4,11 +4,13 @@
  * and marks the conversation read. It stops when the channel to its parent closes (the demo
  * stopping or dying) or on SIGTERM.
  */
+import { peerOptionsOf } from '../cli/config.js';
 import { createLogger } from '../cli/logger.js';
+import { Peer } from '../peer.js';
 import type { MessageRecord } from '../store/records.js';
 import type { BotMessage } from './bot-process.js';
 import { replyTo } from './bot-reply.js';
-import { BOT_NAME, demoPaths, demoPeerConfig, peerOf } from './demo-config.js';
+import { BOT_NAME, demoPaths, demoPeerConfig } from './demo-config.js';
 
 function post(message: BotMessage): void {
   process.send?.(message);
@@ -20,7 +22,7 @@ async function main(root: string | undefined): Promise<void> {
   }
   const config = demoPeerConfig(BOT_NAME, demoPaths(root));
   const log = createLogger(config);
-  const peer = peerOf(config, log);
+  const peer = new Peer(peerOptionsOf(config, log));
   let stopping = false;
   const stop = (why: string) => {
     if (stopping) return;

@@ -1,8 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import { type CliConfig, currentSystem, parseCommandLine } from '../cli/config.js';
-import { Peer } from '../peer.js';
 
 /** The user's peer, with the chat in the terminal. */
 export const USER_NAME = 'alice';
@@ -38,22 +36,6 @@ export function demoPeerConfig(name: string, paths: DemoPaths): CliConfig {
   const command = parseCommandLine([...argv, ...local], {}, currentSystem());
   if (command.kind !== 'run') throw new Error(`unexpected ${command.kind} command for demo peer ${name}`);
   return command.config;
-}
-
-/** A peer configured as the `peer` command would configure it. */
-export function peerOf(config: CliConfig, logger: Logger): Peer {
-  return new Peer({
-    name: config.name,
-    dataDir: config.dataDir,
-    listenHost: config.listen,
-    greetingPort: config.greetingPort,
-    securePort: config.securePort,
-    advertisedAddresses: [...config.advertise],
-    staticPeers: [...config.peers],
-    maxMessageBytes: config.maxMessageBytes,
-    sync: config.sync,
-    logger,
-  });
 }
 
 /**

@@ -7,8 +7,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Chat } from '../cli/chat.js';
+import { peerOptionsOf } from '../cli/config.js';
 import { createLogger } from '../cli/logger.js';
-import type { Peer, PeerSummary } from '../peer.js';
+import { Peer, type PeerSummary } from '../peer.js';
 import { BotProcess } from './bot-process.js';
 import {
   BOT_NAME,
@@ -16,7 +17,6 @@ import {
   type DemoPaths,
   demoPaths,
   demoPeerConfig,
-  peerOf,
   resetDemoDir,
   USER_NAME,
 } from './demo-config.js';
@@ -118,7 +118,7 @@ async function runDemo(paths: DemoPaths, reset: boolean, interrupted: AbortSigna
     );
     bot = started;
     interrupted.throwIfAborted();
-    const alice = peerOf(config, log);
+    const alice = new Peer(peerOptionsOf(config, log));
     peer = alice;
     await step(
       `starting your peer ${USER_NAME}`,
