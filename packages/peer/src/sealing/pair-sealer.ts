@@ -44,10 +44,14 @@ export class PairSealer {
     const nonce = this.#random.take(NONCE_BYTES);
     const cipher = createCipheriv(CIPHER, this.#sealKey, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(associatedData(meta), { plaintextLength: plaintext.length });
-    const header = Buffer.allocUnsafe(HEADER_BYTES);
-    header[0] = VERSION;
-    nonce.copy(header, 1);
-    return Buffer.concat([header, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    // One output buffer: version, nonce, ciphertext (a stream cipher: as long as the plaintext), tag.
+    const sealed = Buffer.allocUnsafe(HEADER_BYTES + plaintext.length + TAG_BYTES);
+    sealed[0] = VERSION;
+    nonce.copy(sealed, 1);
+    let offset = HEADER_BYTES + cipher.update(plaintext).copy(sealed, HEADER_BYTES);
+    offset += cipher.final().copy(sealed, offset);
+    cipher.getAuthTag().copy(sealed, offset);
+    return sealed;
   }
 
   open(sealed: Uint8Array, meta: SealedMetadata): Buffer {

@@ -11,6 +11,8 @@ const RANDOM_BYTES = 10;
  */
 export class UlidGenerator {
   #lastTime = 0;
+  /** encodeTime(#lastTime), kept: many ids share a millisecond. */
+  #timePrefix = encodeTime(0);
   #lastRandom: Buffer = Buffer.alloc(RANDOM_BYTES);
   readonly #random = new RandomPool();
 
@@ -18,6 +20,7 @@ export class UlidGenerator {
   constructor(floor?: string) {
     if (floor && isUlid(floor)) {
       this.#lastTime = decodeTime(floor);
+      this.#timePrefix = encodeTime(this.#lastTime);
       this.#lastRandom = decodeRandom(floor);
     }
   }
@@ -25,13 +28,14 @@ export class UlidGenerator {
   next(now = Date.now()): string {
     if (now > this.#lastTime) {
       this.#lastTime = now;
+      this.#timePrefix = encodeTime(now);
       this.#lastRandom = this.#random.take(RANDOM_BYTES);
       // Leave headroom so that increments within one millisecond never overflow.
       this.#lastRandom[0] = (this.#lastRandom[0] ?? 0) & 0x7f;
     } else {
       increment(this.#lastRandom);
     }
-    return encodeTime(this.#lastTime) + encodeRandom(this.#lastRandom);
+    return this.#timePrefix + encodeRandom(this.#lastRandom);
   }
 }
 
