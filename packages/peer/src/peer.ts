@@ -151,18 +151,27 @@ export class Peer extends EventEmitter<PeerEvents> {
       throw new MessageTooLargeError(`message is ${bytes} bytes; the limit is ${this.maxMessageBytes}`);
     }
     const now = Date.now();
-    const message = {
-      id: runtime.ids.next(now),
-      senderId: runtime.identity.id,
+    const id = runtime.ids.next(now);
+    const senderId = runtime.identity.id;
+    const conversationId = directConversationId(senderId, peerId);
+    const lamport = runtime.clock.tick();
+    // `seq` is set once stored; declared up front so the object keeps one shape.
+    await runtime.writer.write({ id, senderId, peerId, conversationId, lamport, sentAtMs: now, text, seq: undefined });
+    this.emit('state', { messageId: id, peerId, state: 'queued' });
+    return {
+      id,
+      senderId,
       peerId,
-      conversationId: directConversationId(runtime.identity.id, peerId),
-      lamport: runtime.clock.tick(),
+      conversationId,
+      outgoing: true,
+      lamport,
       sentAtMs: now,
+      receivedAtMs: null,
       text,
+      state: 'queued',
+      stateAtMs: now,
+      error: null,
     };
-    await runtime.writer.write(message);
-    this.emit('state', { messageId: message.id, peerId, state: 'queued' });
-    return { ...message, outgoing: true, receivedAtMs: null, state: 'queued', stateAtMs: now, error: null };
   }
 
   /** The last `limit` messages with a peer, oldest first, in the order both sides agree on. */

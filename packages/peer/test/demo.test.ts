@@ -148,6 +148,8 @@ describe('the two-peer demo', () => {
     const before = await first.ready();
     first.type('remember me');
     await first.waitFor(/✓✓ read by bob: "remember me"/);
+    // The reply comes after the read receipt: wait for it, or it would still be in bob's outbox.
+    await first.waitFor(/\[bob\] .*got your 2 words, 11 characters/);
     expect(await first.quit()).toBe(0);
     const dir = dirs[0] ?? '';
 

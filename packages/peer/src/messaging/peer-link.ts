@@ -10,7 +10,7 @@ import {
   ReceiptKind,
 } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
-import type { NewOutgoingMessage } from '../store/message-store.js';
+import type { NewOutgoingMessage, OutboxEntry } from '../store/message-store.js';
 import { type MessageRecord, MessageState, type MessageStateName } from '../store/records.js';
 import type { Session } from '../transport/session.js';
 import { type InboundContext, receiveMessages } from './inbound.js';
@@ -20,8 +20,6 @@ export interface LinkListener {
   incoming(records: MessageRecord[]): void;
   states(peerId: string, ids: string[], state: MessageStateName, error?: string): void;
 }
-
-type OutgoingFields = Pick<MessageRecord, 'id' | 'conversationId' | 'senderId' | 'lamport' | 'sentAtMs' | 'text'>;
 
 /** Limits on what one link keeps in flight (sent, not yet acked). */
 const MAX_IN_FLIGHT = 4096;
@@ -41,7 +39,8 @@ export class PeerLink {
   readonly #ctx: InboundContext;
   readonly #listener: LinkListener;
   readonly #log: Logger;
-  readonly #inFlight = new Set<string>();
+  /** Sent on this link and not acked yet: message id -> its row. */
+  readonly #inFlight = new Map<string, number>();
   /** The largest id handed to the session: everything after it is still to send. */
   #cursor = '';
   /**
@@ -157,7 +156,7 @@ export class PeerLink {
   }
 
   /** The next messages to send, oldest first: from the store until caught up, then from memory. */
-  #takeOutbox(room: number): OutgoingFields[] {
+  #takeOutbox(room: number): OutboxEntry[] {
     if (!this.#caughtUp) {
       const stored = this.#ctx.store.outbox(this.peerId, this.#cursor, room, MAX_BATCH_BYTES);
       if (stored.length > 0) return stored;
@@ -171,7 +170,11 @@ export class PeerLink {
       count++;
     }
     this.#freshBytes -= bytes;
-    return this.#fresh.splice(0, count).filter((message) => message.id > this.#cursor);
+    const entries: OutboxEntry[] = [];
+    for (const message of this.#fresh.splice(0, count)) {
+      if (message.id > this.#cursor && message.seq !== undefined) entries.push(message as OutboxEntry);
+    }
+    return entries;
   }
 
   #nextBatch(): ChatMessage[] {
@@ -193,7 +196,7 @@ export class PeerLink {
       message.sealed = sealer.seal(content, message);
       batch.push(message);
       this.#cursor = record.id;
-      this.#inFlight.add(record.id);
+      this.#inFlight.set(record.id, record.seq);
     }
     return batch;
   }
@@ -211,12 +214,7 @@ export class PeerLink {
         this.#onAcks(body.value.acks);
         break;
       case 'receipts':
-        for (const receipt of body.value.receipts) {
-          const state = receipt.kind === ReceiptKind.RECEIPT_KIND_READ ? MessageState.Read : MessageState.Delivered;
-          const changed = this.#ctx.store.advanceOutgoing(this.#ctx.localId, receipt.messageIds, state);
-          if (changed.length > 0)
-            this.#listener.states(this.peerId, changed, state === MessageState.Read ? 'read' : 'delivered');
-        }
+        for (const receipt of body.value.receipts) this.#onReceipt(receipt.kind, receipt.messageIds);
         break;
       case 'resync': {
         const read = this.#ctx.store.readSince(this.peerId, body.value.readCursor, MAX_READ_RECEIPTS_PER_RESYNC);
@@ -226,12 +224,28 @@ export class PeerLink {
     }
   }
 
+  /**
+   * A read receipt can overtake the ack (when a session was replaced in between); read implies
+   * delivered, so listeners always see delivered before read.
+   */
+  #onReceipt(kind: ReceiptKind, ids: string[]): void {
+    const { store, localId } = this.#ctx;
+    const delivered = store.advanceOutgoing(localId, ids, MessageState.Delivered);
+    if (delivered.length > 0) this.#listener.states(this.peerId, delivered, 'delivered');
+    if (kind !== ReceiptKind.RECEIPT_KIND_READ) return;
+    const read = store.advanceOutgoing(localId, ids, MessageState.Read);
+    if (read.length > 0) this.#listener.states(this.peerId, read, 'read');
+  }
+
   #onAcks(acks: readonly Ack[]): void {
-    const delivered: string[] = [];
+    const delivered: { id: string; seq: number }[] = [];
     for (const ack of acks) {
+      const seq = this.#inFlight.get(ack.messageId);
+      // An ack for a message this link did not send is a confused peer: nothing to update.
+      if (seq === undefined) continue;
       this.#inFlight.delete(ack.messageId);
       if (ack.status === AckStatus.ACK_STATUS_STORED || ack.status === AckStatus.ACK_STATUS_DUPLICATE) {
-        delivered.push(ack.messageId);
+        delivered.push({ id: ack.messageId, seq });
       } else if (this.#ctx.store.markFailed(this.#ctx.localId, ack.messageId, ack.detail || AckStatus[ack.status])) {
         this.#log.warn(
           { messageId: ack.messageId, status: AckStatus[ack.status], detail: ack.detail },
@@ -240,7 +254,7 @@ export class PeerLink {
         this.#listener.states(this.peerId, [ack.messageId], 'failed', ack.detail);
       }
     }
-    const changed = this.#ctx.store.advanceOutgoing(this.#ctx.localId, delivered, MessageState.Delivered);
+    const changed = this.#ctx.store.advanceOutgoingRows(delivered, MessageState.Delivered);
     if (changed.length > 0) this.#listener.states(this.peerId, changed, 'delivered');
     this.pump();
   }

@@ -13,13 +13,19 @@ export interface NewOutgoingMessage {
   lamport: number;
   sentAtMs: number;
   text: string;
+  /** The row, once stored: updates by row are cheaper than by (sender, id). */
+  seq?: number;
 }
+
+/** An undelivered own message as the sender needs it. */
+export type OutboxEntry = Required<Omit<NewOutgoingMessage, 'peerId'>>;
 
 export interface NewIncomingMessage extends NewOutgoingMessage {
   receivedAtMs: number;
 }
 
 interface MessageRow {
+  seq: number;
   id: string;
   sender_id: string;
   peer_id: string;
@@ -81,6 +87,9 @@ export class MessageStore {
       insertText: db.prepare('INSERT INTO message_texts (seq, text) VALUES (?, ?)'),
       advanceState: db.prepare(
         'UPDATE messages SET state = ?, state_at_ms = ? WHERE sender_id = ? AND id = ? AND outgoing = 1 AND state < ?',
+      ),
+      advanceStateBySeq: db.prepare(
+        'UPDATE messages SET state = ?, state_at_ms = ? WHERE seq = ? AND outgoing = 1 AND state < ?',
       ),
       markFailed: db.prepare(
         `UPDATE messages SET state = ${MessageState.Failed}, state_at_ms = @now, error = @error
@@ -171,6 +180,7 @@ export class MessageStore {
       for (const m of messages) {
         const row = insertOutgoing.run(m.id, m.senderId, m.peerId, m.conversationId, m.lamport, m.sentAtMs, m.sentAtMs);
         insertText.run(row.lastInsertRowid, m.text);
+        m.seq = Number(row.lastInsertRowid);
       }
     });
   }
@@ -211,6 +221,18 @@ export class MessageStore {
     return changed;
   }
 
+  /** Like advanceOutgoing, for messages whose rows are known. */
+  advanceOutgoingRows(rows: readonly { id: string; seq: number }[], state: number, now = Date.now()): string[] {
+    const changed: string[] = [];
+    const { advanceStateBySeq } = this.#statements;
+    this.transaction(() => {
+      for (const { id, seq } of rows) {
+        if (advanceStateBySeq.run(state, now, seq, state).changes > 0) changed.push(id);
+      }
+    });
+    return changed;
+  }
+
   markFailed(senderId: string, id: string, error: string, now = Date.now()): boolean {
     return this.#statements.markFailed.run({ senderId, id, error, now }).changes > 0;
   }
@@ -219,15 +241,23 @@ export class MessageStore {
    * Undelivered own messages to a peer, oldest first, after `afterId`: at most `limit`, and
    * no more once `maxTextBytes` of text are taken (at least one message, however large).
    */
-  outbox(peerId: string, afterId: string, limit: number, maxTextBytes = Number.POSITIVE_INFINITY): MessageRecord[] {
-    const records: MessageRecord[] = [];
+  outbox(peerId: string, afterId: string, limit: number, maxTextBytes = Number.POSITIVE_INFINITY): OutboxEntry[] {
+    const entries: OutboxEntry[] = [];
     let bytes = 0;
     for (const row of this.#statements.outbox.iterate(peerId, afterId, limit) as IterableIterator<MessageRow>) {
-      if (records.length > 0 && bytes + row.text.length > maxTextBytes) break;
-      records.push(toRecord(row));
+      if (entries.length > 0 && bytes + row.text.length > maxTextBytes) break;
+      entries.push({
+        seq: row.seq,
+        id: row.id,
+        senderId: row.sender_id,
+        conversationId: row.conversation_id,
+        lamport: row.lamport,
+        sentAtMs: row.sent_at_ms,
+        text: row.text,
+      });
       bytes += row.text.length;
     }
-    return records;
+    return entries;
   }
 
   /** How many own messages are not delivered yet. */

@@ -61,15 +61,17 @@ function decodeTime(id: string): number {
   return time;
 }
 
+const ALPHABET_CODES = [...ALPHABET].map((char) => char.charCodeAt(0));
+
 function encodeRandom(bytes: Buffer): string {
-  // 80 bits = 16 characters of 5 bits, most significant first.
-  let out = '';
-  for (let bit = 0; bit < 80; bit += 5) {
+  // 80 bits = 16 characters of 5 bits, most significant first; built flat (no rope of concats).
+  const codes = new Array<number>(16);
+  for (let i = 0, bit = 0; i < 16; i++, bit += 5) {
     const byte = bit >> 3;
     const pair = ((bytes[byte] ?? 0) << 8) | (bytes[byte + 1] ?? 0);
-    out += ALPHABET[(pair >> (11 - (bit & 7))) & 31];
+    codes[i] = ALPHABET_CODES[(pair >> (11 - (bit & 7))) & 31] ?? 48;
   }
-  return out;
+  return String.fromCharCode(...codes);
 }
 
 function decodeRandom(id: string): Buffer {
