@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, PeerProcess } from '../src/harness/peer-process.js';
 import type { MessageRecord } from '../src/index.js';
-import { TestResources } from './helpers/temp.js';
+import { TestResources } from './helpers/resources.js';
 
 const TOTAL = 10_000;
 

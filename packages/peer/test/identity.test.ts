@@ -9,7 +9,7 @@ import {
   signIdentityRecord,
   verifyIdentityRecord,
 } from '../src/index.js';
-import { TestResources } from './helpers/temp.js';
+import { TestResources } from './helpers/resources.js';
 
 describe('identity', () => {
   const resources = new TestResources();

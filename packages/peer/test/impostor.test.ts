@@ -6,7 +6,7 @@ import { freePort, PeerProcess } from '../src/harness/peer-process.js';
 import type { MessageRecord, PeerSummary } from '../src/index.js';
 import { messagingServiceDefinition } from '../src/transport/frame-codec.js';
 import { RawPeer } from './helpers/raw-peer.js';
-import { TestResources } from './helpers/temp.js';
+import { TestResources } from './helpers/resources.js';
 
 describe('impostors', () => {
   const resources = new TestResources();

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PeerProcess } from '../src/harness/peer-process.js';
 import type { MessageRecord } from '../src/index.js';
 import { RawPeer } from './helpers/raw-peer.js';
-import { TestResources } from './helpers/temp.js';
+import { TestResources } from './helpers/resources.js';
 
 const MAX_MESSAGE_BYTES = 16 * 1024;
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MessageStore } from '../src/store/message-store.js';
 import { MessageState } from '../src/store/records.js';
 import { UlidGenerator } from '../src/util/ulid.js';
-import { TestResources } from './helpers/temp.js';
+import { TestResources } from './helpers/resources.js';
 
 describe('MessageStore', () => {
   const resources = new TestResources();
