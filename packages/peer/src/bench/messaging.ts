@@ -23,7 +23,8 @@ interface Throughput {
   mbPerS: number;
 }
 
-async function measurePeers(dir: string): Promise<void> {
+/** Measures the two peers, prints their figures, and returns their small-message rate. */
+async function measurePeers(dir: string): Promise<number> {
   const receiver = await PeerProcess.start({ name: 'receiver', dataDir: join(dir, 'receiver') });
   const sender = await PeerProcess.start({ name: 'sender', dataDir: join(dir, 'sender') });
   try {
@@ -47,7 +48,6 @@ async function measurePeers(dir: string): Promise<void> {
       messages: SMALL.count,
       rounds: ROUNDS,
     });
-    baselineInput.peers = median(small);
 
     progress('latency at low load');
     const latencies = await sender.request<number[]>({ op: 'latency', peerId: receiver.id, ...LATENCY }, 300_000);
@@ -65,14 +65,14 @@ async function measurePeers(dir: string): Promise<void> {
       messages: BULK.count,
       rounds: ROUNDS,
     });
+    return median(small);
   } finally {
     await Promise.all([sender.stop(), receiver.stop()]);
   }
 }
 
-const baselineInput = { peers: 0 };
-
-async function measureBaseline(): Promise<number> {
+/** The raw grpc-js baseline: median messages/s for small messages and MB/s for bulk ones. */
+async function measureBaseline(): Promise<{ messagesPerS: number; bulkMbPerS: number }> {
   const worker = fileURLToPath(new URL('./raw-grpc-worker.js', import.meta.url));
   const children: ChildProcess[] = [];
   try {
@@ -84,18 +84,22 @@ async function measureBaseline(): Promise<number> {
     });
     children.push(client);
     await once(client, 'message');
-    const round = async (count: number) => {
-      client.send({ count, payloadBytes: SMALL.payloadBytes });
+    const round = async (spec: { count: number; payloadBytes: number }) => {
+      client.send(spec);
       const [result] = (await once(client, 'message')) as [{ messagesPerS: number }];
       return result.messagesPerS;
     };
-    await round(5_000);
+    await round({ count: 5_000, payloadBytes: SMALL.payloadBytes });
     const rates: number[] = [];
+    const bulk: number[] = [];
     for (let i = 1; i <= ROUNDS; i++) {
-      rates.push(await round(SMALL.count));
-      progress(`raw grpc-js baseline, round ${i}/${ROUNDS}: ${Math.round(rates.at(-1) ?? 0)} messages/s`);
+      rates.push(await round(SMALL));
+      bulk.push(((await round(BULK)) * BULK.payloadBytes) / 1e6);
+      progress(
+        `raw grpc-js baseline, round ${i}/${ROUNDS}: ${Math.round(rates.at(-1) ?? 0)} messages/s, ${bulk.at(-1)?.toFixed(1)} MB/s bulk`,
+      );
     }
-    return median(rates);
+    return { messagesPerS: median(rates), bulkMbPerS: median(bulk) };
   } finally {
     for (const child of children) {
       child.disconnect();
@@ -107,14 +111,20 @@ async function measureBaseline(): Promise<number> {
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-messaging-'));
   try {
-    await measurePeers(dir);
+    const peersMessagesPerS = await measurePeers(dir);
     const baseline = await measureBaseline();
-    printFigure(BENCH, 'baseline_messages_per_s', baseline, '1/s', {
+    printFigure(BENCH, 'baseline_messages_per_s', baseline.messagesPerS, '1/s', {
       payload_bytes: SMALL.payloadBytes,
       messages: SMALL.count,
       rounds: ROUNDS,
     });
-    printFigure(BENCH, 'ratio_to_baseline', baselineInput.peers / baseline, 'ratio');
+    printFigure(BENCH, 'ratio_to_baseline', peersMessagesPerS / baseline.messagesPerS, 'ratio');
+    // Context for bulk_mb_per_s: what the bare transport moves with no storage or sealing.
+    printFigure(BENCH, 'baseline_bulk_mb_per_s', baseline.bulkMbPerS, 'MB/s', {
+      payload_bytes: BULK.payloadBytes,
+      messages: BULK.count,
+      rounds: ROUNDS,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
