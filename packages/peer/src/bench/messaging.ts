@@ -13,7 +13,7 @@ import type { PeerSummary } from '../peer.js';
 import { median, printFigure, progress, quantile } from './stats.js';
 
 const BENCH = 'messaging';
-const ROUNDS = 3;
+const ROUNDS = 5;
 const SMALL = { count: 30_000, payloadBytes: 200, window: 8_000 };
 const BULK = { count: 1_500, payloadBytes: 64 * 1024, window: 256 };
 const LATENCY = { count: 1_000, intervalMs: 5 };

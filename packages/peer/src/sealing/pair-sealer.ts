@@ -64,7 +64,9 @@ export class PairSealer {
     decipher.setAAD(associatedData(meta), { plaintextLength: ciphertext.length });
     decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
     try {
-      return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+      const plaintext = decipher.update(ciphertext);
+      const rest = decipher.final(); // empty for a stream cipher, but it checks the tag
+      return rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]);
     } catch {
       throw new UnsealError(`message ${meta.id} from ${meta.senderId} failed authentication`);
     }
