@@ -1,15 +1,14 @@
 /**
  * pnpm bench:messaging — two peers in separate processes on loopback (TLS + sealing + durable
- * store + acks), against a bare grpc-js TLS stream measured in the same run.
+ * store + acks), against a bare grpc-js TLS stream between two processes. Rounds of the two
+ * alternate, so that both see the same machine; the ratio is the median of per-round ratios.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PeerProcess } from '../harness/peer-process.js';
 import type { PeerSummary } from '../peer.js';
+import { RawGrpcPair } from './raw-grpc-pair.js';
 import { median, printFigure, progress, quantile } from './stats.js';
 
 const BENCH = 'messaging';
@@ -23,109 +22,72 @@ interface Throughput {
   mbPerS: number;
 }
 
-/** Measures the two peers, prints their figures, and returns their small-message rate. */
-async function measurePeers(dir: string): Promise<number> {
+async function startPeers(dir: string): Promise<{ sender: PeerProcess; receiver: PeerProcess }> {
   const receiver = await PeerProcess.start({ name: 'receiver', dataDir: join(dir, 'receiver') });
   const sender = await PeerProcess.start({ name: 'sender', dataDir: join(dir, 'sender') });
-  try {
-    await sender.request({ op: 'contact', address: `127.0.0.1:${receiver.greetingPort}` });
-    await sender.until(
-      async () => (await sender.request<PeerSummary[]>({ op: 'peers' })).some((p) => p.online),
-      'the session to open',
-    );
-    const run = (spec: typeof SMALL) =>
-      sender.request<Throughput>({ op: 'throughput', peerId: receiver.id, ...spec }, 300_000);
-    progress('warming up');
-    await run({ ...SMALL, count: 5_000 });
-
-    const small: number[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      small.push((await run(SMALL)).messagesPerS);
-      progress(`small messages, round ${round}/${ROUNDS}: ${Math.round(small.at(-1) ?? 0)} messages/s`);
-    }
-    printFigure(BENCH, 'messages_per_s', median(small), '1/s', {
-      payload_bytes: SMALL.payloadBytes,
-      messages: SMALL.count,
-      rounds: ROUNDS,
-    });
-
-    progress('latency at low load');
-    const latencies = await sender.request<number[]>({ op: 'latency', peerId: receiver.id, ...LATENCY }, 300_000);
-    const params = { payload_bytes: 200, messages: LATENCY.count, interval_ms: LATENCY.intervalMs };
-    printFigure(BENCH, 'latency_p50_ms', quantile(latencies, 0.5), 'ms', params);
-    printFigure(BENCH, 'latency_p99_ms', quantile(latencies, 0.99), 'ms', params);
-
-    const bulk: number[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      bulk.push((await run(BULK)).mbPerS);
-      progress(`bulk, round ${round}/${ROUNDS}: ${bulk.at(-1)?.toFixed(1)} MB/s`);
-    }
-    printFigure(BENCH, 'bulk_mb_per_s', median(bulk), 'MB/s', {
-      payload_bytes: BULK.payloadBytes,
-      messages: BULK.count,
-      rounds: ROUNDS,
-    });
-    return median(small);
-  } finally {
-    await Promise.all([sender.stop(), receiver.stop()]);
-  }
+  await sender.request({ op: 'contact', address: `127.0.0.1:${receiver.greetingPort}` });
+  await sender.until(
+    async () => (await sender.request<PeerSummary[]>({ op: 'peers' })).some((p) => p.online),
+    'the session to open',
+  );
+  return { sender, receiver };
 }
 
-/** The raw grpc-js baseline: median messages/s for small messages and MB/s for bulk ones. */
-async function measureBaseline(): Promise<{ messagesPerS: number; bulkMbPerS: number }> {
-  const worker = fileURLToPath(new URL('./raw-grpc-worker.js', import.meta.url));
-  const children: ChildProcess[] = [];
-  try {
-    const server = fork(worker, ['server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    children.push(server);
-    const [info] = (await once(server, 'message')) as [{ port: number; certificatePem: string; id: string }];
-    const client = fork(worker, ['client', String(info.port), info.certificatePem, info.id], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    children.push(client);
-    await once(client, 'message');
-    const round = async (spec: { count: number; payloadBytes: number }) => {
-      client.send(spec);
-      const [result] = (await once(client, 'message')) as [{ messagesPerS: number }];
-      return result.messagesPerS;
-    };
-    await round({ count: 5_000, payloadBytes: SMALL.payloadBytes });
-    const rates: number[] = [];
-    const bulk: number[] = [];
-    for (let i = 1; i <= ROUNDS; i++) {
-      rates.push(await round(SMALL));
-      bulk.push(((await round(BULK)) * BULK.payloadBytes) / 1e6);
-      progress(
-        `raw grpc-js baseline, round ${i}/${ROUNDS}: ${Math.round(rates.at(-1) ?? 0)} messages/s, ${bulk.at(-1)?.toFixed(1)} MB/s bulk`,
-      );
-    }
-    return { messagesPerS: median(rates), bulkMbPerS: median(bulk) };
-  } finally {
-    for (const child of children) {
-      child.disconnect();
-      child.kill();
-    }
-  }
+function params(spec: { payloadBytes: number; count: number }): Record<string, number> {
+  return { payload_bytes: spec.payloadBytes, messages: spec.count, rounds: ROUNDS };
 }
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-messaging-'));
+  let peers: { sender: PeerProcess; receiver: PeerProcess } | undefined;
+  let raw: RawGrpcPair | undefined;
   try {
-    const peersMessagesPerS = await measurePeers(dir);
-    const baseline = await measureBaseline();
-    printFigure(BENCH, 'baseline_messages_per_s', baseline.messagesPerS, '1/s', {
-      payload_bytes: SMALL.payloadBytes,
-      messages: SMALL.count,
-      rounds: ROUNDS,
-    });
-    printFigure(BENCH, 'ratio_to_baseline', peersMessagesPerS / baseline.messagesPerS, 'ratio');
-    // Context for bulk_mb_per_s: what the bare transport moves with no storage or sealing.
-    printFigure(BENCH, 'baseline_bulk_mb_per_s', baseline.bulkMbPerS, 'MB/s', {
-      payload_bytes: BULK.payloadBytes,
-      messages: BULK.count,
-      rounds: ROUNDS,
-    });
+    peers = await startPeers(dir);
+    raw = await RawGrpcPair.start();
+    const { sender, receiver } = peers;
+    const run = (spec: typeof SMALL) =>
+      sender.request<Throughput>({ op: 'throughput', peerId: receiver.id, ...spec }, 300_000);
+    progress('warming up');
+    await run({ ...SMALL, count: 5_000 });
+    await raw.round({ ...SMALL, count: 5_000 });
+
+    const small: number[] = [];
+    const rawSmall: number[] = [];
+    const ratios: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      small.push((await run(SMALL)).messagesPerS);
+      rawSmall.push(await raw.round(SMALL));
+      ratios.push((small.at(-1) ?? 0) / (rawSmall.at(-1) ?? 1));
+      progress(
+        `small messages, round ${round}/${ROUNDS}: peers ${Math.round(small.at(-1) ?? 0)}/s, ` +
+          `raw grpc-js ${Math.round(rawSmall.at(-1) ?? 0)}/s, ratio ${ratios.at(-1)?.toFixed(2)}`,
+      );
+    }
+    printFigure(BENCH, 'messages_per_s', median(small), '1/s', params(SMALL));
+
+    progress('latency at low load');
+    const latencies = await sender.request<number[]>({ op: 'latency', peerId: receiver.id, ...LATENCY }, 300_000);
+    const latencyParams = { payload_bytes: 200, messages: LATENCY.count, interval_ms: LATENCY.intervalMs };
+    printFigure(BENCH, 'latency_p50_ms', quantile(latencies, 0.5), 'ms', latencyParams);
+    printFigure(BENCH, 'latency_p99_ms', quantile(latencies, 0.99), 'ms', latencyParams);
+
+    const bulk: number[] = [];
+    const rawBulk: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      bulk.push((await run(BULK)).mbPerS);
+      rawBulk.push(((await raw.round(BULK)) * BULK.payloadBytes) / 1e6);
+      progress(
+        `bulk, round ${round}/${ROUNDS}: peers ${bulk.at(-1)?.toFixed(1)} MB/s, raw grpc-js ${rawBulk.at(-1)?.toFixed(1)} MB/s`,
+      );
+    }
+    printFigure(BENCH, 'bulk_mb_per_s', median(bulk), 'MB/s', params(BULK));
+    printFigure(BENCH, 'baseline_messages_per_s', median(rawSmall), '1/s', params(SMALL));
+    printFigure(BENCH, 'ratio_to_baseline', median(ratios), 'ratio', { rounds: ROUNDS });
+    // For scale: what the bare transport moves in bulk, with no storage or sealing.
+    printFigure(BENCH, 'baseline_bulk_mb_per_s', median(rawBulk), 'MB/s', params(BULK));
   } finally {
+    raw?.stop();
+    await Promise.all([peers?.sender.stop(), peers?.receiver.stop()]);
     await rm(dir, { recursive: true, force: true });
   }
 }
