@@ -87,8 +87,8 @@ export class PeerRuntime {
     const log = rootLog.child({ peerId: identity.id });
     const storePath = join(options.dataDir, 'messages.db');
     const store = new MessageStore(storePath, options.sync);
-    const checkpointer = new Checkpointer(storePath, log, () => store.checkpointOnCommit(true));
-    store.checkpointOnCommit(false);
+    const checkpointer = new Checkpointer(storePath, log, () => store.checkpointOnCommit('often'));
+    store.checkpointOnCommit('rarely');
     checkpointer.start();
     const credentials = new PeerServerCredentials(identity);
     const book = new PeerBook(identity, store, credentials);

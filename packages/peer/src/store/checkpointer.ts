@@ -4,11 +4,8 @@ import type { Logger } from 'pino';
 import { compiledSibling } from '../util/compiled-path.js';
 
 const WORKER = compiledSibling(import.meta.url, './checkpoint-worker.js');
-/**
- * How large the WAL may grow under sustained writing before it is made to start over (which
- * holds the writer back for a moment): a ceiling on disk use, rarely reached.
- */
-export const MAX_WAL_BYTES = 256 * 1024 * 1024;
+/** How large the WAL may grow under sustained writing before the writer makes it start over. */
+export const MAX_WAL_BYTES = 64 * 1024 * 1024;
 
 /**
  * Checkpoints the store's WAL from a worker thread. If the worker fails, `onFailure` is told,
@@ -33,7 +30,7 @@ export class Checkpointer {
     if (this.#worker) return;
     this.#stopping = false;
     const worker = new Worker(WORKER, {
-      workerData: { path: this.#path, intervalMs: this.#intervalMs, maxWalBytes: MAX_WAL_BYTES },
+      workerData: { path: this.#path, intervalMs: this.#intervalMs },
     });
     worker.on('message', (message: { error?: string }) => {
       if (message.error) this.#log.warn({ error: message.error }, 'checkpoint failed');

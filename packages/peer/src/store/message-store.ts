@@ -154,11 +154,15 @@ export class MessageStore {
   }
 
   /**
-   * Stops (false) or resumes (true) checkpointing on this connection's commits: stopped
-   * while a Checkpointer does it from a worker thread.
+   * When commits on this connection checkpoint the WAL: `often` is SQLite's default (every
+   * 1000 pages); `rarely` leaves the routine work to a Checkpointer thread and steps in only
+   * when the WAL passes MAX_WAL_BYTES. Under sustained writing the thread never quite catches
+   * up, and only a checkpoint by the writer itself lets the WAL start over (reused in place,
+   * instead of growing without end); by then there are only a few frames left to copy.
    */
-  checkpointOnCommit(enabled: boolean): void {
-    this.#db.pragma(`wal_autocheckpoint = ${enabled ? 1000 : 0}`);
+  checkpointOnCommit(when: 'often' | 'rarely'): void {
+    const pageSize = this.#db.pragma('page_size', { simple: true }) as number;
+    this.#db.pragma(`wal_autocheckpoint = ${when === 'often' ? 1000 : Math.ceil(MAX_WAL_BYTES / pageSize)}`);
   }
 
   close(): void {
