@@ -7,7 +7,7 @@ export {
 } from './identity/identity-record.js';
 export { type LocalIdentity, loadOrCreateIdentity } from './identity/local-identity.js';
 export { fingerprintOf, isPeerId, peerIdFromSigningKey } from './identity/peer-id.js';
-export type { PeerEvents, PeerOptions, PeerSummary, SessionInfo, StateChange } from './peer.js';
+export type { PeerEvents, PeerOptions, PeerSelf, PeerSummary, SessionInfo, StateChange } from './peer.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, Peer } from './peer.js';
 export { PairSealer } from './sealing/pair-sealer.js';
 export type { MessageRecord, MessageStateName } from './store/records.js';

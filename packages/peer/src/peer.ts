@@ -39,6 +39,16 @@ export interface PeerEvents {
   peer: [PeerSummary];
 }
 
+/** Who a peer is and where it listens, as `self()` reports it. */
+export interface PeerSelf {
+  id: string;
+  name: string;
+  fingerprint: string;
+  listenHost: string;
+  greetingPort: number;
+  securePort: number;
+}
+
 export interface SessionInfo {
   peerId: string;
   initiator: 'local' | 'remote';

@@ -6,6 +6,7 @@
  */
 import { peerOptionsOf } from '../cli/config.js';
 import { createLogger } from '../cli/logger.js';
+import { readyMessage } from '../harness/protocol.js';
 import { Peer } from '../peer.js';
 import type { MessageRecord } from '../store/records.js';
 import type { BotMessage } from './bot-process.js';
@@ -48,13 +49,7 @@ async function main(root: string | undefined): Promise<void> {
   });
   await peer.start();
   if (stopping) return;
-  post({
-    type: 'ready',
-    id: peer.id,
-    fingerprint: peer.fingerprint,
-    greetingPort: peer.greetingPort,
-    securePort: peer.securePort,
-  });
+  post(readyMessage(peer));
 }
 
 main(process.argv[2]).catch((err: unknown) => {

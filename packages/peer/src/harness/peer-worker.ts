@@ -5,7 +5,13 @@
 import pino from 'pino';
 import { Peer } from '../peer.js';
 import { measureLatency, measureThroughput } from './load.js';
-import type { RequestEnvelope, WorkerMessage, WorkerPeerOptions, WorkerRequest } from './protocol.js';
+import {
+  type RequestEnvelope,
+  readyMessage,
+  type WorkerMessage,
+  type WorkerPeerOptions,
+  type WorkerRequest,
+} from './protocol.js';
 
 function post(message: WorkerMessage): void {
   process.send?.(message);
@@ -71,13 +77,7 @@ async function main(): Promise<void> {
   }, 20);
   reporter.unref();
   await peer.start();
-  post({
-    type: 'ready',
-    id: peer.id,
-    fingerprint: peer.fingerprint,
-    greetingPort: peer.greetingPort,
-    securePort: peer.securePort,
-  });
+  post(readyMessage(peer));
   process.on('message', (envelope: RequestEnvelope) => {
     handle(peer, envelope.request).then(
       (value) => post({ type: 'reply', seq: envelope.seq, ok: true, value }),

@@ -1,4 +1,4 @@
-import type { PeerOptions } from '../peer.js';
+import type { Peer, PeerOptions } from '../peer.js';
 
 /** Options of a peer run by the harness worker, passed as JSON in argv[2]. */
 export type WorkerPeerOptions = Omit<PeerOptions, 'logger'> & { logLevel?: string };
@@ -32,4 +32,10 @@ export type WorkerMessage =
 export interface RequestEnvelope {
   seq: number;
   request: WorkerRequest;
+}
+
+/** The 'ready' message a child process running a peer sends its parent (harness and demo bot). */
+export function readyMessage(peer: Peer): Extract<WorkerMessage, { type: 'ready' }> {
+  const { id, fingerprint, greetingPort, securePort } = peer.self();
+  return { type: 'ready', id, fingerprint, greetingPort, securePort };
 }
