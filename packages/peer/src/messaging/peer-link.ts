@@ -24,7 +24,8 @@ export interface LinkListener {
 /** Limits on what one link keeps in flight (sent, not yet acked). */
 const MAX_IN_FLIGHT = 4096;
 const MAX_BATCH_MESSAGES = 256;
-const MAX_BATCH_BYTES = 256 * 1024;
+// Large batches mean fewer commits per message on both sides (each commit rewrites index pages).
+const MAX_BATCH_BYTES = 1024 * 1024;
 const MAX_READ_RECEIPTS_PER_RESYNC = 10_000;
 /** New messages kept in memory for sending, beyond which they are read back from the store. */
 const MAX_FRESH_BYTES = 32 * 1024 * 1024;
