@@ -98,14 +98,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /** Who this peer is and where it listens. */
-  self(): {
-    id: string;
-    name: string;
-    fingerprint: string;
-    listenHost: string;
-    greetingPort: number;
-    securePort: number;
-  } {
+  self(): PeerSelf {
     const runtime = this.#state();
     return {
       id: runtime.identity.id,
