@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { MAX_WAL_BYTES } from './checkpointer.js';
-import { type MessageRecord, MessageState, type StoredPeer, stateName } from './records.js';
+import { type MessageRecord, MessageState, type MessageStateValue, type StoredPeer, stateName } from './records.js';
 import { MIGRATIONS } from './schema.js';
 
 export type SyncMode = 'normal' | 'full';
@@ -214,7 +214,7 @@ export class MessageStore {
   }
 
   /** Moves own messages forward to `state` (never back); returns the ids that changed. */
-  advanceOutgoing(senderId: string, ids: readonly string[], state: number, now = Date.now()): string[] {
+  advanceOutgoing(senderId: string, ids: readonly string[], state: MessageStateValue, now = Date.now()): string[] {
     const changed: string[] = [];
     const { advanceState } = this.#statements;
     this.transaction(() => {
@@ -226,7 +226,11 @@ export class MessageStore {
   }
 
   /** Like advanceOutgoing, for messages whose rows are known. */
-  advanceOutgoingRows(rows: readonly { id: string; seq: number }[], state: number, now = Date.now()): string[] {
+  advanceOutgoingRows(
+    rows: readonly { id: string; seq: number }[],
+    state: MessageStateValue,
+    now = Date.now(),
+  ): string[] {
     const changed: string[] = [];
     const { advanceStateBySeq } = this.#statements;
     this.transaction(() => {
