@@ -105,26 +105,27 @@ export class Dialer {
   async #dial(peerId: string, target: Target): Promise<void> {
     if (!this.#running || this.#components.registry.get(peerId)?.isOpen) return;
     target.dialing = true;
+    let adopted = false;
     try {
       const peer = await this.#greet(this.#components.book.require(peerId));
+      if (!this.#running) return;
       const session = this.#openSession(peer, target);
       await session.established();
-      if (!this.#components.registry.offer(session)) {
-        // The other side's stream won the tie; check back later in case it goes away.
-        target.dialing = false;
-        this.#schedule(peerId, backoffDelay(target.attempts++, this.#init));
+      if (!this.#running) {
+        session.close();
         return;
       }
+      // False when the other side's stream won the tie: check back later in case it goes away.
+      adopted = this.#components.registry.offer(session);
     } catch (err) {
       const details = (err as Partial<grpc.StatusObject>).details ?? (err as Error).message;
       this.#log.debug({ peerId, attempt: target.attempts, details }, 'dial failed');
+    } finally {
       target.dialing = false;
-      if (this.#running && !this.#components.registry.get(peerId)?.isOpen) {
-        this.#schedule(peerId, backoffDelay(target.attempts++, this.#init));
-      }
-      return;
     }
-    target.dialing = false;
+    if (!adopted && this.#running && !this.#components.registry.get(peerId)?.isOpen) {
+      this.#schedule(peerId, backoffDelay(target.attempts++, this.#init));
+    }
   }
 
   /** Greets the peer at each of its known addresses until one answers as that peer. */
