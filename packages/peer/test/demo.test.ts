@@ -1,70 +1,37 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isAlive } from '../src/util/process.js';
+import { type CliProcess, Started } from './helpers/cli-process.js';
 
 /** The built demo; the test command builds first, so dist is current. */
 const DEMO = fileURLToPath(new URL('../dist/demo/two-peers.js', import.meta.url));
-const WAIT_MS = 20_000;
 const READY = /\/quit \(or Ctrl\+C\) stops both peers\n/;
 
-/** One run of the demo with piped stdin, its output collected to wait on. */
+/** One run of the demo with piped stdin: the shared process helper, plus what the demo prints. */
 class DemoRun {
-  readonly child: ChildProcessWithoutNullStreams;
-  /** Exit code, once the process ended and its output is read. */
-  readonly exited: Promise<number | null>;
-  stdout = '';
-  stderr = '';
-  closed = false;
+  constructor(readonly process: CliProcess) {}
 
-  constructor(cwd: string, args: string[] = []) {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('P2PM_')));
-    this.child = spawn(process.execPath, [DEMO, ...args], { cwd, env, stdio: 'pipe' });
-    this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stdout += chunk;
-    });
-    this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk;
-    });
-    this.exited = once(this.child, 'close').then(([code]) => {
-      this.closed = true;
-      return code as number | null;
-    });
+  get stdout(): string {
+    return this.process.output('stdout');
+  }
+
+  get stderr(): string {
+    return this.process.output('stderr');
+  }
+
+  /** The exit code, once the process ended and its output is read. */
+  get exited(): Promise<number | null> {
+    return this.process.exited.then((exit) => exit.code);
   }
 
   type(line: string): void {
-    this.child.stdin.write(`${line}\n`);
+    this.process.type(line);
   }
 
-  /** The first match of `pattern` in stdout after `since`; fails on timeout or exit. */
   waitFor(pattern: RegExp, since = 0): Promise<RegExpMatchArray> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const match = this.stdout.slice(since).match(pattern);
-        if (match) finish(() => resolve(match));
-        return match !== null;
-      };
-      const fail = (why: string) => () =>
-        finish(() =>
-          reject(
-            new Error(`${why} waiting for ${pattern}\n--- stdout ---\n${this.stdout}\n--- stderr ---\n${this.stderr}`),
-          ),
-        );
-      const onClose = () => check() || fail('the demo exited')();
-      const timer = setTimeout(fail(`timed out after ${WAIT_MS} ms`), WAIT_MS);
-      const finish = (settle: () => void) => {
-        clearTimeout(timer);
-        this.child.stdout.off('data', check);
-        this.child.off('close', onClose);
-        settle();
-      };
-      this.child.stdout.on('data', check);
-      this.child.on('close', onClose);
-      if (!check() && this.closed) onClose();
-    });
+    return this.process.waitFor(pattern, { since });
   }
 
   /** Starts, and resolves with the ids and the bot's pid the demo printed. */
@@ -81,48 +48,30 @@ class DemoRun {
     this.type('/quit');
     return this.exited;
   }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 describe('the two-peer demo', () => {
-  const runs: DemoRun[] = [];
+  const started = new Started();
   const dirs: string[] = [];
 
   async function start(args: string[] = [], cwd?: string): Promise<DemoRun> {
     let dir = cwd;
     if (!dir) {
-      dir = await mkdtemp(join(tmpdir(), 'p2pm-demo-'));
+      dir = await started.tempDir();
       dirs.push(dir);
     }
-    const run = new DemoRun(dir, args);
-    runs.push(run);
-    return run;
+    return new DemoRun(started.script('demo', DEMO, args, { cwd: dir }));
   }
 
   afterEach(async () => {
-    for (const run of runs.splice(0)) {
-      run.kill();
-      await run.exited;
-    }
-    await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+    dirs.length = 0;
+    await started.cleanup();
   });
 
   it('chats with the bot, shows delivered and read, and stops both peers on /quit', async () => {
     const demo = await start();
     const { botPid } = await demo.ready();
-    expect(isRunning(botPid)).toBe(true);
+    expect(isAlive(botPid)).toBe(true);
 
     const since = demo.stdout.length;
     demo.type('hello demo world');
@@ -132,7 +81,7 @@ describe('the two-peer demo', () => {
 
     expect(await demo.quit()).toBe(0);
     expect(demo.stdout).toMatch(/stopped alice and bob/);
-    expect(isRunning(botPid)).toBe(false);
+    expect(isAlive(botPid)).toBe(false);
     // Logs go to the file, not the terminal.
     expect(demo.stderr).toBe('');
     expect(demo.stdout).not.toMatch(/"level":/);
@@ -171,7 +120,7 @@ describe('the two-peer demo', () => {
     third.type('/history');
     await third.waitFor(/no messages with bob yet/);
     expect(await third.quit()).toBe(0);
-    expect(isRunning(fresh.botPid)).toBe(false);
+    expect(isAlive(fresh.botPid)).toBe(false);
   });
 
   it('explains a wrong flag', async () => {

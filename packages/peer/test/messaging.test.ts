@@ -14,6 +14,16 @@ describe('two peers', () => {
     return resources.track(await PeerProcess.start({ name, dataDir: join(dir, name), ...ports }));
   }
 
+  /** Bob listens on fixed ports, so that he can come back at the same address. */
+  async function aliceContactsBobOnFixedPorts() {
+    const dir = await resources.dir();
+    const ports = { greetingPort: await freePort(), securePort: await freePort() };
+    const alice = await startPeer('alice', dir);
+    const bob = await startPeer('bob', dir, ports);
+    await alice.request({ op: 'contact', address: `127.0.0.1:${ports.greetingPort}` });
+    return { dir, ports, alice, bob };
+  }
+
   const history = (peer: PeerProcess, other: PeerProcess) =>
     peer.request<MessageRecord[]>({ op: 'history', peerId: other.id, limit: 1000 });
 
@@ -71,11 +81,8 @@ describe('two peers', () => {
   });
 
   it('hold messages for an offline peer and deliver them when it is back, after a restart of the sender too', async () => {
-    const dir = await resources.dir();
-    const ports = { greetingPort: await freePort(), securePort: await freePort() };
-    let alice = await startPeer('alice', dir);
-    let bob = await startPeer('bob', dir, ports);
-    await alice.request({ op: 'contact', address: `127.0.0.1:${ports.greetingPort}` });
+    const { dir, ports, ...pair } = await aliceContactsBobOnFixedPorts();
+    let { alice, bob } = pair;
     await bob.stop();
 
     await alice.request({ op: 'send', peerId: bob.id, text: 'while you were out' });
@@ -120,11 +127,8 @@ describe('two peers', () => {
   });
 
   it('reconnect by themselves after the other side restarts', async () => {
-    const dir = await resources.dir();
-    const ports = { greetingPort: await freePort(), securePort: await freePort() };
-    const alice = await startPeer('alice', dir);
-    let bob = await startPeer('bob', dir, ports);
-    await alice.request({ op: 'contact', address: `127.0.0.1:${ports.greetingPort}` });
+    const { dir, ports, alice, ...pair } = await aliceContactsBobOnFixedPorts();
+    let { bob } = pair;
     await alice.until(async () => (await alice.request<SessionInfo[]>({ op: 'sessions' })).length === 1, 'a session');
     await bob.kill();
     bob = await startPeer('bob', dir, ports);

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CliConfig, currentSystem, parseCommandLine } from '../cli/config.js';
+import { isAlive } from '../util/process.js';
 
 /** The user's peer, with the chat in the terminal. */
 export const USER_NAME = 'alice';
@@ -68,14 +69,5 @@ export function resetDemoDir(paths: DemoPaths): void {
   for (const entry of readdirSync(paths.root)) {
     const path = join(paths.root, entry);
     if (path !== paths.pidFile) rmSync(path, { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -17,7 +17,7 @@ export interface Exit {
 
 type Stream = 'stdout' | 'stderr';
 
-/** A running `peer` process whose output is collected and can be waited on. */
+/** A running process (the `peer` command by default) whose output is collected and can be waited on. */
 export class CliProcess {
   readonly child: ChildProcessWithoutNullStreams;
   readonly exited: Promise<Exit>;
@@ -29,8 +29,13 @@ export class CliProcess {
     readonly label: string,
     args: readonly string[],
     env: Readonly<Record<string, string>>,
+    where: { script?: string; cwd?: string } = {},
   ) {
-    this.child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { ...env }, stdio: 'pipe' });
+    this.child = spawn(process.execPath, [where.script ?? CLI_MAIN, ...args], {
+      env: { ...env },
+      cwd: where.cwd,
+      stdio: 'pipe',
+    });
     for (const stream of ['stdout', 'stderr'] as const) {
       this.child[stream].setEncoding('utf8');
       this.child[stream].on('data', (chunk: string) => {
@@ -118,12 +123,17 @@ export class Started {
 
   /** Starts `peer` with a clean environment (no P2PM_* from the outside) plus `env`. */
   cli(label: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): CliProcess {
-    const base = Object.fromEntries(
-      Object.entries(process.env).filter(
-        (entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('P2PM_'),
-      ),
-    );
-    const started = new CliProcess(label, args, { ...base, ...env });
+    return this.script(label, CLI_MAIN, args, { env });
+  }
+
+  /** Starts another built script the same way, optionally in `cwd`. */
+  script(
+    label: string,
+    script: string,
+    args: readonly string[],
+    { env = {}, cwd }: { env?: Readonly<Record<string, string>>; cwd?: string } = {},
+  ): CliProcess {
+    const started = new CliProcess(label, args, { ...cleanEnv(), ...env }, { script, cwd });
     this.#processes.push(started);
     return started;
   }
@@ -138,4 +148,12 @@ export class Started {
     await Promise.all(this.#processes.splice(0).map((p) => p.kill()));
     await Promise.all(this.#dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
   }
+}
+
+function cleanEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('P2PM_'),
+    ),
+  );
 }
