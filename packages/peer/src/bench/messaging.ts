@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PeerProcess } from '../harness/peer-process.js';
 import type { PeerSummary } from '../peer.js';
+import { measureAppendCpu } from './disk-append.js';
 import { RawGrpcPair } from './raw-grpc-pair.js';
 import { median, printFigure, progress, quantile } from './stats.js';
 
@@ -85,6 +86,13 @@ async function main(): Promise<void> {
     printFigure(BENCH, 'ratio_to_baseline', median(ratios), 'ratio', { rounds: ROUNDS });
     // For scale: what the bare transport moves in bulk, with no storage or sealing.
     printFigure(BENCH, 'baseline_bulk_mb_per_s', median(rawBulk), 'MB/s', params(BULK));
+    // Also for scale: each side of a bulk round stores every payload, and growing a file has a
+    // kernel cost of its own on this machine.
+    const appendCpu = measureAppendCpu(dir, BULK.count, BULK.payloadBytes);
+    printFigure(BENCH, 'append_cpu_us_per_payload', appendCpu, 'us', {
+      payload_bytes: BULK.payloadBytes,
+      appends: BULK.count,
+    });
   } finally {
     raw?.stop();
     await Promise.all([peers?.sender.stop(), peers?.receiver.stop()]);
