@@ -1,1 +1,24 @@
-export {};
+export { type BackoffInit, backoffDelay } from './backoff.js';
+export { ConsulDirectory, type ConsulOptions } from './consul/consul-directory.js';
+export { DEFAULT_SERVICE_NAME } from './consul/service-record.js';
+export {
+  copyPeer,
+  DirectoryBase,
+  type DirectoryEvents,
+  type DirectoryPeer,
+  type DirectorySource,
+  type LostReason,
+  type PeerDirectory,
+} from './directory.js';
+export { DiscoveryConfigError, DiscoveryStartError } from './errors.js';
+export type { AnnouncementSigner, Contact, GreetedPeer, Greeter, LocalPeerInfo } from './host.js';
+export { MergedDirectory, type MergedPeer } from './merged-directory.js';
+export { decodeAnnouncement, encodeAnnouncement, MAX_DATAGRAM_BYTES } from './multicast/announcement-codec.js';
+export { type IpFamily, multicastInterfaces } from './multicast/interfaces.js';
+export {
+  MULTICAST_DEFAULTS,
+  MulticastDirectory,
+  type MulticastOptions,
+  type MulticastStats,
+} from './multicast/multicast-directory.js';
+export { StaticDirectory, type StaticOptions } from './static-directory.js';

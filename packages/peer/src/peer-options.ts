@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { DiscoverySettings } from './discovery/discovery-options.js';
 import { ConfigError } from './errors.js';
 import { MAX_ADDRESSES, MAX_NAME_LENGTH } from './identity/identity-record.js';
 import type { SyncMode } from './store/message-store.js';
@@ -16,6 +17,8 @@ export interface PeerOptions {
   advertisedAddresses?: string[];
   /** Greeting addresses ("host:port") of peers to contact at start. */
   staticPeers?: string[];
+  /** How to find other peers: multicast on the LAN, Consul, further directories. */
+  discovery?: DiscoverySettings;
   /** Largest message text this peer sends or accepts, in UTF-8 bytes. */
   maxMessageBytes?: number;
   /** `full` adds an fsync per commit (survives power loss, not just crashes). */
@@ -61,6 +64,7 @@ export function resolvePeerOptions(options: PeerOptions): Readonly<ResolvedPeerO
     securePort: options.securePort ?? 0,
     advertisedAddresses: [...(options.advertisedAddresses ?? [])],
     staticPeers: [...(options.staticPeers ?? [])],
+    discovery: options.discovery ?? {},
     maxMessageBytes,
     sync: options.sync ?? 'normal',
     reconnectMinDelayMs: options.reconnectMinDelayMs,

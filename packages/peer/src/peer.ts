@@ -6,17 +6,25 @@ import { fingerprintOf } from './identity/peer-id.js';
 import { type PeerOptions, type ResolvedPeerOptions, resolvePeerOptions } from './peer-options.js';
 import { PeerRuntime } from './runtime.js';
 import { directConversationId, type MessageRecord, type MessageStateName, type StoredPeer } from './store/records.js';
-import { type GreetResult, greet } from './transport/greeting.js';
-import { hostPort, parseHostPort } from './util/address.js';
-import { backoffDelay } from './util/backoff.js';
+import type { GreetResult } from './transport/greeting.js';
+import { parseHostPort } from './util/address.js';
 import type { CallOptions } from './util/deadline.js';
 
 export { DEFAULT_MAX_MESSAGE_BYTES, type PeerOptions } from './peer-options.js';
+
+/**
+ * online: a session is open. unreachable: a directory lists it (or its session just failed)
+ * but it cannot be reached. offline: nothing lists it now; see lastSeenMs.
+ */
+export type PeerStatus = 'online' | 'offline' | 'unreachable';
 
 export interface PeerSummary {
   id: string;
   name: string;
   fingerprint: string;
+  status: PeerStatus;
+  /** Where it is known from now: multicast, consul, static, gossip, ... */
+  sources: string[];
   online: boolean;
   lastSeenMs: number;
   unread: number;
@@ -35,7 +43,7 @@ export interface PeerEvents {
   message: [MessageRecord];
   /** One of this peer's own messages moved to a new state. */
   state: [StateChange];
-  /** A peer was learned of, came online or went offline. */
+  /** A peer was learned of, or its status or sources changed. */
   peer: [PeerSummary];
 }
 
@@ -64,8 +72,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly #log: Logger;
   #runtime: PeerRuntime | null = null;
   #starting: Promise<void> | null = null;
-  /** The online state last reported per peer in a 'peer' event. */
-  readonly #reportedOnline = new Map<string, boolean>();
+  /** The status and sources last reported per peer in a 'peer' event. */
+  readonly #reported = new Map<string, string>();
 
   constructor(options: PeerOptions) {
     super();
@@ -129,7 +137,6 @@ export class Peer extends EventEmitter<PeerEvents> {
       },
       peerChanged: (peerId) => this.#emitPeer(peerId),
     });
-    for (const address of this.options.staticPeers) void this.#keepContacting(address, this.#runtime.abort.signal);
   }
 
   /** Stops the peer: pending sends are written, sessions closed, ports released. Safe twice. */
@@ -221,7 +228,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (!target) throw new ConfigError(`peer address ${JSON.stringify(address)} is not host:port`);
     let result: GreetResult;
     try {
-      result = await greet(hostPort(target.host, target.port), runtime.greetRequest(), undefined, options);
+      result = await runtime.greetAt(target.host, target.port, undefined, options);
     } catch (err) {
       if ((err as Error).name === 'IdentityMismatchError') throw err;
       const reason = (err as Partial<grpc.StatusObject>).details ?? (err as Error).message;
@@ -229,21 +236,9 @@ export class Peer extends EventEmitter<PeerEvents> {
         `no peer answered at ${address} (${reason}): is it running, and is that its greeting port?`,
       );
     }
-    return this.#summary(runtime, runtime.learn(result.identity, [target.host]));
-  }
-
-  async #keepContacting(address: string, signal: AbortSignal): Promise<void> {
-    const backoff = { minDelayMs: this.options.reconnectMinDelayMs, maxDelayMs: this.options.reconnectMaxDelayMs };
-    for (let attempt = 0; !signal.aborted; attempt++) {
-      try {
-        await this.contact(address, { signal, timeoutMs: 3_000 });
-        return;
-      } catch (err) {
-        if (signal.aborted) return;
-        this.#log.debug({ address, err: (err as Error).message }, 'static peer not reachable yet');
-        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, backoff)));
-      }
-    }
+    const peer = runtime.learn(result.identity, [target.host]);
+    runtime.discovery.heardOf(result.knownPeers);
+    return this.#summary(runtime, peer);
   }
 
   #state(): PeerRuntime {
@@ -252,25 +247,32 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   #summary(runtime: PeerRuntime, peer: StoredPeer): PeerSummary {
+    const online = runtime.registry.get(peer.id)?.isOpen ?? false;
+    const { listed, sources } = runtime.discovery.sourcesOf(peer.id);
+    const failing = runtime.dialer.isFailing(peer.id);
+    const status: PeerStatus = online ? 'online' : listed && failing ? 'unreachable' : 'offline';
     return {
       id: peer.id,
       name: peer.name,
       fingerprint: fingerprintOf(peer.signingKey),
-      online: runtime.registry.get(peer.id)?.isOpen ?? false,
+      status,
+      sources,
+      online,
       lastSeenMs: peer.lastSeenMs,
       unread: runtime.store.unreadCount(peer.id),
       addresses: peer.addresses,
     };
   }
 
-  /** Emits a peer's summary when it is new to us or its online state changed. */
+  /** Emits a peer's summary when it is new to us or its status or sources changed. */
   #emitPeer(peerId: string): void {
     const runtime = this.#runtime;
     const peer = runtime?.book.get(peerId);
     if (!runtime || !peer) return;
     const summary = this.#summary(runtime, peer);
-    if (this.#reportedOnline.get(peerId) === summary.online) return;
-    this.#reportedOnline.set(peerId, summary.online);
+    const key = `${summary.status} ${summary.sources.join()}`;
+    if (this.#reported.get(peerId) === key) return;
+    this.#reported.set(peerId, key);
     this.emit('peer', summary);
   }
 }

@@ -8,7 +8,8 @@ import {
   PROTOCOL_VERSION,
 } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
-import { signIdentityRecord } from './identity/identity-record.js';
+import { PeerDiscovery } from './discovery/peer-discovery.js';
+import { MAX_ADDRESSES, signIdentityRecord } from './identity/identity-record.js';
 import { type LocalIdentity, loadOrCreateIdentity } from './identity/local-identity.js';
 import { PeerBook } from './identity/peer-book.js';
 import type { InboundContext } from './messaging/inbound.js';
@@ -21,11 +22,13 @@ import { MessageStore } from './store/message-store.js';
 import type { StoredPeer } from './store/records.js';
 import { Dialer } from './transport/dialer.js';
 import { messagingServiceDefinition } from './transport/frame-codec.js';
-import { greetingService } from './transport/greeting.js';
+import { type GreetResult, greet, greetingService } from './transport/greeting.js';
 import { sessionHandler } from './transport/secure-server.js';
 import { bindServer, shutdownServer } from './transport/servers.js';
 import { SessionRegistry } from './transport/session-registry.js';
 import { PeerServerCredentials } from './transport/tls-credentials.js';
+import { hostPort } from './util/address.js';
+import type { CallOptions } from './util/deadline.js';
 import { UlidGenerator } from './util/ulid.js';
 
 /** What the running parts report to the Peer, which turns it into events. */
@@ -36,6 +39,7 @@ export interface RuntimeListener extends LinkListener {
 
 const MAX_KNOWN_PEERS_SHARED = 64;
 const SHUTDOWN_GRACE_MS = 2_000;
+const GREET_TIMEOUT_MS = 3_000;
 
 /**
  * Everything a started peer runs: identity, store, the two servers, the sessions and their
@@ -48,7 +52,8 @@ export class PeerRuntime {
   readonly dialer: Dialer;
   readonly clock: LamportClock;
   readonly ids: UlidGenerator;
-  readonly ownRecord: PeerIdentity;
+  readonly discovery: PeerDiscovery;
+  #ownRecord: PeerIdentity;
 
   private constructor(
     readonly options: Readonly<ResolvedPeerOptions>,
@@ -64,22 +69,67 @@ export class PeerRuntime {
   ) {
     this.clock = new LamportClock(store.maxLamport());
     this.ids = new UlidGenerator(store.maxOwnId());
-    this.ownRecord = signIdentityRecord(identity, {
-      name: options.name,
-      addresses: options.advertisedAddresses,
-      greetingPort,
-      securePort,
-      protocolVersion: PROTOCOL_VERSION,
-    });
+    this.#ownRecord = this.#signOwnRecord(options.advertisedAddresses);
     this.writer = new OutboxWriter(store, (messages) => {
       for (const peerId of new Set(messages.map((m) => m.peerId))) {
         this.links.get(peerId)?.enqueue(messages.filter((m) => m.peerId === peerId));
       }
     });
     this.dialer = new Dialer(
-      { identity, book, registry, greetRequest: () => this.greetRequest(), log },
+      {
+        identity,
+        book,
+        registry,
+        greetRequest: () => this.greetRequest(),
+        log,
+        dialFailed: (peerId) => listener.peerChanged(peerId),
+      },
       { minDelayMs: options.reconnectMinDelayMs, maxDelayMs: options.reconnectMaxDelayMs },
     );
+    this.discovery = new PeerDiscovery(
+      {
+        identity,
+        book,
+        log,
+        name: options.name,
+        greetingPort,
+        securePort,
+        advertisedAddresses: options.advertisedAddresses,
+        greetAt: (host, port, expectedId) => this.greetAt(host, port, expectedId),
+        learn: (record, seenAt) => this.learn(record, seenAt),
+        hurry: (peerId) => this.dialer.hurry(peerId),
+        changed: (peerId) => listener.peerChanged(peerId),
+        ownAddresses: (addresses) => {
+          // Addresses given by the user win over what multicast taught us.
+          if (options.advertisedAddresses.length === 0) this.#ownRecord = this.#signOwnRecord(addresses);
+        },
+      },
+      options.discovery,
+      options.staticPeers,
+    );
+  }
+
+  get ownRecord(): PeerIdentity {
+    return this.#ownRecord;
+  }
+
+  #signOwnRecord(addresses: readonly string[]): PeerIdentity {
+    return signIdentityRecord(this.identity, {
+      name: this.options.name,
+      addresses: addresses.slice(0, MAX_ADDRESSES),
+      greetingPort: this.greetingPort,
+      securePort: this.securePort,
+      protocolVersion: PROTOCOL_VERSION,
+    });
+  }
+
+  /** Greets host:port (expecting `expectedId`, if given); the answer is verified, not yet kept. */
+  greetAt(host: string, port: number, expectedId?: string, options: CallOptions = {}): Promise<GreetResult> {
+    const signals = [this.abort.signal, ...(options.signal ? [options.signal] : [])];
+    return greet(hostPort(host, port), this.greetRequest(), expectedId, {
+      timeoutMs: options.timeoutMs ?? GREET_TIMEOUT_MS,
+      signal: AbortSignal.any(signals),
+    });
   }
 
   static async start(options: Readonly<ResolvedPeerOptions>, rootLog: Logger, listener: RuntimeListener) {
@@ -131,6 +181,12 @@ export class PeerRuntime {
       listener,
     );
     runtime.#serve();
+    try {
+      await runtime.discovery.start();
+    } catch (err) {
+      await runtime.stop();
+      throw err;
+    }
     return runtime;
   }
 
@@ -141,7 +197,10 @@ export class PeerRuntime {
       greetingService({
         ownRecord: () => this.ownRecord,
         knownPeers: () => this.knownPeers(),
-        greeted: (record, observedHost) => this.learn(record, observedHost ? [observedHost] : []),
+        greeted: (record, observedHost, knownPeers) => {
+          this.learn(record, observedHost ? [observedHost] : []);
+          this.discovery.heardOf(knownPeers);
+        },
       }),
     );
     servers.secure.addService(messagingServiceDefinition(), { session: sessionHandler(book, registry) });
@@ -207,6 +266,8 @@ export class PeerRuntime {
 
   /** Pending sends are written, sessions closed, ports released. */
   async stop(): Promise<void> {
+    // First, while the sockets still work: the goodbye and the deregistration go out.
+    await this.discovery.stop();
     this.abort.abort();
     this.dialer.stop();
     this.writer.flush();

@@ -1,6 +1,6 @@
+import { backoffDelay } from '@p2p-messenger/discovery';
 import { describe, expect, it } from 'vitest';
 import { hostOfGrpcPeer, hostPort, parseHostPort } from '../src/util/address.js';
-import { backoffDelay } from '../src/util/backoff.js';
 import { isUlid, UlidGenerator } from '../src/util/ulid.js';
 
 describe('backoffDelay', () => {

@@ -1,5 +1,10 @@
 /** Writers can be reused across encodes (their buffer stays grown): for hot paths. */
 export { BinaryWriter } from '@bufbuild/protobuf/wire';
+export {
+  Announcement,
+  Announcement_Kind as AnnouncementKind,
+  SignedAnnouncement,
+} from './generated/p2pm/v1/discovery.js';
 export * from './generated/p2pm/v1/greeting.js';
 export {
   Ack,

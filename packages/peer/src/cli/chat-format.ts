@@ -55,11 +55,17 @@ export function sortPeers(peers: readonly PeerSummary[]): PeerSummary[] {
   );
 }
 
-/** One line of /peers: `  1  alice   7qx4k2ab  online  2 unread`. */
+/** One line of /peers: `  1  alice   7qx4k2ab  online  via multicast  2 unread`. */
 export function peerLine(index: number, peer: PeerSummary, nameWidth: number): string {
-  const status = peer.online ? 'online' : `offline, seen ${ago(peer.lastSeenMs)}`;
+  const status =
+    peer.status === 'online'
+      ? 'online'
+      : peer.status === 'unreachable'
+        ? `unreachable, seen ${ago(peer.lastSeenMs)}`
+        : `offline, seen ${ago(peer.lastSeenMs)}`;
+  const via = peer.sources.length > 0 ? `  via ${peer.sources.join(', ')}` : '';
   const unread = peer.unread > 0 ? `  ${peer.unread} unread` : '';
-  return `  ${String(index).padStart(2)}  ${safe(peer.name).padEnd(nameWidth)}  ${shortId(peer.id)}  ${status}${unread}`;
+  return `  ${String(index).padStart(2)}  ${safe(peer.name).padEnd(nameWidth)}  ${shortId(peer.id)}  ${status}${via}${unread}`;
 }
 
 const STATE_MARKS: Record<MessageStateName, string> = {

@@ -80,3 +80,50 @@ export function parseByteCount(setting: Setting | undefined): number | undefined
   }
   return bytes;
 }
+
+export function parseMulticastGroup(setting: Setting | undefined, family: 4 | 6): string | undefined {
+  if (!setting) return undefined;
+  const value = setting.value.trim();
+  const ok =
+    family === 4 ? isIP(value) === 4 && /^2(2[4-9]|3\d)\./.test(value) : isIP(value) === 6 && /^ff/i.test(value);
+  if (!ok) {
+    const range =
+      family === 4 ? 'an IPv4 multicast address (224.0.0.0-239.255.255.255)' : 'an IPv6 multicast address (ff00::/8)';
+    throw new ConfigError(`${setting.from} must be ${range}, got ${JSON.stringify(setting.value)}`);
+  }
+  return value;
+}
+
+export function parseMilliseconds(setting: Setting | undefined, min: number, max: number): number | undefined {
+  if (!setting) return undefined;
+  const value = setting.value.trim();
+  const ms = Number(value);
+  if (!/^\d+$/.test(value) || ms < min || ms > max) {
+    throw new ConfigError(
+      `${setting.from} must be a whole number of milliseconds from ${min} to ${max}, got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  return ms;
+}
+
+/** A Consul agent: host:port, or an http(s) URL. */
+export function parseConsulAgent(setting: Setting | undefined): string | undefined {
+  if (!setting) return undefined;
+  const value = setting.value.trim();
+  if (/^https?:\/\/[^\s/]+(:\d{1,5})?\/?$/.test(value) || parseHostPort(value)) return value;
+  throw new ConfigError(
+    `${setting.from} must be the Consul agent's host:port or URL (e.g. 127.0.0.1:8500), got ${JSON.stringify(setting.value)}`,
+  );
+}
+
+const INTERFACE_NAME = /^[\w.:@-]{1,15}$/;
+
+export function parseInterfaceName(setting: Setting): string {
+  const value = setting.value.trim();
+  if (!INTERFACE_NAME.test(value)) {
+    throw new ConfigError(
+      `${setting.from} must be a network interface name (e.g. eth0), got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  return value;
+}

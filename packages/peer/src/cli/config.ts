@@ -2,20 +2,34 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Logger } from 'pino';
+import type { DiscoverySettings } from '../discovery/discovery-options.js';
 import { ConfigError } from '../errors.js';
 import type { PeerOptions } from '../peer-options.js';
 import type { SyncMode } from '../store/message-store.js';
 import {
   parseByteCount,
   parseChoice,
+  parseConsulAgent,
   parseHost,
+  parseInterfaceName,
+  parseMilliseconds,
+  parseMulticastGroup,
   parseName,
   parsePath,
   parsePeerAddress,
   parsePort,
   type Setting,
 } from './config-values.js';
-import { DEFAULTS, LOG_LEVELS, type LogLevel, MAX_ADVERTISED, OPTIONS, type OptionKey, SYNC_MODES } from './options.js';
+import {
+  DEFAULTS,
+  LOG_LEVELS,
+  type LogLevel,
+  MAX_ADVERTISED,
+  MULTICAST_FAMILIES,
+  OPTIONS,
+  type OptionKey,
+  SYNC_MODES,
+} from './options.js';
 
 /** The validated, frozen configuration of one `peer` process. */
 export interface CliConfig {
@@ -32,6 +46,7 @@ export interface CliConfig {
   readonly sync: SyncMode;
   readonly maxMessageBytes: number;
   readonly interactive: boolean;
+  readonly discovery: DiscoverySettings;
 }
 
 export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: CliConfig };
@@ -94,6 +109,7 @@ export function parseCommandLine(argv: readonly string[], env: Env, system: Syst
   const listen = one('listen');
   const logFile = one('logFile');
   const interactive = !flags.has('noInteractive');
+  const discovery = discoveryOf(flags, one, list, advertise);
   const config: CliConfig = {
     name,
     dataDir,
@@ -109,8 +125,50 @@ export function parseCommandLine(argv: readonly string[], env: Env, system: Syst
     sync: parseChoice(one('sync'), SYNC_MODES) ?? DEFAULTS.sync,
     maxMessageBytes: parseByteCount(one('maxMessageBytes')) ?? DEFAULTS.maxMessageBytes,
     interactive,
+    discovery,
   };
   return { kind: 'run', config: Object.freeze(config) };
+}
+
+const ANNOUNCE_INTERVAL_RANGE_MS = [100, 600_000] as const;
+
+function discoveryOf(
+  flags: FlagValues,
+  one: (key: OptionKey) => Setting | undefined,
+  list: (key: OptionKey) => Setting[],
+  advertise: readonly string[],
+): DiscoverySettings {
+  const settings: DiscoverySettings = {};
+  if (!flags.has('noMulticast')) {
+    const family = parseChoice(one('multicastFamily'), MULTICAST_FAMILIES) ?? DEFAULTS.multicastFamily;
+    const interfaces = list('multicastInterface').map(parseInterfaceName);
+    settings.multicast = {
+      families: family === 'both' ? ['ipv4', 'ipv6'] : [family],
+      ...(interfaces.length > 0 ? { interfaces } : {}),
+      ...optional('port', parsePort(one('multicastPort'))),
+      ...optional('ipv4Group', parseMulticastGroup(one('multicastGroupV4'), 4)),
+      ...optional('ipv6Group', parseMulticastGroup(one('multicastGroupV6'), 6)),
+      ...optional('intervalMs', parseMilliseconds(one('announceInterval'), ...ANNOUNCE_INTERVAL_RANGE_MS)),
+    };
+  }
+  const agent = parseConsulAgent(one('consul'));
+  if (agent) {
+    if (advertise.length === 0) {
+      throw new ConfigError('--consul needs --advertise HOST: the address other peers reach this one at');
+    }
+    const service = one('consulService');
+    settings.consul = {
+      agent,
+      advertiseAddress: advertise[0] as string,
+      tags: list('consulTag').map((s) => parseName(s)),
+      ...optional('serviceName', service ? parseName(service) : undefined),
+    };
+  }
+  return settings;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 type FlagValues = Map<OptionKey, string[]>;
@@ -195,6 +253,7 @@ export function peerOptionsOf(config: CliConfig, logger: Logger): PeerOptions {
     staticPeers: [...config.peers],
     maxMessageBytes: config.maxMessageBytes,
     sync: config.sync,
+    discovery: config.discovery,
     logger,
   };
 }

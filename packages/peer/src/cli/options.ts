@@ -1,3 +1,4 @@
+import { DEFAULT_SERVICE_NAME, MULTICAST_DEFAULTS } from '@p2p-messenger/discovery';
 import { MAX_ADDRESSES, MAX_NAME_LENGTH } from '../identity/identity-record.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../peer.js';
 import type { SyncMode } from '../store/message-store.js';
@@ -16,7 +17,11 @@ interface Defaults {
   sync: SyncMode;
   maxMessageBytes: number;
   interactive: boolean;
+  multicastFamily: MulticastFamilyChoice;
 }
+
+export const MULTICAST_FAMILIES = ['ipv4', 'ipv6', 'both'] as const;
+export type MulticastFamilyChoice = (typeof MULTICAST_FAMILIES)[number];
 
 /** The one table of defaults. `name`, the data dir and the log file derive from other values. */
 export const DEFAULTS: Readonly<Defaults> = Object.freeze({
@@ -31,6 +36,7 @@ export const DEFAULTS: Readonly<Defaults> = Object.freeze({
   sync: 'normal',
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   interactive: true,
+  multicastFamily: 'both',
 });
 
 /** Limits that other peers enforce on this peer's identity record. */
@@ -153,6 +159,92 @@ export const OPTIONS = {
     arg: 'BYTES',
     shown: `${DEFAULTS.maxMessageBytes} (1 MiB)`,
     help: 'largest message text sent or accepted',
+  },
+  noMulticast: {
+    flag: 'no-multicast',
+    kind: 'boolean',
+    help: 'do not announce this peer or look for others by LAN multicast',
+  },
+  multicastInterface: {
+    flag: 'multicast-interface',
+    example: 'eth0',
+    env: 'P2PM_MULTICAST_INTERFACES',
+    kind: 'list',
+    arg: 'NAME',
+    shown: 'every non-loopback interface',
+    help: 'network interface to announce on (repeatable)',
+  },
+  multicastFamily: {
+    flag: 'multicast-family',
+    example: 'ipv4',
+    env: 'P2PM_MULTICAST_FAMILY',
+    kind: 'string',
+    arg: 'FAMILY',
+    shown: DEFAULTS.multicastFamily,
+    help: 'ipv4|ipv6|both',
+  },
+  multicastPort: {
+    flag: 'multicast-port',
+    example: String(MULTICAST_DEFAULTS.port),
+    env: 'P2PM_MULTICAST_PORT',
+    kind: 'string',
+    arg: 'PORT',
+    shown: String(MULTICAST_DEFAULTS.port),
+    help: 'UDP port of the announcements (all peers of a LAN must agree)',
+  },
+  multicastGroupV4: {
+    flag: 'multicast-group-v4',
+    example: MULTICAST_DEFAULTS.ipv4Group,
+    env: 'P2PM_MULTICAST_GROUP_V4',
+    kind: 'string',
+    arg: 'ADDR',
+    shown: MULTICAST_DEFAULTS.ipv4Group,
+    help: 'IPv4 multicast group (224.0.0.0/4)',
+  },
+  multicastGroupV6: {
+    flag: 'multicast-group-v6',
+    example: MULTICAST_DEFAULTS.ipv6Group,
+    env: 'P2PM_MULTICAST_GROUP_V6',
+    kind: 'string',
+    arg: 'ADDR',
+    shown: MULTICAST_DEFAULTS.ipv6Group,
+    help: 'IPv6 multicast group (ff00::/8)',
+  },
+  announceInterval: {
+    flag: 'announce-interval',
+    example: '2000',
+    env: 'P2PM_ANNOUNCE_INTERVAL_MS',
+    kind: 'string',
+    arg: 'MS',
+    shown: String(MULTICAST_DEFAULTS.intervalMs),
+    help: 'time between announcements; a peer silent for 3.5 intervals is forgotten',
+  },
+  consul: {
+    flag: 'consul',
+    example: '127.0.0.1:8500',
+    env: 'CONSUL_HTTP_ADDR',
+    kind: 'string',
+    arg: 'HOST:PORT',
+    shown: 'off',
+    help: 'register in, and find peers through, this Consul agent (needs --advertise)',
+  },
+  consulService: {
+    flag: 'consul-service',
+    example: DEFAULT_SERVICE_NAME,
+    env: 'P2PM_CONSUL_SERVICE',
+    kind: 'string',
+    arg: 'NAME',
+    shown: DEFAULT_SERVICE_NAME,
+    help: 'Consul service name peers register under',
+  },
+  consulTag: {
+    flag: 'consul-tag',
+    example: 'lan-a',
+    env: 'P2PM_CONSUL_TAGS',
+    kind: 'list',
+    arg: 'TAG',
+    shown: 'none',
+    help: 'extra tag on the Consul registration, e.g. for routing (repeatable)',
   },
   noInteractive: {
     flag: 'no-interactive',

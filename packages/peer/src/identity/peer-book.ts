@@ -75,6 +75,19 @@ export class PeerBook {
     return [...this.#peers.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }
 
+  /**
+   * Puts addresses a directory lists for a known peer first (dialing tries them in order).
+   * They need no check: a dial greets and proves the peer at whatever address it uses.
+   */
+  noteAddresses(peerId: string, addresses: readonly string[]): void {
+    const peer = this.#peers.get(peerId);
+    if (!peer) return;
+    const merged = [...new Set([...addresses, ...peer.addresses])].slice(0, MAX_ADDRESSES);
+    if (merged.join() === peer.addresses.join()) return;
+    peer.addresses = merged;
+    this.#store.setPeerAddresses(peerId, merged);
+  }
+
   /** Notes that a peer was just seen (a session opened or closed). */
   touch(peerId: string, now = Date.now()): void {
     const peer = this.#peers.get(peerId);

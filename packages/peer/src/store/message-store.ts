@@ -138,6 +138,7 @@ export class MessageStore {
          WHERE excluded.issued_at_ms >= peers.issued_at_ms`,
       ),
       touchPeer: db.prepare('UPDATE peers SET last_seen_ms = ? WHERE id = ?'),
+      setPeerAddresses: db.prepare('UPDATE peers SET addresses = ? WHERE id = ?'),
       getPeer: db.prepare('SELECT * FROM peers WHERE id = ?'),
       listPeers: db.prepare('SELECT * FROM peers ORDER BY name, id'),
     };
@@ -317,6 +318,10 @@ export class MessageStore {
 
   touchPeer(id: string, now = Date.now()): void {
     this.#statements.touchPeer.run(now, id);
+  }
+
+  setPeerAddresses(id: string, addresses: readonly string[]): void {
+    this.#statements.setPeerAddresses.run(JSON.stringify(addresses), id);
   }
 
   getPeer(id: string): StoredPeer | null {

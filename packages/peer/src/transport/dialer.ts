@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
+import { type BackoffInit, backoffDelay } from '@p2p-messenger/discovery';
 import type { GreetRequest } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
 import type { LocalIdentity } from '../identity/local-identity.js';
 import type { PeerBook } from '../identity/peer-book.js';
 import type { StoredPeer } from '../store/records.js';
 import { hostPort } from '../util/address.js';
-import { type BackoffInit, backoffDelay } from '../util/backoff.js';
 import { STREAM_WINDOW_BYTES } from './flow-control.js';
 import { createFrameCodec, SESSION_PATH } from './frame-codec.js';
 import { greet } from './greeting.js';
@@ -19,6 +19,8 @@ export interface DialerComponents {
   registry: SessionRegistry;
   greetRequest: () => GreetRequest;
   log: Logger;
+  /** A dial to this peer failed (it may now count as unreachable). */
+  dialFailed?: (peerId: string) => void;
 }
 
 export interface DialerInit extends BackoffInit {
@@ -82,6 +84,22 @@ export class Dialer {
     this.#schedule(peerId, 0);
   }
 
+  /** A wanted peer just reappeared (discovery heard it): dial now instead of after the backoff. */
+  hurry(peerId: string): void {
+    const target = this.#targets.get(peerId);
+    if (!target || target.dialing || this.#components.registry.get(peerId)?.isOpen) return;
+    if (target.timer) clearTimeout(target.timer);
+    target.timer = null;
+    target.attempts = 0;
+    this.#schedule(peerId, 0);
+  }
+
+  /** Whether the last dial to this peer failed and no session is open. */
+  isFailing(peerId: string): boolean {
+    const target = this.#targets.get(peerId);
+    return !!target && target.attempts > 0 && !this.#components.registry.get(peerId)?.isOpen;
+  }
+
   readonly #onSessionOpened = (session: Session) => {
     const target = this.#targets.get(session.peerId);
     if (target) target.attempts = 0;
@@ -125,6 +143,7 @@ export class Dialer {
     }
     if (!adopted && this.#running && !this.#components.registry.get(peerId)?.isOpen) {
       this.#schedule(peerId, backoffDelay(target.attempts++, this.#init));
+      this.#components.dialFailed?.(peerId);
     }
   }
 

@@ -16,8 +16,8 @@ import { type CallOptions, withDeadline } from '../util/deadline.js';
 export interface GreetingHost {
   ownRecord(): PeerIdentity;
   knownPeers(): KnownPeer[];
-  /** A verified greeter, and the address its greeting came from. */
-  greeted(record: PeerIdentity, observedHost: string | null): void;
+  /** A verified greeter, the address its greeting came from, and the peers it passed on. */
+  greeted(record: PeerIdentity, observedHost: string | null, knownPeers: KnownPeer[]): void;
 }
 
 export function greetingService(host: GreetingHost): GreetingServiceServer {
@@ -25,7 +25,7 @@ export function greetingService(host: GreetingHost): GreetingServiceServer {
     greet(call: grpc.ServerUnaryCall<GreetRequest, GreetResponse>, callback: grpc.sendUnaryData<GreetResponse>) {
       const observed = hostOfGrpcPeer(call.getPeer());
       try {
-        host.greeted(verifyIdentityRecord(call.request.identity), observed);
+        host.greeted(verifyIdentityRecord(call.request.identity), observed, call.request.knownPeers);
       } catch (err) {
         const code = err instanceof IdentityMismatchError ? grpc.status.PERMISSION_DENIED : grpc.status.INTERNAL;
         callback({ code, details: (err as Error).message });

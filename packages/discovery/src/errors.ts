@@ -1,0 +1,9 @@
+/** A directory was configured in a way that cannot work; the message says what to change. */
+export class DiscoveryConfigError extends Error {
+  override name = 'DiscoveryConfigError';
+}
+
+/** A directory could not start (its socket or its catalog refused). */
+export class DiscoveryStartError extends Error {
+  override name = 'DiscoveryStartError';
+}

@@ -1,0 +1,43 @@
+/** How this peer presents itself to directories (what announcements and registrations carry). */
+export interface LocalPeerInfo {
+  id: string;
+  name: string;
+  greetingPort: number;
+  securePort: number;
+  protocolVersion: number;
+  /** A short human check of the key, for catalogs that show it. */
+  fingerprint: string;
+  /** Ids of peers it knows, newest first: passed on so that others learn of them. */
+  knownPeerIds(): string[];
+}
+
+/** Where a peer's greeting service answers. */
+export interface Contact {
+  host: string;
+  port: number;
+}
+
+/**
+ * What a directory needs from its peer's identity: to sign its own announcements, and to
+ * check someone else's. The peer checks a signature with the key behind the claimed id,
+ * fetching that key through the greeting at `contact` when it does not know it yet (the key
+ * must hash to the id), so an announcement for another peer's id cannot be forged.
+ */
+export interface AnnouncementSigner {
+  sign(data: Uint8Array): Uint8Array;
+  verify(peerId: string, data: Uint8Array, signature: Uint8Array, contact: Contact): Promise<boolean>;
+}
+
+/** What a greeting told about the peer at an address: for directories that know only addresses. */
+export interface GreetedPeer {
+  id: string;
+  name: string;
+  greetingPort: number;
+  securePort: number;
+  protocolVersion: number;
+  addresses: string[];
+  knownPeerIds: string[];
+}
+
+/** Greets the peer at `contact` and returns who it proved to be. */
+export type Greeter = (contact: Contact) => Promise<GreetedPeer>;

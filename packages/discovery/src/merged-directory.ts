@@ -1,0 +1,74 @@
+import { DirectoryBase, type DirectoryPeer, type LostReason, type PeerDirectory } from './directory.js';
+
+export type MergedPeer = DirectoryPeer;
+
+/**
+ * One view of several directories: a peer listed by any of them is present, with the
+ * addresses of all (in the order the directories were given) and every source named. It is
+ * lost only when the last directory loses it.
+ */
+export class MergedDirectory extends DirectoryBase {
+  readonly source = 'gossip' as const;
+  readonly #directories: readonly PeerDirectory[];
+  readonly #listeners: { directory: PeerDirectory; off: () => void }[] = [];
+
+  constructor(directories: readonly PeerDirectory[]) {
+    super();
+    this.#directories = directories;
+  }
+
+  get directories(): readonly PeerDirectory[] {
+    return this.#directories;
+  }
+
+  /** Starts every directory; if one cannot start, stops those already started and rethrows. */
+  async start(): Promise<void> {
+    this.markStarted();
+    for (const directory of this.#directories) {
+      const onChange = (peer: DirectoryPeer) => this.#refresh(peer.id, 'removed');
+      const onLost = (peer: DirectoryPeer, reason: LostReason) => this.#refresh(peer.id, reason);
+      directory.on('found', onChange);
+      directory.on('updated', onChange);
+      directory.on('lost', onLost);
+      this.#listeners.push({
+        directory,
+        off: () => {
+          directory.off('found', onChange);
+          directory.off('updated', onChange);
+          directory.off('lost', onLost);
+        },
+      });
+    }
+    try {
+      for (const directory of this.#directories) await directory.start();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const { off } of this.#listeners.splice(0)) off();
+    await Promise.allSettled(this.#directories.map((directory) => directory.stop()));
+    this.markStopped();
+  }
+
+  #refresh(peerId: string, reason: LostReason): void {
+    const listings = this.#directories.flatMap((d) => d.peers().filter((p) => p.id === peerId));
+    if (listings.length === 0) {
+      this.remove(peerId, reason);
+      return;
+    }
+    const newest = listings.reduce((a, b) => (b.lastSeenMs > a.lastSeenMs ? b : a));
+    this.put({
+      ...newest,
+      addresses: unique(listings.flatMap((p) => p.addresses)),
+      knownPeerIds: unique(listings.flatMap((p) => p.knownPeerIds)),
+      sources: unique(listings.flatMap((p) => p.sources)),
+    });
+  }
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,32 @@
+import type { IpFamily, PeerDirectory } from '@p2p-messenger/discovery';
+
+/** LAN discovery by multicast; every field has a default. */
+export interface MulticastSettings {
+  families?: IpFamily[];
+  interfaces?: string[];
+  ipv4Group?: string;
+  ipv6Group?: string;
+  port?: number;
+  intervalMs?: number;
+  expiryMs?: number;
+}
+
+/** Registration in, and discovery through, a Consul agent. */
+export interface ConsulSettings {
+  /** The agent, "host:port" or an http(s) URL. */
+  agent: string;
+  /** The address other peers reach this one at; default: the first advertised address. */
+  advertiseAddress?: string;
+  serviceName?: string;
+  tags?: string[];
+  ttlMs?: number;
+  reapAfterMs?: number;
+}
+
+export interface DiscoverySettings {
+  /** Off unless given: tests and embedded peers on one machine should not find strangers. */
+  multicast?: MulticastSettings | false;
+  consul?: ConsulSettings;
+  /** Further directories (e.g. a catalog served by the dispatcher): the same interface. */
+  directories?: PeerDirectory[];
+}

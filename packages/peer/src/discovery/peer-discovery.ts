@@ -1,0 +1,206 @@
+import {
+  ConsulDirectory,
+  type Contact,
+  type DirectoryPeer,
+  type DirectorySource,
+  type GreetedPeer,
+  type LocalPeerInfo,
+  MergedDirectory,
+  MulticastDirectory,
+  type PeerDirectory,
+  StaticDirectory,
+} from '@p2p-messenger/discovery';
+import { type KnownPeer, type PeerIdentity, PROTOCOL_VERSION } from '@p2p-messenger/proto';
+import type { Logger } from 'pino';
+import { ConfigError } from '../errors.js';
+import type { LocalIdentity } from '../identity/local-identity.js';
+import type { PeerBook } from '../identity/peer-book.js';
+import type { StoredPeer } from '../store/records.js';
+import type { GreetResult } from '../transport/greeting.js';
+import { parseHostPort } from '../util/address.js';
+import { PeerAnnouncementSigner } from './announcement-signer.js';
+import type { DiscoverySettings } from './discovery-options.js';
+import { Gossip } from './gossip.js';
+
+/** What discovery needs from the running peer. */
+export interface DiscoveryHost {
+  identity: LocalIdentity;
+  book: PeerBook;
+  log: Logger;
+  name: string;
+  greetingPort: number;
+  securePort: number;
+  advertisedAddresses: readonly string[];
+  /** Greets host:port (expecting an id, if given) and returns the verified answer. */
+  greetAt(host: string, port: number, expectedId?: string): Promise<GreetResult>;
+  /** Keeps a verified peer and wants a session with it. */
+  learn(record: PeerIdentity, seenAt: readonly string[]): StoredPeer;
+  /** A directory found the peer again: dial it now. */
+  hurry(peerId: string): void;
+  /** Something a user sees about this peer changed. */
+  changed(peerId: string): void;
+  /** New addresses for our own identity record (learned from our own announcements). */
+  ownAddresses(addresses: string[]): void;
+}
+
+const SELF_ADDRESS_CHECK_MS = 1_000;
+
+/**
+ * The peer's directories in one view: it greets what they find (the key must match the id),
+ * passes on and follows known peers (gossip), and says per peer which sources list it.
+ */
+export class PeerDiscovery {
+  readonly #host: DiscoveryHost;
+  readonly #merged: MergedDirectory;
+  readonly #multicast: MulticastDirectory | null;
+  readonly gossip: Gossip;
+  #selfTimer: NodeJS.Timeout | null = null;
+  #ownAddresses = '';
+
+  constructor(host: DiscoveryHost, settings: DiscoverySettings, staticPeers: readonly string[]) {
+    this.#host = host;
+    const log = host.log.child({ component: 'discovery' });
+    this.gossip = new Gossip(
+      async (address, port, id) => {
+        const result = await host.greetAt(address, port, id);
+        host.learn(result.identity, [address]);
+        this.heardOf(result.knownPeers);
+      },
+      (id) => id === host.identity.id || !!host.book.get(id),
+      log,
+    );
+    const self = this.#localInfo();
+    const directories: PeerDirectory[] = [];
+    if (staticPeers.length > 0) {
+      directories.push(
+        new StaticDirectory({ contacts: staticPeers.map(toContact), greet: (c) => this.#greetStatic(c), log }),
+      );
+    }
+    const signer = new PeerAnnouncementSigner({
+      identity: host.identity,
+      knownKey: (id) => host.book.get(id)?.signingKey,
+      fetchIdentity: async (id, contact) => (await host.greetAt(contact.host, contact.port, id)).identity,
+      learned: (record, contact) => host.learn(record, [contact.host]),
+    });
+    this.#multicast = settings.multicast ? new MulticastDirectory({ ...settings.multicast, self, signer, log }) : null;
+    if (this.#multicast) directories.push(this.#multicast);
+    if (settings.consul) {
+      const advertiseAddress = settings.consul.advertiseAddress ?? host.advertisedAddresses[0];
+      if (!advertiseAddress) {
+        throw new ConfigError('Consul discovery needs the address other peers reach this one at: --advertise HOST');
+      }
+      directories.push(new ConsulDirectory({ ...settings.consul, advertiseAddress, self, log }));
+    }
+    directories.push(...(settings.directories ?? []));
+    this.#merged = new MergedDirectory(directories);
+    const reach = (peer: DirectoryPeer) =>
+      void this.#reach(peer).catch((err: unknown) =>
+        log.warn({ err, remotePeerId: peer.id }, 'could not reach a peer'),
+      );
+    this.#merged.on('found', reach);
+    this.#merged.on('updated', reach);
+    this.#merged.on('lost', (peer, reason) => {
+      log.info({ remotePeerId: peer.id, reason }, 'peer left the directories');
+      host.changed(peer.id);
+    });
+  }
+
+  get multicast(): MulticastDirectory | null {
+    return this.#multicast;
+  }
+
+  async start(): Promise<void> {
+    await this.#merged.start();
+    if (this.#multicast) {
+      this.#selfTimer = setInterval(() => this.#checkOwnAddresses(), SELF_ADDRESS_CHECK_MS);
+      this.#selfTimer.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#selfTimer) clearInterval(this.#selfTimer);
+    this.gossip.stop();
+    await this.#merged.stop();
+  }
+
+  /** Known peers that a greeting (either way) passed on. */
+  heardOf(peers: readonly KnownPeer[]): void {
+    this.gossip.heard(peers);
+  }
+
+  /** The sources listing a peer now ('gossip' if it was met that way), and whether any does. */
+  sourcesOf(peerId: string): { listed: boolean; sources: DirectorySource[] } {
+    const listing = this.#merged.peers().find((peer) => peer.id === peerId);
+    const sources: DirectorySource[] = [...(listing?.sources ?? [])];
+    if (this.gossip.learned.has(peerId)) sources.push('gossip');
+    return { listed: !!listing, sources };
+  }
+
+  async #reach(peer: DirectoryPeer): Promise<void> {
+    const host = this.#host;
+    if (peer.id === host.identity.id) return;
+    if (!host.book.get(peer.id)) {
+      // Multicast already proved it while checking the announcement; others are greeted here.
+      for (const address of peer.addresses) {
+        try {
+          const result = await host.greetAt(address, peer.greetingPort, peer.id);
+          host.learn(result.identity, [address]);
+          this.heardOf(result.knownPeers);
+          break;
+        } catch {
+          // Try the next address; the peer shows as unreachable if none answers.
+        }
+      }
+    }
+    if (!host.book.get(peer.id)) return host.changed(peer.id);
+    host.book.noteAddresses(peer.id, peer.addresses);
+    host.hurry(peer.id);
+    host.changed(peer.id);
+  }
+
+  async #greetStatic(contact: Contact): Promise<GreetedPeer> {
+    const result = await this.#host.greetAt(contact.host, contact.port);
+    const record = this.#host.learn(result.identity, [contact.host]);
+    this.heardOf(result.knownPeers);
+    return {
+      id: record.id,
+      name: record.name,
+      greetingPort: record.greetingPort,
+      securePort: record.securePort,
+      protocolVersion: result.identity.protocolVersion,
+      addresses: record.addresses,
+      knownPeerIds: result.knownPeers.map((p) => p.id),
+    };
+  }
+
+  #localInfo(): LocalPeerInfo {
+    const host = this.#host;
+    return {
+      id: host.identity.id,
+      name: host.name,
+      greetingPort: host.greetingPort,
+      securePort: host.securePort,
+      protocolVersion: PROTOCOL_VERSION,
+      fingerprint: host.identity.fingerprint,
+      knownPeerIds: () =>
+        host.book
+          .all()
+          .sort((a, b) => b.lastSeenMs - a.lastSeenMs)
+          .map((peer) => peer.id),
+    };
+  }
+
+  #checkOwnAddresses(): void {
+    const addresses = this.#multicast?.selfAddresses() ?? [];
+    const key = addresses.join();
+    if (addresses.length === 0 || key === this.#ownAddresses) return;
+    this.#ownAddresses = key;
+    this.#host.ownAddresses(addresses);
+  }
+}
+
+function toContact(address: string): Contact {
+  const parsed = parseHostPort(address);
+  if (!parsed) throw new ConfigError(`peer address ${JSON.stringify(address)} is not host:port`);
+  return parsed;
+}
