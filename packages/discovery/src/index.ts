@@ -1,4 +1,5 @@
 export { type BackoffInit, backoffDelay } from './backoff.js';
+export { base32Decode, base32Encode } from './base32.js';
 export { ConsulDirectory, type ConsulOptions } from './consul/consul-directory.js';
 export { DEFAULT_SERVICE_NAME } from './consul/service-record.js';
 export {

@@ -4,7 +4,7 @@ import { type Logger, pino } from 'pino';
 import { DirectoryBase, type DirectoryPeer } from '../directory.js';
 import { DiscoveryConfigError, DiscoveryStartError } from '../errors.js';
 import type { AnnouncementSigner, LocalPeerInfo } from '../host.js';
-import { type DropReason, decodeAnnouncement, encodeAnnouncement } from './announcement-codec.js';
+import { type DropReason, decodeAnnouncement, encodeAnnouncement, signingInput } from './announcement-codec.js';
 import { HeardPeers } from './heard-peers.js';
 import { type IpFamily, type MulticastInterface, multicastInterfaces } from './interfaces.js';
 
@@ -151,7 +151,9 @@ export class MulticastDirectory extends DirectoryBase {
       family === 'ipv4'
         ? (this.#options.ipv4Group ?? MULTICAST_DEFAULTS.ipv4Group)
         : (this.#options.ipv6Group ?? MULTICAST_DEFAULTS.ipv6Group);
-    const socket = createSocket({ type: family === 'ipv4' ? 'udp4' : 'udp6', reuseAddr: true, ipv6Only: true });
+    const socket = createSocket(
+      family === 'ipv4' ? { type: 'udp4', reuseAddr: true } : { type: 'udp6', reuseAddr: true, ipv6Only: true },
+    );
     const port = this.#options.port ?? MULTICAST_DEFAULTS.port;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -310,7 +312,7 @@ export class MulticastDirectory extends DirectoryBase {
       return;
     }
     const contact = { host: address, port: announcement.greetingPort };
-    const genuine = await this.#options.signer.verify(announcement.peerId, signed, signature, contact);
+    const genuine = await this.#options.signer.verify(announcement.peerId, signingInput(signed), signature, contact);
     if (!this.#running) return;
     if (!genuine) {
       this.#stats.dropped.forged++;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { base32Encode } from '../util/base32.js';
+import { base32Encode } from '@p2p-messenger/discovery';
 
 /** 20 bytes of SHA-256 -> 32 base32 characters: short enough for a DNS label (<= 63). */
 const ID_HASH_BYTES = 20;

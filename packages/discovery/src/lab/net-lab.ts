@@ -1,0 +1,143 @@
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { hasCommand, run, tryRun } from './run.js';
+
+/** A LAN: a Linux bridge with an IPv4 /24 and an IPv6 ULA /64. */
+export interface Lan {
+  bridge: string;
+  index: number;
+}
+
+/** A host: a network namespace with one interface (eth0) on a LAN. */
+export interface LabHost {
+  netns: string;
+  lan: Lan;
+  ipv4: string;
+  ipv6: string;
+}
+
+const PREFIX = 'p2pl';
+
+/**
+ * Separate LANs on one machine, built from network namespaces, veth pairs and bridges, with
+ * real multicast between the hosts of a LAN and none between LANs. Needs root and iproute2.
+ * Everything is named after this process's pid, so `destroy()` (and a later lab, for a lab
+ * whose process died) removes exactly what was made.
+ */
+export class NetLab {
+  readonly #tag: string;
+  readonly #lans: Lan[] = [];
+  readonly #hosts: LabHost[] = [];
+  readonly #children = new Set<ChildProcess>();
+  readonly #firewallRules: string[][] = [];
+  #hostCount = 0;
+
+  private constructor(tag: string) {
+    this.#tag = tag;
+  }
+
+  /** Whether this machine can build labs (root, iproute2, network namespaces). */
+  static async available(): Promise<boolean> {
+    return process.getuid?.() === 0 && (await hasCommand('ip')) && (await tryRun('ip', ['netns', 'list'])) === null;
+  }
+
+  static async create(): Promise<NetLab> {
+    await removeLabsOfDeadProcesses();
+    return new NetLab(`${PREFIX}${process.pid.toString(36)}`);
+  }
+
+  get hosts(): readonly LabHost[] {
+    return this.#hosts;
+  }
+
+  async addLan(): Promise<Lan> {
+    const index = this.#lans.length + 1;
+    const lan: Lan = { bridge: `${this.#tag}b${index}`, index };
+    await run('ip', ['link', 'add', lan.bridge, 'type', 'bridge', 'mcast_snooping', '0']);
+    this.#lans.push(lan);
+    await run('ip', ['link', 'set', lan.bridge, 'up']);
+    // Once dockerd has run, FORWARD drops bridged traffic (br_netfilter): let this bridge through.
+    for (const tool of ['iptables', 'ip6tables']) {
+      if (!(await hasCommand(tool))) continue;
+      const rule = ['FORWARD', '-i', lan.bridge, '-o', lan.bridge, '-j', 'ACCEPT'];
+      if ((await tryRun(tool, ['-I', ...rule])) === null) this.#firewallRules.push([tool, ...rule]);
+    }
+    return lan;
+  }
+
+  async addHost(lan: Lan): Promise<LabHost> {
+    const n = ++this.#hostCount;
+    if (n > 250) throw new RangeError('a lab holds at most 250 hosts');
+    const netns = `${this.#tag}h${n}`;
+    const hostSide = `${this.#tag}v${n}`;
+    const host: LabHost = {
+      netns,
+      lan,
+      ipv4: `10.${200 + lan.index}.0.${n}`,
+      ipv6: `fd70:${lan.index}::${n.toString(16)}`,
+    };
+    await run('ip', ['netns', 'add', netns]);
+    this.#hosts.push(host);
+    // Before eth0 exists, so that it is created without duplicate address detection's delay.
+    await this.exec(host, 'sh', ['-c', 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad']);
+    await run('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+    await run('ip', ['link', 'set', hostSide, 'master', lan.bridge, 'up']);
+    await run('ip', ['-n', netns, 'addr', 'add', `${host.ipv4}/24`, 'dev', 'eth0']);
+    await run('ip', ['-n', netns, '-6', 'addr', 'add', `${host.ipv6}/64`, 'dev', 'eth0', 'nodad']);
+    await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    await run('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
+    await run('ip', ['-n', netns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0']);
+    return host;
+  }
+
+  /** Runs a command in a host and returns its stdout. */
+  exec(host: LabHost, command: string, args: readonly string[]): Promise<string> {
+    return run('ip', ['netns', 'exec', host.netns, command, ...args]);
+  }
+
+  /** Starts a long-running process in a host; the lab kills it on destroy if it still runs. */
+  spawn(host: LabHost, command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', host.netns, command, ...args], options);
+    this.#children.add(child);
+    child.once('exit', () => this.#children.delete(child));
+    return child;
+  }
+
+  /** Kills what it started, then removes namespaces, bridges and firewall rules. */
+  async destroy(): Promise<void> {
+    await Promise.all(
+      [...this.#children].map(async (child) => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = once(child, 'exit');
+          child.kill('SIGKILL');
+          await exited;
+        }
+      }),
+    );
+    for (const host of this.#hosts.splice(0)) await tryRun('ip', ['netns', 'del', host.netns]);
+    for (const lan of this.#lans.splice(0)) await tryRun('ip', ['link', 'del', lan.bridge]);
+    for (const [tool, ...rule] of this.#firewallRules.splice(0)) await tryRun(tool as string, ['-D', ...rule]);
+  }
+}
+
+/** Namespaces and bridges left by labs whose process is gone (killed before destroy()). */
+async function removeLabsOfDeadProcesses(): Promise<void> {
+  const alive = (tag: string) => {
+    try {
+      process.kill(Number.parseInt(tag, 36), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const namespaces = (await run('ip', ['netns', 'list'])).split('\n').map((line) => line.split(' ')[0] ?? '');
+  for (const name of namespaces) {
+    const match = new RegExp(`^${PREFIX}([0-9a-z]+)h\\d+$`).exec(name);
+    if (match?.[1] && !alive(match[1])) await tryRun('ip', ['netns', 'del', name]);
+  }
+  const links = (await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])).split('\n');
+  for (const line of links) {
+    const match = new RegExp(`^\\d+: (${PREFIX}([0-9a-z]+)b\\d+)`).exec(line);
+    if (match?.[1] && match[2] && !alive(match[2])) await tryRun('ip', ['link', 'del', match[1]]);
+  }
+}
