@@ -57,8 +57,11 @@ function isForgotten(err: unknown): boolean {
 }
 
 function parseAgent(agent: string): { host: string; port: number; secure: boolean } {
-  const url = new URL(/^https?:\/\//.test(agent) ? agent : `http://${agent}`);
-  if (!url.hostname) throw new DiscoveryConfigError(`not a Consul agent address: "${agent}" (expected host:port)`);
+  const withScheme = /^https?:\/\//.test(agent) ? agent : `http://${agent}`;
+  const url = URL.canParse(withScheme) ? new URL(withScheme) : null;
+  if (!url?.hostname) {
+    throw new DiscoveryConfigError(`not a Consul agent address: "${agent}" (expected host:port, e.g. 127.0.0.1:8500)`);
+  }
   const secure = url.protocol === 'https:';
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (secure ? 443 : 8500)), secure };
 }
