@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Env, parseCommandLine, type SystemInfo } from '../src/cli/config.js';
 import { OPTIONS } from '../src/cli/options.js';
-import { type CliProcess, Started } from './helpers/cli-process.js';
+import { CLI_MAIN, type CliProcess, Started } from './helpers/cli-process.js';
 
 const system: SystemInfo = { homedir: '/home/ursula', username: 'ursula' };
 
@@ -37,8 +37,58 @@ describe('parseCommandLine', () => {
       sync: 'normal',
       maxMessageBytes: 1024 * 1024,
       interactive: true,
+      discovery: { multicast: { families: ['ipv4', 'ipv6'] } },
     });
     expect(Object.isFrozen(configOf([]))).toBe(true);
+  });
+
+  it('reads the discovery flags and their environment variables', () => {
+    expect(
+      configOf([
+        '--multicast-interface',
+        'eth0',
+        '--multicast-interface',
+        'wlan0',
+        '--multicast-family',
+        'ipv6',
+        '--multicast-port',
+        '5000',
+        '--multicast-group-v6',
+        'ff02::1234',
+        '--announce-interval',
+        '500',
+      ]).discovery,
+    ).toEqual({
+      multicast: {
+        families: ['ipv6'],
+        interfaces: ['eth0', 'wlan0'],
+        port: 5000,
+        ipv6Group: 'ff02::1234',
+        intervalMs: 500,
+      },
+    });
+    const env = {
+      CONSUL_HTTP_ADDR: '10.0.0.5:8500',
+      P2PM_CONSUL_TAGS: 'lan-a,blue',
+      P2PM_MULTICAST_GROUP_V4: '239.1.2.3',
+    };
+    expect(configOf(['--advertise', '10.0.0.7'], env).discovery).toEqual({
+      multicast: { families: ['ipv4', 'ipv6'], ipv4Group: '239.1.2.3' },
+      consul: { agent: '10.0.0.5:8500', advertiseAddress: '10.0.0.7', tags: ['lan-a', 'blue'] },
+    });
+    expect(configOf(['--no-multicast']).discovery).toEqual({});
+  });
+
+  it('explains bad discovery settings', () => {
+    expect(configError(['--consul', 'nowhere']).message).toBe(
+      '--consul must be the Consul agent\'s host:port or URL (e.g. 127.0.0.1:8500), got "nowhere"',
+    );
+    expect(configError(['--consul', '127.0.0.1:8500']).message).toMatch(/--consul needs --advertise HOST/);
+    expect(configError(['--multicast-group-v4', '10.0.0.1']).message).toMatch(/IPv4 multicast address/);
+    expect(configError(['--multicast-group-v6', '239.1.1.1']).message).toMatch(/IPv6 multicast address/);
+    expect(configError(['--announce-interval', '5']).message).toMatch(/from 100 to 600000/);
+    expect(configError(['--multicast-family', 'ipx']).message).toMatch(/ipv4, ipv6, both/);
+    expect(configError(['--multicast-interface', 'bad name!']).message).toMatch(/network interface name/);
   });
 
   it('reads the environment, and flags win over it', () => {
@@ -180,6 +230,25 @@ describe('the peer command', () => {
     expect(damaged.output('stderr')).toContain('use another --data-dir');
   });
 
+  it('explains an unknown multicast interface and exits 2', async () => {
+    const dataDir = await started.tempDir();
+    const peer = started.script('nic', CLI_MAIN, [
+      '--name',
+      'nic',
+      '--data-dir',
+      dataDir,
+      '--greeting-port',
+      '0',
+      '--secure-port',
+      '0',
+      '--multicast-interface',
+      'nosuch0',
+      '--no-interactive',
+    ]);
+    expect(await peer.exited).toMatchObject({ code: 2 });
+    expect(peer.output('stderr')).toMatch(/^peer: no network interface named nosuch0 \(this machine has: /);
+  });
+
   it('lets two interactive peers chat: peers, delivery and read states, errors, quit', async () => {
     const alice = await startPeer('alice');
     const [, alicePort] = await alice.waitFor(/greeting port (\d+)/);
@@ -190,7 +259,7 @@ describe('the peer command', () => {
 
     let since = bob.mark();
     bob.type('/peers');
-    await bob.waitFor(/^ +1 {2}alice {2}[a-z2-7]{8} {2}online$/m, { since });
+    await bob.waitFor(/^ +1 {2}alice {2}[a-z2-7]{8} {2}online {2}via static$/m, { since });
 
     alice.type('/to bob');
     await alice.waitFor(/^talking to bob/m);

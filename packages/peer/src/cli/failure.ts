@@ -13,7 +13,10 @@ export function describeFailure(err: unknown, config?: CliConfig): Failure {
   const message = err instanceof Error ? err.message : String(err);
   switch (name) {
     case 'ConfigError':
+    case 'DiscoveryConfigError':
       return { lines: [message, 'Run "peer --help" for usage.'], exitCode: 2 };
+    case 'DiscoveryStartError':
+      return { lines: [message], exitCode: 1 };
     case 'PortInUseError':
       return {
         lines: [message, 'Choose free ports with --greeting-port and --secure-port (0 picks any free port).'],

@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { compiledSibling } from '../util/compiled-path.js';
@@ -45,10 +45,13 @@ export class PeerProcess {
     });
   }
 
-  static async start(options: WorkerPeerOptions, startTimeoutMs = 20_000): Promise<PeerProcess> {
-    const child = fork(WORKER, [JSON.stringify({ listenHost: '127.0.0.1', ...options })], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+  /** Starts a peer; in the network namespace `netns` if given (needs root). */
+  static async start(options: WorkerPeerOptions, startTimeoutMs = 20_000, netns?: string): Promise<PeerProcess> {
+    const args = [WORKER, JSON.stringify({ listenHost: netns ? '0.0.0.0' : '127.0.0.1', ...options })];
+    const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+    const child = netns
+      ? spawn('ip', ['netns', 'exec', netns, process.execPath, ...args], { stdio })
+      : fork(args[0] as string, args.slice(1), { stdio });
     const ready = await new Promise<Ready>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');

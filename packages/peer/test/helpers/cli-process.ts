@@ -29,9 +29,11 @@ export class CliProcess {
     readonly label: string,
     args: readonly string[],
     env: Readonly<Record<string, string>>,
-    where: { script?: string; cwd?: string } = {},
+    where: { script?: string; cwd?: string; netns?: string } = {},
   ) {
-    this.child = spawn(process.execPath, [where.script ?? CLI_MAIN, ...args], {
+    const command = [process.execPath, where.script ?? CLI_MAIN, ...args];
+    const inNamespace = where.netns ? ['ip', 'netns', 'exec', where.netns, ...command] : command;
+    this.child = spawn(inNamespace[0] as string, inNamespace.slice(1), {
       env: { ...env },
       cwd: where.cwd,
       stdio: 'pipe',
@@ -121,9 +123,19 @@ export class Started {
   readonly #processes: CliProcess[] = [];
   readonly #dirs: string[] = [];
 
-  /** Starts `peer` with a clean environment (no P2PM_* from the outside) plus `env`. */
+  /**
+   * Starts `peer` with a clean environment (no P2PM_* from the outside) plus `env`; without
+   * multicast, which must not leave this machine (see cliInNamespace).
+   */
   cli(label: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): CliProcess {
-    return this.script(label, CLI_MAIN, args, { env });
+    return this.script(label, CLI_MAIN, ['--no-multicast', ...args], { env });
+  }
+
+  /** Starts `peer` in a network namespace, with its default discovery (multicast on). */
+  cliInNamespace(netns: string, label: string, args: readonly string[]): CliProcess {
+    const started = new CliProcess(label, args, cleanEnv(), { netns });
+    this.#processes.push(started);
+    return started;
   }
 
   /** Starts another built script the same way, optionally in `cwd`. */
