@@ -7,3 +7,8 @@ export class DiscoveryConfigError extends Error {
 export class DiscoveryStartError extends Error {
   override name = 'DiscoveryStartError';
 }
+
+/** The key to check an announcement with cannot be had now; a later announcement is tried. */
+export class KeyUnavailableError extends Error {
+  override name = 'KeyUnavailableError';
+}

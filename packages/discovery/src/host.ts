@@ -22,6 +22,9 @@ export interface Contact {
  * check someone else's. The peer checks a signature with the key behind the claimed id,
  * fetching that key through the greeting at `contact` when it does not know it yet (the key
  * must hash to the id), so an announcement for another peer's id cannot be forged.
+ * `verify` resolves false for a forgery, and rejects with KeyUnavailableError when the key
+ * cannot be had now (nobody answered, or too many fetches are under way): the announcement
+ * is dropped and a later one tried.
  */
 export interface AnnouncementSigner {
   sign(data: Uint8Array): Uint8Array;

@@ -11,7 +11,7 @@ export {
   type LostReason,
   type PeerDirectory,
 } from './directory.js';
-export { DiscoveryConfigError, DiscoveryStartError } from './errors.js';
+export { DiscoveryConfigError, DiscoveryStartError, KeyUnavailableError } from './errors.js';
 export type { AnnouncementSigner, Contact, GreetedPeer, Greeter, LocalPeerInfo } from './host.js';
 export { MergedDirectory, type MergedPeer } from './merged-directory.js';
 export { decodeAnnouncement, encodeAnnouncement, MAX_DATAGRAM_BYTES } from './multicast/announcement-codec.js';

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
+import type { MulticastStats } from '@p2p-messenger/discovery';
 import pino, { type Logger } from 'pino';
 import { ConfigError, MessageTooLargeError, PeerStoppedError, PeerUnreachableError } from './errors.js';
 import { fingerprintOf } from './identity/peer-id.js';
@@ -209,6 +210,11 @@ export class Peer extends EventEmitter<PeerEvents> {
       .registry.all()
       .filter((session) => session.isOpen)
       .map(({ peerId, initiator, openedAtMs }) => ({ peerId, initiator, openedAtMs }));
+  }
+
+  /** What multicast discovery sent, received and dropped (null when it is off). */
+  multicastStats(): MulticastStats | null {
+    return this.#state().discovery.multicast?.stats() ?? null;
   }
 
   /** How many of this peer's messages wait for delivery. */

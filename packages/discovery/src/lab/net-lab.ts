@@ -1,5 +1,6 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { raiseNeighbourLimits, restoreNeighbourLimits } from './neighbour-limits.js';
 import { hasCommand, run, tryRun } from './run.js';
 
 /** A LAN: a Linux bridge with an IPv4 /24 and an IPv6 ULA /64. */
@@ -43,6 +44,7 @@ export class NetLab {
 
   static async create(): Promise<NetLab> {
     await removeLabsOfDeadProcesses();
+    raiseNeighbourLimits();
     return new NetLab(`${PREFIX}${process.pid.toString(36)}`);
   }
 
@@ -117,7 +119,16 @@ export class NetLab {
     for (const host of this.#hosts.splice(0)) await tryRun('ip', ['netns', 'del', host.netns]);
     for (const lan of this.#lans.splice(0)) await tryRun('ip', ['link', 'del', lan.bridge]);
     for (const [tool, ...rule] of this.#firewallRules.splice(0)) await tryRun(tool as string, ['-D', ...rule]);
+    if (!(await otherLabsRunning(this.#tag))) restoreNeighbourLimits();
   }
+}
+
+async function labNamespaces(): Promise<string[]> {
+  return (await run('ip', ['netns', 'list'])).split('\n').map((line) => line.split(' ')[0] ?? '');
+}
+
+async function otherLabsRunning(ownTag: string): Promise<boolean> {
+  return (await labNamespaces()).some((name) => name.startsWith(PREFIX) && !name.startsWith(`${ownTag}h`));
 }
 
 /** Namespaces and bridges left by labs whose process is gone (killed before destroy()). */
@@ -130,8 +141,7 @@ async function removeLabsOfDeadProcesses(): Promise<void> {
       return false;
     }
   };
-  const namespaces = (await run('ip', ['netns', 'list'])).split('\n').map((line) => line.split(' ')[0] ?? '');
-  for (const name of namespaces) {
+  for (const name of await labNamespaces()) {
     const match = new RegExp(`^${PREFIX}([0-9a-z]+)h\\d+$`).exec(name);
     if (match?.[1] && !alive(match[1])) await tryRun('ip', ['netns', 'del', name]);
   }

@@ -37,7 +37,7 @@ export interface MulticastStats {
   sent: number;
   received: number;
   accepted: number;
-  dropped: Record<DropReason | 'own' | 'incompatible', number>;
+  dropped: Record<DropReason | 'own' | 'incompatible' | 'unverified', number>;
 }
 
 interface Channel {
@@ -80,7 +80,16 @@ export class MulticastDirectory extends DirectoryBase {
     sent: 0,
     received: 0,
     accepted: 0,
-    dropped: { garbage: 0, 'unknown-version': 0, forged: 0, stale: 0, oversized: 0, own: 0, incompatible: 0 },
+    dropped: {
+      garbage: 0,
+      'unknown-version': 0,
+      forged: 0,
+      stale: 0,
+      oversized: 0,
+      own: 0,
+      incompatible: 0,
+      unverified: 0,
+    },
   };
 
   constructor(options: MulticastOptions) {
@@ -225,9 +234,11 @@ export class MulticastDirectory extends DirectoryBase {
     const port = this.#options.port ?? MULTICAST_DEFAULTS.port;
     for (const channel of this.#channels) {
       for (const iface of channel.interfaces) {
-        channel.socket.setMulticastInterface(iface.socketAddress);
+        // IPv6 link-local groups take the interface as the destination's scope; IPv4 needs the option.
+        const destination = channel.family === 'ipv6' ? `${channel.group}%${iface.name}` : channel.group;
+        if (channel.family === 'ipv4') channel.socket.setMulticastInterface(iface.socketAddress);
         await new Promise<void>((resolve, reject) =>
-          channel.socket.send(datagram, port, channel.group, (err) => (err ? reject(err) : resolve())),
+          channel.socket.send(datagram, port, destination, (err) => (err ? reject(err) : resolve())),
         );
         this.#stats.sent++;
       }
@@ -312,7 +323,14 @@ export class MulticastDirectory extends DirectoryBase {
       return;
     }
     const contact = { host: address, port: announcement.greetingPort };
-    const genuine = await this.#options.signer.verify(announcement.peerId, signingInput(signed), signature, contact);
+    let genuine: boolean;
+    try {
+      genuine = await this.#options.signer.verify(announcement.peerId, signingInput(signed), signature, contact);
+    } catch (err) {
+      this.#stats.dropped.unverified++;
+      this.#log.debug({ from: address, claimedPeerId: announcement.peerId, err }, 'announcement not verifiable now');
+      return;
+    }
     if (!this.#running) return;
     if (!genuine) {
       this.#stats.dropped.forged++;

@@ -1,5 +1,5 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
-import type { AnnouncementSigner, Contact } from '@p2p-messenger/discovery';
+import { type AnnouncementSigner, backoffDelay, type Contact, KeyUnavailableError } from '@p2p-messenger/discovery';
 import type { PeerIdentity } from '@p2p-messenger/proto';
 import { ed25519PublicKeyFromRaw } from '../identity/keys.js';
 import type { LocalIdentity } from '../identity/local-identity.js';
@@ -15,6 +15,10 @@ export interface SignerHost {
   learned(record: PeerIdentity, contact: Contact): void;
 }
 
+/** Keys fetched at once: on a busy LAN, announcements of strangers must not flood our greeting calls. */
+const MAX_FETCHES = 4;
+const FETCH_RETRY = { minDelayMs: 1_000, maxDelayMs: 30_000 };
+
 /**
  * Signs this peer's announcements with its identity key, and checks others' with the key
  * behind the id they claim. An unknown id's key is fetched through its greeting; it is kept
@@ -23,6 +27,9 @@ export interface SignerHost {
 export class PeerAnnouncementSigner implements AnnouncementSigner {
   readonly #host: SignerHost;
   readonly #keys = new Map<string, { raw: Buffer; key: KeyObject }>();
+  #fetching = 0;
+  /** Id@host whose key could not be fetched there: not asked again before `retryAt` (per host, so a forger elsewhere cannot hold the real peer back). */
+  readonly #failures = new Map<string, { count: number; retryAt: number }>();
 
   constructor(host: SignerHost) {
     this.#host = host;
@@ -35,16 +42,32 @@ export class PeerAnnouncementSigner implements AnnouncementSigner {
   async verify(peerId: string, data: Uint8Array, signature: Uint8Array, contact: Contact): Promise<boolean> {
     const known = this.#host.knownKey(peerId);
     if (known) return verify(null, data, this.#keyObject(peerId, known), signature);
-    let record: PeerIdentity;
-    try {
-      record = await this.#host.fetchIdentity(peerId, contact);
-    } catch {
-      // Nobody at that address can prove the id: as good as forged.
-      return false;
-    }
+    const record = await this.#fetch(peerId, contact);
     const genuine = verify(null, data, this.#keyObject(peerId, record.signingKey), signature);
     if (genuine) this.#host.learned(record, contact);
     return genuine;
+  }
+
+  async #fetch(peerId: string, contact: Contact): Promise<PeerIdentity> {
+    const where = `${peerId}@${contact.host}`;
+    const failure = this.#failures.get(where);
+    if (failure && Date.now() < failure.retryAt) throw new KeyUnavailableError(`${peerId}: key fetch backing off`);
+    if (this.#fetching >= MAX_FETCHES) throw new KeyUnavailableError('too many key fetches under way');
+    this.#fetching++;
+    try {
+      const record = await this.#host.fetchIdentity(peerId, contact);
+      this.#failures.delete(where);
+      return record;
+    } catch (err) {
+      const count = (failure?.count ?? 0) + 1;
+      this.#failures.set(where, { count, retryAt: Date.now() + backoffDelay(count - 1, FETCH_RETRY) });
+      if (this.#failures.size > 4096) this.#failures.delete(this.#failures.keys().next().value as string);
+      throw new KeyUnavailableError(
+        `${peerId}: no key from ${contact.host}:${contact.port}: ${(err as Error).message}`,
+      );
+    } finally {
+      this.#fetching--;
+    }
   }
 
   #keyObject(peerId: string, raw: Buffer): KeyObject {

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import type { PeerSummary } from '../peer.js';
 import { compiledSibling } from '../util/compiled-path.js';
 import type { WorkerMessage, WorkerPeerOptions, WorkerRequest } from './protocol.js';
 
@@ -19,6 +20,8 @@ export class PeerProcess {
   received = 0;
   /** Highest count of `sendMany` messages known to be stored. */
   accepted = 0;
+  /** Every 'peer' event of the peer, as it happened. */
+  readonly peerEvents: { summary: PeerSummary; atMs: number }[] = [];
   #seq = 0;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly #exited: Promise<void>;
@@ -35,6 +38,7 @@ export class PeerProcess {
     });
     child.on('message', (message: WorkerMessage) => {
       if (message.type === 'received') this.received = message.total;
+      else if (message.type === 'peer') this.peerEvents.push({ summary: message.summary, atMs: message.atMs });
       else if (message.type === 'accepted') this.accepted = Math.max(this.accepted, message.count);
       else if (message.type === 'reply') {
         const pending = this.#pending.get(message.seq);

@@ -55,6 +55,8 @@ async function handle(peer: Peer, request: WorkerRequest): Promise<unknown> {
       return measureLatency(peer, request.peerId, request.count, request.intervalMs);
     case 'rss':
       return process.memoryUsage().rss;
+    case 'multicastStats':
+      return peer.multicastStats();
     case 'stop':
       await peer.stop();
       setImmediate(() => process.exit(0));
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
   peer.on('message', () => {
     received++;
   });
+  peer.on('peer', (summary) => post({ type: 'peer', summary, atMs: Date.now() }));
   // Progress for tests that wait for "n messages in": at most every 20 ms.
   let lastReported = -1;
   const reporter = setInterval(() => {

@@ -1,4 +1,4 @@
-import type { Peer, PeerOptions } from '../peer.js';
+import type { Peer, PeerOptions, PeerSummary } from '../peer.js';
 
 /** Options of a peer run by the harness worker, passed as JSON in argv[2]. */
 export type WorkerPeerOptions = Omit<PeerOptions, 'logger'> & { logLevel?: string };
@@ -19,6 +19,8 @@ export type WorkerRequest =
   | { op: 'throughput'; peerId: string; count: number; payloadBytes: number; window: number }
   | { op: 'latency'; peerId: string; count: number; intervalMs: number }
   | { op: 'rss' }
+  /** Counters of the multicast directory (null without one). */
+  | { op: 'multicastStats' }
   | { op: 'stop' };
 
 export type WorkerMessage =
@@ -27,6 +29,8 @@ export type WorkerMessage =
   | { type: 'reply'; seq: number; ok: false; error: { name: string; message: string } }
   | { type: 'accepted'; count: number }
   | { type: 'received'; total: number }
+  /** A 'peer' event (status or sources changed), stamped when it happened. */
+  | { type: 'peer'; summary: PeerSummary; atMs: number }
   | { type: 'fatal'; error: { name: string; message: string } };
 
 export interface RequestEnvelope {
