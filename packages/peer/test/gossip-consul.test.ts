@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsulStandIn } from '../../discovery/test/helpers/consul-standin.js';
-import { PeerProcess } from '../src/harness/peer-process.js';
+import { freePort, PeerProcess } from '../src/harness/peer-process.js';
 import type { MessageRecord, PeerSummary } from '../src/index.js';
 import { TestResources } from './helpers/resources.js';
 
@@ -31,6 +31,24 @@ describe('finding peers without multicast', () => {
     await bob.until(() => bob.received === 1, 'bob to receive');
     const history = await bob.request<MessageRecord[]>({ op: 'history', peerId: newcomer.id, limit: 5 });
     expect(history.map((m) => m.text)).toEqual(['hub told me about you']);
+  });
+
+  it('a listed peer that cannot be reached shows as unreachable, and online again when back', async () => {
+    const dir = await resources.dir();
+    const ports = { greetingPort: await freePort(), securePort: await freePort() };
+    const bob = resources.track(await PeerProcess.start({ name: 'bob', dataDir: join(dir, 'bob'), ...ports }));
+    const ada = await startPeer('ada', {
+      staticPeers: [`127.0.0.1:${ports.greetingPort}`],
+      reconnectMinDelayMs: 50,
+      reconnectMaxDelayMs: 200,
+    });
+    const bobAsSeen = async () => (await peersOf(ada)).find((p) => p.id === bob.id);
+    await ada.until(async () => (await bobAsSeen())?.status === 'online', 'bob online');
+    await bob.kill();
+    await ada.until(async () => (await bobAsSeen())?.status === 'unreachable', 'bob unreachable');
+    expect((await bobAsSeen())?.sources).toEqual(['static']);
+    resources.track(await PeerProcess.start({ name: 'bob', dataDir: join(dir, 'bob'), ...ports }));
+    await ada.until(async () => (await bobAsSeen())?.status === 'online', 'bob online again');
   });
 
   it('peers registered in Consul find each other there and chat', async () => {

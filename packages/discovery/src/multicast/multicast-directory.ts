@@ -26,7 +26,10 @@ export interface MulticastOptions {
 
 export const MULTICAST_DEFAULTS = {
   ipv4Group: '239.255.80.77',
-  ipv6Group: 'ff02::5032:504d',
+  // Site scope, not link scope: the kernel then sends from a global (or ULA) address, which
+  // peers can dial; link-local sources need an interface scope that gRPC cannot dial.
+  // The hop limit of 1 keeps announcements on the link all the same.
+  ipv6Group: 'ff05::5032:504d',
   port: 47_474,
   intervalMs: 2_000,
   expiryIntervals: 3.5,
@@ -37,7 +40,8 @@ export interface MulticastStats {
   sent: number;
   received: number;
   accepted: number;
-  dropped: Record<DropReason | 'own' | 'incompatible' | 'unverified', number>;
+  /** `link-local`: from an IPv6 link-local address, which peers cannot dial (no interface scope in gRPC). */
+  dropped: Record<DropReason | 'own' | 'incompatible' | 'unverified' | 'link-local', number>;
 }
 
 interface Channel {
@@ -89,6 +93,7 @@ export class MulticastDirectory extends DirectoryBase {
       own: 0,
       incompatible: 0,
       unverified: 0,
+      'link-local': 0,
     },
   };
 
@@ -234,11 +239,9 @@ export class MulticastDirectory extends DirectoryBase {
     const port = this.#options.port ?? MULTICAST_DEFAULTS.port;
     for (const channel of this.#channels) {
       for (const iface of channel.interfaces) {
-        // IPv6 link-local groups take the interface as the destination's scope; IPv4 needs the option.
-        const destination = channel.family === 'ipv6' ? `${channel.group}%${iface.name}` : channel.group;
-        if (channel.family === 'ipv4') channel.socket.setMulticastInterface(iface.socketAddress);
+        channel.socket.setMulticastInterface(iface.socketAddress);
         await new Promise<void>((resolve, reject) =>
-          channel.socket.send(datagram, port, destination, (err) => (err ? reject(err) : resolve())),
+          channel.socket.send(datagram, port, channel.group, (err) => (err ? reject(err) : resolve())),
         );
         this.#stats.sent++;
       }
@@ -288,6 +291,10 @@ export class MulticastDirectory extends DirectoryBase {
       return;
     }
     const { announcement } = decoded;
+    if (isLinkLocal(from.address)) {
+      this.#stats.dropped['link-local']++;
+      return;
+    }
     if (announcement.peerId === this.#options.self.id) {
       if (this.#recentlySent.some((sent) => sent.equals(datagram))) {
         this.#stats.dropped.own++;
@@ -374,4 +381,8 @@ export class MulticastDirectory extends DirectoryBase {
       void this.#announce(AnnouncementKind.KIND_HELLO, false);
     }, Math.random() * EARLY_ANSWER_MAX_DELAY_MS);
   }
+}
+
+function isLinkLocal(address: string): boolean {
+  return /^fe[89ab]/i.test(address);
 }

@@ -55,6 +55,8 @@ export class PeerDiscovery {
   readonly #multicast: MulticastDirectory | null;
   readonly gossip: Gossip;
   #selfTimer: NodeJS.Timeout | null = null;
+  /** Peers some directory has listed in this run: gossip is then no longer how we know them. */
+  readonly #everListed = new Set<string>();
   #ownAddresses = '';
 
   constructor(host: DiscoveryHost, settings: DiscoverySettings, staticPeers: readonly string[]) {
@@ -128,17 +130,21 @@ export class PeerDiscovery {
     this.gossip.heard(peers);
   }
 
-  /** The sources listing a peer now ('gossip' if it was met that way), and whether any does. */
+  /**
+   * The directories listing a peer now, and whether any does; 'gossip' for a peer met through
+   * gossip that no directory has listed.
+   */
   sourcesOf(peerId: string): { listed: boolean; sources: DirectorySource[] } {
     const listing = this.#merged.peers().find((peer) => peer.id === peerId);
-    const sources: DirectorySource[] = [...(listing?.sources ?? [])];
-    if (this.gossip.learned.has(peerId)) sources.push('gossip');
-    return { listed: !!listing, sources };
+    if (listing) return { listed: true, sources: [...listing.sources] };
+    const gossiped = this.gossip.learned.has(peerId) && !this.#everListed.has(peerId);
+    return { listed: false, sources: gossiped ? ['gossip'] : [] };
   }
 
   async #reach(peer: DirectoryPeer): Promise<void> {
     const host = this.#host;
     if (peer.id === host.identity.id) return;
+    this.#everListed.add(peer.id);
     if (!host.book.get(peer.id)) {
       // Multicast already proved it while checking the announcement; others are greeted here.
       for (const address of peer.addresses) {
