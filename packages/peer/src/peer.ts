@@ -169,6 +169,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     // `seq` is set once stored; declared up front so the object keeps one shape.
     await runtime.writer.write({ id, senderId, peerId, conversationId, lamport, sentAtMs: now, text, seq: undefined });
     this.emit('state', { messageId: id, peerId, state: 'queued' });
+    runtime.dialer.want(peerId);
     return {
       id,
       senderId,
@@ -200,7 +201,10 @@ export class Peer extends EventEmitter<PeerEvents> {
   markRead(peerId: string): number {
     const runtime = this.#state();
     const ids = runtime.store.markIncomingRead(peerId);
-    runtime.links.get(peerId)?.sendReadReceipts(ids);
+    const link = runtime.links.get(peerId);
+    if (link) link.sendReadReceipts(ids);
+    // No session: the receipts go in the resync of the next one, which this opens.
+    else if (ids.length > 0) runtime.dialer.want(peerId);
     return ids.length;
   }
 
@@ -242,7 +246,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         `no peer answered at ${address} (${reason}): is it running, and is that its greeting port?`,
       );
     }
-    const peer = runtime.learn(result.identity, [target.host]);
+    const peer = runtime.learn(result.identity, [target.host], { connect: true });
     runtime.discovery.heardOf(result.knownPeers);
     return this.#summary(runtime, peer);
   }
@@ -256,14 +260,16 @@ export class Peer extends EventEmitter<PeerEvents> {
     const online = runtime.registry.get(peer.id)?.isOpen ?? false;
     const { listed, sources } = runtime.discovery.sourcesOf(peer.id);
     const failing = runtime.dialer.isFailing(peer.id);
-    const status: PeerStatus = online ? 'online' : listed && failing ? 'unreachable' : 'offline';
+    // Listed by a directory counts as online (it announced itself, or its catalog health is
+    // passing) until a dial to it fails.
+    const status: PeerStatus = online || (listed && !failing) ? 'online' : listed ? 'unreachable' : 'offline';
     return {
       id: peer.id,
       name: peer.name,
       fingerprint: fingerprintOf(peer.signingKey),
       status,
       sources,
-      online,
+      online: status === 'online',
       lastSeenMs: peer.lastSeenMs,
       unread: runtime.store.unreadCount(peer.id),
       addresses: peer.addresses,

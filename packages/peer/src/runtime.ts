@@ -96,7 +96,7 @@ export class PeerRuntime {
         securePort,
         advertisedAddresses: options.advertisedAddresses,
         greetAt: (host, port, expectedId) => this.greetAt(host, port, expectedId),
-        learn: (record, seenAt) => this.learn(record, seenAt),
+        learn: (record, seenAt, connect) => this.learn(record, seenAt, { connect }),
         hurry: (peerId) => this.dialer.hurry(peerId),
         changed: (peerId) => listener.peerChanged(peerId),
         ownAddresses: (addresses) => {
@@ -198,6 +198,7 @@ export class PeerRuntime {
         ownRecord: () => this.ownRecord,
         knownPeers: () => this.knownPeers(),
         greeted: (record, observedHost, knownPeers) => {
+          // The greeter dials us if it wants to talk; we connect only when we have something to say.
           this.learn(record, observedHost ? [observedHost] : []);
           this.discovery.heardOf(knownPeers);
         },
@@ -222,15 +223,19 @@ export class PeerRuntime {
       setImmediate(() => this.listener.peerChanged(session.peerId));
     });
     this.dialer.start();
-    for (const peer of book.all()) this.dialer.want(peer.id);
+    for (const peerId of this.store.peersWithOutbox()) this.dialer.want(peerId);
     log.info({ greetingPort: this.greetingPort, securePort: this.securePort, name: this.options.name }, 'peer started');
   }
 
-  /** Records a verified peer, keeps a session with it, and reports it if it is new. */
-  learn(record: PeerIdentity, seenAt: readonly string[]): StoredPeer {
+  /**
+   * Records a verified peer and reports it if it is new. Sessions open when there is
+   * something to send or read receipts to give, or with `connect` (peers the user named):
+   * on a LAN of fifty, nobody keeps forty-nine idle TLS sessions.
+   */
+  learn(record: PeerIdentity, seenAt: readonly string[], { connect = false } = {}): StoredPeer {
     const isNew = !this.book.get(record.id);
     const peer = this.book.learn(record, seenAt);
-    this.dialer.want(peer.id);
+    if (connect) this.dialer.want(peer.id);
     if (isNew) this.listener.peerChanged(peer.id);
     return peer;
   }

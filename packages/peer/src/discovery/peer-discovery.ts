@@ -33,8 +33,8 @@ export interface DiscoveryHost {
   advertisedAddresses: readonly string[];
   /** Greets host:port (expecting an id, if given) and returns the verified answer. */
   greetAt(host: string, port: number, expectedId?: string): Promise<GreetResult>;
-  /** Keeps a verified peer and wants a session with it. */
-  learn(record: PeerIdentity, seenAt: readonly string[]): StoredPeer;
+  /** Keeps a verified peer; `connect` opens and keeps a session with it now. */
+  learn(record: PeerIdentity, seenAt: readonly string[], connect: boolean): StoredPeer;
   /** A directory found the peer again: dial it now. */
   hurry(peerId: string): void;
   /** Something a user sees about this peer changed. */
@@ -65,7 +65,7 @@ export class PeerDiscovery {
     this.gossip = new Gossip(
       async (address, port, id) => {
         const result = await host.greetAt(address, port, id);
-        host.learn(result.identity, [address]);
+        host.learn(result.identity, [address], false);
         this.heardOf(result.knownPeers);
       },
       (id) => id === host.identity.id || !!host.book.get(id),
@@ -82,7 +82,7 @@ export class PeerDiscovery {
       identity: host.identity,
       knownKey: (id) => host.book.get(id)?.signingKey,
       fetchIdentity: async (id, contact) => (await host.greetAt(contact.host, contact.port, id)).identity,
-      learned: (record, contact) => host.learn(record, [contact.host]),
+      learned: (record, contact) => host.learn(record, [contact.host], false),
     });
     this.#multicast = settings.multicast ? new MulticastDirectory({ ...settings.multicast, self, signer, log }) : null;
     if (this.#multicast) directories.push(this.#multicast);
@@ -150,7 +150,7 @@ export class PeerDiscovery {
       for (const address of peer.addresses) {
         try {
           const result = await host.greetAt(address, peer.greetingPort, peer.id);
-          host.learn(result.identity, [address]);
+          host.learn(result.identity, [address], false);
           this.heardOf(result.knownPeers);
           break;
         } catch {
@@ -166,7 +166,8 @@ export class PeerDiscovery {
 
   async #greetStatic(contact: Contact): Promise<GreetedPeer> {
     const result = await this.#host.greetAt(contact.host, contact.port);
-    const record = this.#host.learn(result.identity, [contact.host]);
+    // Peers the user named get a session at once, as before discovery existed.
+    const record = this.#host.learn(result.identity, [contact.host], true);
     this.heardOf(result.knownPeers);
     return {
       id: record.id,

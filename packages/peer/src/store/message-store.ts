@@ -139,6 +139,7 @@ export class MessageStore {
       ),
       touchPeer: db.prepare('UPDATE peers SET last_seen_ms = ? WHERE id = ?'),
       setPeerAddresses: db.prepare('UPDATE peers SET addresses = ? WHERE id = ?'),
+      peersWithOutbox: db.prepare('SELECT DISTINCT peer_id FROM messages WHERE outgoing = 1 AND state < 2'),
       getPeer: db.prepare('SELECT * FROM peers WHERE id = ?'),
       listPeers: db.prepare('SELECT * FROM peers ORDER BY name, id'),
     };
@@ -318,6 +319,11 @@ export class MessageStore {
 
   touchPeer(id: string, now = Date.now()): void {
     this.#statements.touchPeer.run(now, id);
+  }
+
+  /** Peers with messages waiting in the outbox. */
+  peersWithOutbox(): string[] {
+    return (this.#statements.peersWithOutbox.all() as { peer_id: string }[]).map((row) => row.peer_id);
   }
 
   setPeerAddresses(id: string, addresses: readonly string[]): void {
