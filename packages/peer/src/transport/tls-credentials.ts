@@ -16,6 +16,7 @@ const TLS_VERSION = 'TLSv1.3';
 export class PeerServerCredentials extends grpc.ServerCredentials {
   readonly #identity: LocalIdentity;
   readonly #trusted = new Map<string, string>();
+  #rebuild: NodeJS.Immediate | null = null;
 
   constructor(identity: LocalIdentity) {
     super(
@@ -30,17 +31,26 @@ export class PeerServerCredentials extends grpc.ServerCredentials {
     this.#identity = identity;
   }
 
-  /** Trusts a peer's certificate for new connections; takes effect before this returns. */
+  /**
+   * Trusts a peer's certificate for new connections. The TLS context is rebuilt once per
+   * burst (a LAN full of newcomers greets at once; each rebuild parses every certificate),
+   * in the check phase right after the current I/O: before any connection that a greeting
+   * answered now can come back to the secure port.
+   */
   trust(peerId: string, certificateDer: Uint8Array): void {
     const pem = new X509Certificate(certificateDer).toString();
     if (this.#trusted.get(peerId) === pem) return;
     this.#trusted.set(peerId, pem);
-    this.updateSecureContextOptions({
-      key: this.#identity.privateKeyPem,
-      cert: this.#identity.certificatePem,
-      // One PEM per entry: a single concatenated buffer would trust only the first.
-      ca: [this.#identity.certificatePem, ...this.#trusted.values()],
-      minVersion: TLS_VERSION,
+    if (this.#rebuild) return;
+    this.#rebuild = setImmediate(() => {
+      this.#rebuild = null;
+      this.updateSecureContextOptions({
+        key: this.#identity.privateKeyPem,
+        cert: this.#identity.certificatePem,
+        // One PEM per entry: a single concatenated buffer would trust only the first.
+        ca: [this.#identity.certificatePem, ...this.#trusted.values()],
+        minVersion: TLS_VERSION,
+      });
     });
   }
 
