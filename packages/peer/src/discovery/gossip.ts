@@ -5,6 +5,11 @@ import type { Logger } from 'pino';
 export type GreetExpecting = (host: string, port: number, expectedId: string) => Promise<void>;
 
 const MAX_PARALLEL = 8;
+/**
+ * Gossip waits this long before greeting what it heard of: a newcomer on a LAN hears of
+ * everyone from everyone at once, and multicast introduces most of them meanwhile.
+ */
+const SETTLE_MS = 1_500;
 /** A peer that could not be reached is not tried again through gossip for this long. */
 const RETRY_AFTER_MS = 60_000;
 
@@ -20,6 +25,7 @@ export class Gossip {
   readonly #inFlight = new Set<string>();
   readonly #failedAt = new Map<string, number>();
   readonly #queue: KnownPeer[] = [];
+  #timer: NodeJS.Timeout | null = null;
   /** Peers first met through gossip. */
   readonly learned = new Set<string>();
   #stopped = false;
@@ -38,17 +44,25 @@ export class Gossip {
       if (this.#queue.some((queued) => queued.id === peer.id)) continue;
       this.#queue.push(peer);
     }
-    this.#drain();
+    if (this.#queue.length > 0 && !this.#timer && !this.#stopped) {
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        this.#drain();
+      }, SETTLE_MS);
+      this.#timer.unref();
+    }
   }
 
   stop(): void {
     this.#stopped = true;
     this.#queue.length = 0;
+    if (this.#timer) clearTimeout(this.#timer);
   }
 
   #drain(): void {
     while (!this.#stopped && this.#inFlight.size < MAX_PARALLEL && this.#queue.length > 0) {
       const peer = this.#queue.shift() as KnownPeer;
+      if (this.#isKnown(peer.id)) continue;
       this.#inFlight.add(peer.id);
       void this.#try(peer).finally(() => {
         this.#inFlight.delete(peer.id);

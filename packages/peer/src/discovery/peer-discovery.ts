@@ -18,6 +18,7 @@ import type { PeerBook } from '../identity/peer-book.js';
 import type { StoredPeer } from '../store/records.js';
 import type { GreetResult } from '../transport/greeting.js';
 import { parseHostPort } from '../util/address.js';
+import type { CallOptions } from '../util/deadline.js';
 import { PeerAnnouncementSigner } from './announcement-signer.js';
 import type { DiscoverySettings } from './discovery-options.js';
 import { Gossip } from './gossip.js';
@@ -32,7 +33,7 @@ export interface DiscoveryHost {
   securePort: number;
   advertisedAddresses: readonly string[];
   /** Greets host:port (expecting an id, if given) and returns the verified answer. */
-  greetAt(host: string, port: number, expectedId?: string): Promise<GreetResult>;
+  greetAt(host: string, port: number, expectedId?: string, options?: CallOptions): Promise<GreetResult>;
   /** Keeps a verified peer; `connect` opens and keeps a session with it now. */
   learn(record: PeerIdentity, seenAt: readonly string[], connect: boolean): StoredPeer;
   /** A directory found the peer again: dial it now. */
@@ -44,6 +45,7 @@ export interface DiscoveryHost {
 }
 
 const SELF_ADDRESS_CHECK_MS = 1_000;
+const KEY_FETCH_TIMEOUT_MS = 10_000;
 
 /**
  * The peer's directories in one view: it greets what they find (the key must match the id),
@@ -81,7 +83,10 @@ export class PeerDiscovery {
     const signer = new PeerAnnouncementSigner({
       identity: host.identity,
       knownKey: (id) => host.book.get(id)?.signingKey,
-      fetchIdentity: async (id, contact) => (await host.greetAt(contact.host, contact.port, id)).identity,
+      // Longer than a dial's greeting: on a busy LAN a newcomer answers dozens of these at once,
+      // and a fetch given up is only tried again at a later announcement.
+      fetchIdentity: async (id, contact) =>
+        (await host.greetAt(contact.host, contact.port, id, { timeoutMs: KEY_FETCH_TIMEOUT_MS })).identity,
       learned: (record, contact) => host.learn(record, [contact.host], false),
     });
     this.#multicast = settings.multicast ? new MulticastDirectory({ ...settings.multicast, self, signer, log }) : null;
