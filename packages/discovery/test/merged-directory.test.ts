@@ -1,3 +1,4 @@
+import { EventLog } from '@p2p-messenger/discovery/lab';
 import { describe, expect, it } from 'vitest';
 import {
   DirectoryBase,
@@ -7,7 +8,6 @@ import {
   MergedDirectory,
 } from '../src/index.js';
 import { testPeerId } from './helpers/consul-network.js';
-import { eventLog } from './helpers/event-log.js';
 
 /** A directory whose entries the test sets by hand. */
 class ManualDirectory extends DirectoryBase {
@@ -45,7 +45,7 @@ describe('MergedDirectory', () => {
     const lan = new ManualDirectory('multicast');
     const cloud = new ManualDirectory('consul');
     const merged = new MergedDirectory([lan, cloud]);
-    const log = eventLog(merged);
+    const log = EventLog.of(merged);
     await merged.start();
     const id = testPeerId();
     lan.list(peer(id, ['10.0.0.2'], 1));

@@ -1,8 +1,8 @@
+import { EventLog } from '@p2p-messenger/discovery/lab';
 import { describe, expect, it } from 'vitest';
 import { type Contact, type GreetedPeer, StaticDirectory } from '../src/index.js';
 import { type ComplianceNetwork, type DirectoryUnderTest, directoryCompliance } from './helpers/compliance.js';
 import { testPeerId } from './helpers/consul-network.js';
-import { eventLog } from './helpers/event-log.js';
 
 const SLOTS = 4;
 const hostOf = (slot: number) => `10.9.0.${slot}`;
@@ -30,7 +30,7 @@ class StaticNetwork implements ComplianceNetwork {
       greet: this.greet,
       retry: { minDelayMs: 20, maxDelayMs: 100 },
     });
-    const log = eventLog(directory);
+    const log = EventLog.of(directory);
     this.#directories.push(directory);
     this.#answering.set(hostOf(slot), { id, name, ...ports, protocolVersion: 1, addresses: [], knownPeerIds: [] });
     await directory.start();
@@ -39,7 +39,7 @@ class StaticNetwork implements ComplianceNetwork {
       name,
       events: log.events,
       peers: async () => directory.peers(),
-      waitFor: log.waitFor,
+      waitFor: (match, timeoutMs) => log.waitFor(match, timeoutMs),
       stop: async () => {
         this.#answering.delete(hostOf(slot));
         await directory.stop();
@@ -75,7 +75,7 @@ describe('StaticDirectory', () => {
       greet: async () => answer,
       refreshMs: 50,
     });
-    const log = eventLog(directory);
+    const log = EventLog.of(directory);
     await directory.start();
     try {
       const first = await log.waitFor((e) => e.event === 'found');

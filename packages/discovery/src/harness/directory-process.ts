@@ -1,24 +1,16 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { DirectoryPeer, LostReason } from '../directory.js';
 import type { LabHost, NetLab } from '../lab/net-lab.js';
 import type { DirectoryWorkerConfig, DirectoryWorkerMessage, DirectoryWorkerRequest } from './directory-protocol.js';
+import { EventLog, type SeenEvent } from './event-log.js';
 
 const WORKER = fileURLToPath(new URL('./directory-worker.js', import.meta.url));
 
-export interface SeenEvent {
-  event: 'found' | 'updated' | 'lost';
-  peer: DirectoryPeer;
-  reason?: LostReason;
-  atMs: number;
-}
-
 /** A directory worker running in a lab host, driven over IPC. */
 export class DirectoryProcess {
-  readonly events: SeenEvent[] = [];
+  readonly #log = new EventLog();
   readonly #child: ChildProcess;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  readonly #waiters = new Set<() => void>();
   #seq = 0;
   id = '';
 
@@ -26,8 +18,7 @@ export class DirectoryProcess {
     this.#child = child;
     child.on('message', (message: DirectoryWorkerMessage) => {
       if (message.type === 'event') {
-        this.events.push({ event: message.event, peer: message.peer, reason: message.reason, atMs: message.atMs });
-        for (const wake of this.#waiters) wake();
+        this.#log.record({ event: message.event, peer: message.peer, reason: message.reason, atMs: message.atMs });
       } else if (message.type === 'reply') {
         const pending = this.#pending.get(message.seq);
         this.#pending.delete(message.seq);
@@ -87,23 +78,12 @@ export class DirectoryProcess {
     });
   }
 
-  /** Resolves with the first event (past or future) that matches; fails after the timeout. */
-  waitFor(match: (event: SeenEvent) => boolean, timeoutMs = 10_000): Promise<SeenEvent> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.events.find(match);
-        if (!found) return false;
-        this.#waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error('timed out waiting for a directory event'));
-      }, timeoutMs);
-      if (!check()) this.#waiters.add(check);
-    });
+  get events(): readonly SeenEvent[] {
+    return this.#log.events;
+  }
+
+  waitFor(match: (event: SeenEvent) => boolean, timeoutMs?: number): Promise<SeenEvent> {
+    return this.#log.waitFor(match, timeoutMs);
   }
 
   async stop(): Promise<void> {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { SeenEvent } from '@p2p-messenger/discovery/lab';
+import { EventLog } from '@p2p-messenger/discovery/lab';
 import pino from 'pino';
 import { base32Encode, ConsulDirectory, type DirectoryPeer, type LocalPeerInfo } from '../../src/index.js';
 import type { ComplianceNetwork, DirectoryUnderTest } from './compliance.js';
 import { ConsulStandIn } from './consul-standin.js';
-import { eventLog } from './event-log.js';
 
 /** Fast timings, so that a test sees heartbeats, expiry and retries within a second or two. */
 export const CONSUL_TIMING = { ttlMs: 1_000, watchWaitMs: 2_000, retry: { minDelayMs: 50, maxDelayMs: 300 } };
@@ -62,7 +62,7 @@ export class ConsulNetwork implements ComplianceNetwork {
       ...CONSUL_TIMING,
       ...(process.env.DEBUG_CONSUL ? { log: pino({ level: 'debug' }, pino.destination(2)).child({ name }) } : {}),
     });
-    const log = eventLog(directory);
+    const log = EventLog.of(directory);
     this.directories.push(directory);
     await directory.start();
     return {
