@@ -141,7 +141,7 @@ export class PeerRuntime {
     store.checkpointOnCommit('rarely');
     checkpointer.start();
     const credentials = new PeerServerCredentials(identity);
-    const book = new PeerBook(identity, store, credentials);
+    const book = new PeerBook(identity, store);
     const registry = new SessionRegistry(identity.id);
     const greeting = new grpc.Server();
     const secure = new grpc.Server({

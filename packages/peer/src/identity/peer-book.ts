@@ -5,11 +5,6 @@ import type { MessageStore } from '../store/message-store.js';
 import type { StoredPeer } from '../store/records.js';
 import type { LocalIdentity } from './local-identity.js';
 
-/** Told whenever a peer's certificate should be trusted for incoming TLS connections. */
-export interface CertificateTrust {
-  trust(peerId: string, certificateDer: Uint8Array): void;
-}
-
 const MAX_ADDRESSES = 8;
 
 /**
@@ -19,19 +14,14 @@ const MAX_ADDRESSES = 8;
 export class PeerBook {
   readonly #identity: LocalIdentity;
   readonly #store: MessageStore;
-  readonly #trust: CertificateTrust;
   readonly #sealers = new Map<string, { key: Buffer; sealer: PairSealer }>();
   /** Read on every send and every batch: kept in memory, written through to the store. */
   readonly #peers = new Map<string, StoredPeer>();
 
-  constructor(identity: LocalIdentity, store: MessageStore, trust: CertificateTrust) {
+  constructor(identity: LocalIdentity, store: MessageStore) {
     this.#identity = identity;
     this.#store = store;
-    this.#trust = trust;
-    for (const peer of store.listPeers()) {
-      this.#peers.set(peer.id, peer);
-      trust.trust(peer.id, peer.certificate);
-    }
+    for (const peer of store.listPeers()) this.#peers.set(peer.id, peer);
   }
 
   /**
@@ -57,7 +47,6 @@ export class PeerBook {
     });
     const stored = this.#store.getPeer(record.id) as StoredPeer;
     this.#peers.set(stored.id, stored);
-    this.#trust.trust(stored.id, stored.certificate);
     return stored;
   }
 

@@ -1,4 +1,5 @@
 import type { Http2Session } from 'node:http2';
+import { http2SessionOfCall } from './call-internals.js';
 
 /** Per-stream and per-connection receive windows: large enough for bulk messages to stream. */
 export const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
@@ -13,11 +14,7 @@ const widened = new WeakSet<Http2Session>();
  * widens its windows once. If grpc-js internals change it does nothing: only speed suffers.
  */
 export function widenServerWindows(call: unknown): void {
-  let link = (call as { call?: unknown }).call as
-    | { stream?: { session?: Http2Session }; nextCall?: unknown }
-    | undefined;
-  for (let depth = 0; link && !link.stream && depth < 8; depth++) link = link.nextCall as typeof link;
-  const session = link?.stream?.session;
+  const session = http2SessionOfCall(call);
   if (!session || widened.has(session) || session.destroyed) return;
   widened.add(session);
   try {
