@@ -36,6 +36,8 @@ export interface PeerDirectory extends EventEmitter<DirectoryEvents> {
   stop(): Promise<void>;
   /** The peers present now. */
   peers(): DirectoryPeer[];
+  /** One peer, if present. */
+  peer(id: string): DirectoryPeer | undefined;
 }
 
 /** What decides whether an entry changed enough to report (lastSeenMs alone does not). */
@@ -65,6 +67,11 @@ export abstract class DirectoryBase extends EventEmitter<DirectoryEvents> implem
 
   peers(): DirectoryPeer[] {
     return [...this.#entries.values()].map(copyPeer);
+  }
+
+  peer(id: string): DirectoryPeer | undefined {
+    const entry = this.#entries.get(id);
+    return entry ? copyPeer(entry) : undefined;
   }
 
   protected entry(id: string): DirectoryPeer | undefined {

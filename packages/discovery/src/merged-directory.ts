@@ -54,7 +54,7 @@ export class MergedDirectory extends DirectoryBase {
   }
 
   #refresh(peerId: string, reason: LostReason): void {
-    const listings = this.#directories.flatMap((d) => d.peers().filter((p) => p.id === peerId));
+    const listings = this.#directories.flatMap((d) => d.peer(peerId) ?? []);
     if (listings.length === 0) {
       this.remove(peerId, reason);
       return;

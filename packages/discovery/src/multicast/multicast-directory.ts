@@ -74,6 +74,8 @@ export class MulticastDirectory extends DirectoryBase {
   #channels: Channel[] = [];
   #timers = new Set<NodeJS.Timeout>();
   #earlyAnswer: NodeJS.Timeout | null = null;
+  /** Newcomers waiting for an early answer: address -> family. */
+  readonly #askers = new Map<string, IpFamily>();
   #lastIssuedMs = 0;
   /** Sends run one after another: each sets the socket's outgoing interface. */
   #sending: Promise<void> = Promise.resolve();
@@ -151,6 +153,7 @@ export class MulticastDirectory extends DirectoryBase {
     this.#timers.clear();
     if (this.#earlyAnswer) clearTimeout(this.#earlyAnswer);
     this.#earlyAnswer = null;
+    this.#askers.clear();
     await this.#send(this.#datagram(AnnouncementKind.KIND_GOODBYE, false)).catch((err: unknown) =>
       this.#log.warn({ err }, 'could not send the goodbye'),
     );
@@ -353,7 +356,7 @@ export class MulticastDirectory extends DirectoryBase {
     }
     this.#heard.hello(announcement, address, Date.now());
     this.#publish(announcement.peerId);
-    if (announcement.wantsReply) this.#answerEarly();
+    if (announcement.wantsReply) this.#answerEarly(address);
   }
 
   #publish(peerId: string): void {
@@ -374,12 +377,34 @@ export class MulticastDirectory extends DirectoryBase {
     this.put(peer);
   }
 
-  #answerEarly(): void {
-    if (this.#earlyAnswer || !this.#running) return;
+  /**
+   * A newcomer asked who is there: answer it alone (unicast), soon and spread out. A multicast
+   * answer from everyone would reach everyone, N times N datagrams for one newcomer.
+   */
+  #answerEarly(address: string): void {
+    if (!this.#running) return;
+    this.#askers.set(address, address.includes(':') ? 'ipv6' : 'ipv4');
+    if (this.#earlyAnswer) return;
     this.#earlyAnswer = setTimeout(() => {
       this.#earlyAnswer = null;
-      void this.#announce(AnnouncementKind.KIND_HELLO, false);
+      const askers = [...this.#askers];
+      this.#askers.clear();
+      void this.#answer(askers).catch((err: unknown) => this.#log.warn({ err }, 'could not answer a newcomer'));
     }, Math.random() * EARLY_ANSWER_MAX_DELAY_MS);
+  }
+
+  async #answer(askers: [string, IpFamily][]): Promise<void> {
+    if (!this.#running) return;
+    const datagram = this.#datagram(AnnouncementKind.KIND_HELLO, false);
+    const port = this.#options.port ?? MULTICAST_DEFAULTS.port;
+    for (const [address, family] of askers) {
+      const channel = this.#channels.find((c) => c.family === family);
+      if (!channel) continue;
+      await new Promise<void>((resolve, reject) =>
+        channel.socket.send(datagram, port, address, (err) => (err ? reject(err) : resolve())),
+      );
+      this.#stats.sent++;
+    }
   }
 }
 

@@ -140,7 +140,7 @@ export class PeerDiscovery {
    * gossip that no directory has listed.
    */
   sourcesOf(peerId: string): { listed: boolean; sources: DirectorySource[] } {
-    const listing = this.#merged.peers().find((peer) => peer.id === peerId);
+    const listing = this.#merged.peer(peerId);
     if (listing) return { listed: true, sources: [...listing.sources] };
     const gossiped = this.gossip.learned.has(peerId) && !this.#everListed.has(peerId);
     return { listed: false, sources: gossiped ? ['gossip'] : [] };
