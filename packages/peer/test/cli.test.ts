@@ -87,6 +87,9 @@ describe('parseCommandLine', () => {
     expect(configError(['--multicast-group-v4', '10.0.0.1']).message).toMatch(/IPv4 multicast address/);
     expect(configError(['--multicast-group-v6', '239.1.1.1']).message).toMatch(/IPv6 multicast address/);
     expect(configError(['--announce-interval', '5']).message).toMatch(/from 100 to 600000/);
+    expect(configError(['--peer-expiry', '1000']).message).toMatch(
+      /must be longer than the announce interval \(2000 ms\)/,
+    );
     expect(configError(['--multicast-family', 'ipx']).message).toMatch(/ipv4, ipv6, both/);
     expect(configError(['--multicast-interface', 'bad name!']).message).toMatch(/network interface name/);
   });

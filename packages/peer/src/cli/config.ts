@@ -1,6 +1,7 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { MULTICAST_DEFAULTS } from '@p2p-messenger/discovery';
 import type { Logger } from 'pino';
 import type { DiscoverySettings } from '../discovery/discovery-options.js';
 import { ConfigError } from '../errors.js';
@@ -149,7 +150,14 @@ function discoveryOf(
       ...optional('ipv4Group', parseMulticastGroup(one('multicastGroupV4'), 4)),
       ...optional('ipv6Group', parseMulticastGroup(one('multicastGroupV6'), 6)),
       ...optional('intervalMs', parseMilliseconds(one('announceInterval'), ...ANNOUNCE_INTERVAL_RANGE_MS)),
+      ...optional('expiryMs', parseMilliseconds(one('peerExpiry'), ...ANNOUNCE_INTERVAL_RANGE_MS)),
     };
+    const { intervalMs = MULTICAST_DEFAULTS.intervalMs, expiryMs } = settings.multicast;
+    if (expiryMs !== undefined && expiryMs <= intervalMs) {
+      throw new ConfigError(
+        `--peer-expiry (${expiryMs} ms) must be longer than the announce interval (${intervalMs} ms): a few intervals`,
+      );
+    }
   }
   const agent = parseConsulAgent(one('consul'));
   if (agent) {

@@ -217,7 +217,16 @@ export const OPTIONS = {
     kind: 'string',
     arg: 'MS',
     shown: String(MULTICAST_DEFAULTS.intervalMs),
-    help: 'time between announcements; a peer silent for 3.5 intervals is forgotten',
+    help: 'time between announcements',
+  },
+  peerExpiry: {
+    flag: 'peer-expiry',
+    example: '7000',
+    env: 'P2PM_PEER_EXPIRY_MS',
+    kind: 'string',
+    arg: 'MS',
+    shown: '3.5 announce intervals',
+    help: 'a LAN peer not heard for this long is forgotten (longer than the interval)',
   },
   consul: {
     flag: 'consul',
