@@ -130,12 +130,13 @@ export class MulticastDirectory extends DirectoryBase {
         this.#log.info({ family }, 'no interface for this family; not announcing on it');
         continue;
       }
-      this.#channels.push(await this.#openChannel(family, interfaces));
+      const channel = await this.#openChannel(family, interfaces);
+      if (channel) this.#channels.push(channel);
     }
     if (this.#channels.length === 0) {
       await this.#closeChannels();
       throw new DiscoveryStartError(
-        'no network interface can carry multicast (none is up with an IPv4 or IPv6 address); ' +
+        'no network interface can carry multicast (none is up with an address, or none could join the group); ' +
           'name one with --multicast-interface, or turn multicast discovery off',
       );
     }
@@ -163,7 +164,8 @@ export class MulticastDirectory extends DirectoryBase {
     this.markStopped();
   }
 
-  async #openChannel(family: IpFamily, interfaces: MulticastInterface[]): Promise<Channel> {
+  /** The family's socket, joined on the interfaces that can join; null if none can. */
+  async #openChannel(family: IpFamily, interfaces: MulticastInterface[]): Promise<Channel | null> {
     const group =
       family === 'ipv4'
         ? (this.#options.ipv4Group ?? MULTICAST_DEFAULTS.ipv4Group)
@@ -180,7 +182,6 @@ export class MulticastDirectory extends DirectoryBase {
           resolve();
         });
       });
-      for (const iface of interfaces) socket.addMembership(group, iface.socketAddress);
       socket.setMulticastLoopback(true);
       // One hop: announcements stay on the local network.
       socket.setMulticastTTL(1);
@@ -190,10 +191,25 @@ export class MulticastDirectory extends DirectoryBase {
         `cannot listen for ${family} multicast on ${group} port ${port}: ${(err as Error).message}`,
       );
     }
+    // An interface that cannot join (no multicast, an alias already joined) is left out
+    // rather than failing the peer; with none left the family is not used.
+    const joined = interfaces.filter((iface) => {
+      try {
+        socket.addMembership(group, iface.socketAddress);
+        return true;
+      } catch (err) {
+        this.#log.warn({ family, interface: iface.name, err: (err as Error).message }, 'cannot join the group here');
+        return false;
+      }
+    });
+    if (joined.length === 0) {
+      socket.close();
+      return null;
+    }
     socket.on('message', (datagram, from) => this.#onDatagram(datagram, from));
     socket.on('error', (err) => this.#log.warn({ err, family }, 'multicast socket error'));
-    this.#log.info({ family, group, port, interfaces: interfaces.map((i) => i.name) }, 'multicast listening');
-    return { family, group, socket, interfaces };
+    this.#log.info({ family, group, port, interfaces: joined.map((i) => i.name) }, 'multicast listening');
+    return { family, group, socket, interfaces: joined };
   }
 
   async #closeChannels(): Promise<void> {

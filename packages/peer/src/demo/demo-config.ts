@@ -28,12 +28,22 @@ export function demoPaths(root: string): DemoPaths {
 
 /**
  * The configuration of one demo peer, made by the CLI's own parser so that it is validated
- * like any other: loopback only, free ports, data in `.demo/<name>`, logs into the demo's log.
+ * like any other: loopback only (no multicast), free ports, data in `.demo/<name>`, logs into the demo's log.
  * The environment is left out on purpose: the demo behaves the same everywhere.
  */
 export function demoPeerConfig(name: string, paths: DemoPaths): CliConfig {
   const argv = ['--name', name, '--data-dir', join(paths.root, name), '--log-file', paths.logFile];
-  const local = ['--listen', '127.0.0.1', '--greeting-port', '0', '--secure-port', '0', '--no-interactive'];
+  // Both peers are on this machine: nothing to announce to the LAN.
+  const local = [
+    '--listen',
+    '127.0.0.1',
+    '--greeting-port',
+    '0',
+    '--secure-port',
+    '0',
+    '--no-interactive',
+    '--no-multicast',
+  ];
   const command = parseCommandLine([...argv, ...local], {}, currentSystem());
   if (command.kind !== 'run') throw new Error(`unexpected ${command.kind} command for demo peer ${name}`);
   return command.config;
