@@ -1,1 +1,2 @@
-export {};
+export { hashPassword, MAX_PASSWORD_CHARS, verifyPassword } from './accounts/passwords.js';
+export { safeNext } from './http/safe-redirect.js';
