@@ -1,2 +1,4 @@
 export { hashPassword, MAX_PASSWORD_CHARS, verifyPassword } from './accounts/passwords.js';
+export type { Catalog, CatalogPeer, NewCatalogPeer } from './catalog/catalog.js';
+export { EmbeddedCatalog } from './catalog/embedded-catalog.js';
 export { safeNext } from './http/safe-redirect.js';
