@@ -2,3 +2,9 @@ export { hashPassword, MAX_PASSWORD_CHARS, verifyPassword } from './accounts/pas
 export type { Catalog, CatalogPeer, NewCatalogPeer } from './catalog/catalog.js';
 export { EmbeddedCatalog } from './catalog/embedded-catalog.js';
 export { safeNext } from './http/safe-redirect.js';
+export {
+  type LocalProcessOptions,
+  LocalProcessOrchestrator,
+  PeerStartError,
+} from './orchestrator/local-process-orchestrator.js';
+export type { Orchestrator, OrchestratorEvents, PeerInstance } from './orchestrator/orchestrator.js';

@@ -1,0 +1,194 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { backoffDelay } from '@p2p-messenger/discovery';
+import { type Logger, pino } from 'pino';
+import type { Orchestrator, OrchestratorEvents, PeerInstance } from './orchestrator.js';
+
+/** A peer that did not start, with what it said on stderr. */
+export class PeerStartError extends Error {
+  override name = 'PeerStartError';
+}
+
+export interface LocalProcessOptions {
+  /** Each instance gets `<dataRoot>/<instanceId>`. */
+  dataRoot: string;
+  /** The peer command; default: this Node running the built `peer` CLI. */
+  command?: readonly string[];
+  startTimeoutMs?: number;
+  log?: Logger;
+}
+
+interface Running {
+  instance: PeerInstance;
+  child: ChildProcess;
+  stopping: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
+const STOP_GRACE_MS = 5_000;
+const RESTART_BACKOFF = { minDelayMs: 200, maxDelayMs: 10_000 };
+
+function defaultCommand(): string[] {
+  const peerEntry = createRequire(import.meta.url).resolve('@p2p-messenger/peer');
+  return [process.execPath, join(dirname(peerEntry), 'cli', 'main.js')];
+}
+
+/**
+ * Peers as child processes of the dispatcher, on loopback, one data dir each. An instance
+ * that dies is started again (with backoff) from the same data dir: same identity, same
+ * history.
+ */
+export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> implements Orchestrator {
+  readonly #options: LocalProcessOptions;
+  readonly #command: readonly string[];
+  readonly #log: Logger;
+  readonly #running = new Map<string, Running>();
+
+  constructor(options: LocalProcessOptions) {
+    super();
+    this.#options = options;
+    this.#command = options.command ?? defaultCommand();
+    this.#log = (options.log ?? pino({ level: 'silent' })).child({ component: 'orchestrator' });
+  }
+
+  async start(spec: { name: string }): Promise<PeerInstance> {
+    const instanceId = `p-${randomBytes(6).toString('hex')}`;
+    const dataDir = join(this.#options.dataRoot, instanceId);
+    await mkdir(dataDir, { recursive: true });
+    const { child, ready } = await this.#launch(spec.name, dataDir);
+    const instance: PeerInstance = {
+      instanceId,
+      peerId: ready.id,
+      name: spec.name,
+      fingerprint: ready.fingerprint,
+      address: '127.0.0.1',
+      greetingPort: ready.greetingPort,
+      securePort: ready.securePort,
+      state: 'running',
+      restarts: 0,
+      startedAtMs: Date.now(),
+    };
+    const running: Running = { instance, child, stopping: false, timer: null };
+    this.#running.set(instanceId, running);
+    this.#watch(running, dataDir);
+    this.#log.info({ instanceId, peerId: ready.id, pid: child.pid }, 'peer started');
+    return { ...instance };
+  }
+
+  async stop(instanceId: string): Promise<void> {
+    const running = this.#running.get(instanceId);
+    if (!running) return;
+    running.stopping = true;
+    if (running.timer) clearTimeout(running.timer);
+    this.#running.delete(instanceId);
+    const { child } = running;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    running.instance.state = 'stopped';
+  }
+
+  inspect(instanceId: string): PeerInstance | null {
+    const running = this.#running.get(instanceId);
+    return running ? { ...running.instance } : null;
+  }
+
+  list(): PeerInstance[] {
+    return [...this.#running.values()].map((r) => ({ ...r.instance }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#running.keys()].map((id) => this.stop(id)));
+  }
+
+  /** Restarts the instance whenever it dies without being asked to stop. */
+  #watch(running: Running, dataDir: string): void {
+    running.child.once('exit', (code) => {
+      if (running.stopping) return;
+      running.instance.state = 'restarting';
+      this.#log.warn({ instanceId: running.instance.instanceId, code }, 'peer died; restarting');
+      this.emit('died', { ...running.instance }, code);
+      const relaunch = async (attempt: number): Promise<void> => {
+        if (running.stopping) return;
+        try {
+          const { child } = await this.#launch(running.instance.name, dataDir);
+          if (running.stopping) {
+            child.kill('SIGKILL');
+            return;
+          }
+          running.child = child;
+          running.instance.state = 'running';
+          running.instance.restarts++;
+          this.#watch(running, dataDir);
+          this.emit('restarted', { ...running.instance });
+        } catch (err) {
+          this.#log.error({ err, instanceId: running.instance.instanceId }, 'restart failed; trying again');
+          running.timer = setTimeout(() => void relaunch(attempt + 1), backoffDelay(attempt, RESTART_BACKOFF));
+        }
+      };
+      running.timer = setTimeout(() => void relaunch(1), backoffDelay(0, RESTART_BACKOFF));
+    });
+  }
+
+  async #launch(
+    name: string,
+    dataDir: string,
+  ): Promise<{
+    child: ChildProcess;
+    ready: { id: string; fingerprint: string; greetingPort: number; securePort: number };
+  }> {
+    const [command, ...base] = this.#command as [string, ...string[]];
+    const args = [
+      ...base,
+      ...['--name', name, '--data-dir', dataDir, '--log-file', join(dataDir, 'peer.log')],
+      ...['--listen', '127.0.0.1', '--greeting-port', '0', '--secure-port', '0'],
+      '--no-interactive',
+      '--no-multicast',
+    ];
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4_000);
+    });
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    try {
+      const ready = await new Promise<{ id: string; fingerprint: string; greetingPort: number; securePort: number }>(
+        (resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new PeerStartError(`peer ${name} did not start in time`)),
+            this.#options.startTimeoutMs ?? 20_000,
+          );
+          lines.once('line', (line) => {
+            clearTimeout(timer);
+            try {
+              resolve(JSON.parse(line));
+            } catch {
+              reject(new PeerStartError(`peer ${name} printed ${JSON.stringify(line)} instead of its ready line`));
+            }
+          });
+          child.once('exit', (code) => {
+            clearTimeout(timer);
+            reject(new PeerStartError(`peer ${name} exited with ${code} before it was ready: ${stderr.trim()}`));
+          });
+        },
+      );
+      return { child, ready };
+    } catch (err) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      throw err;
+    } finally {
+      lines.close();
+      // Anything it prints later is not read: keep the pipe drained.
+      child.stdout?.resume();
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import type { EventEmitter } from 'node:events';
+
+/** One running (or restarting) peer instance. */
+export interface PeerInstance {
+  /** The orchestrator's handle (also its data dir's name). */
+  instanceId: string;
+  peerId: string;
+  name: string;
+  fingerprint: string;
+  /** Where the dispatcher reaches it. */
+  address: string;
+  greetingPort: number;
+  securePort: number;
+  state: 'running' | 'restarting' | 'stopped';
+  restarts: number;
+  startedAtMs: number;
+}
+
+export interface OrchestratorEvents {
+  /** An instance died unexpectedly; it is being restarted. */
+  died: [instance: PeerInstance, exitCode: number | null];
+  /** An instance is up again after dying (same data, so the same peer id). */
+  restarted: [instance: PeerInstance];
+}
+
+/**
+ * Starts, stops and inspects peer instances. Implementations: LocalProcessOrchestrator
+ * (child processes on this machine); a Swarm one later.
+ */
+export interface Orchestrator extends EventEmitter<OrchestratorEvents> {
+  start(spec: { name: string }): Promise<PeerInstance>;
+  stop(instanceId: string): Promise<void>;
+  inspect(instanceId: string): PeerInstance | null;
+  list(): PeerInstance[];
+  /** Stops every instance. */
+  close(): Promise<void>;
+}
