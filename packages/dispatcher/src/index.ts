@@ -8,3 +8,4 @@ export {
   PeerStartError,
 } from './orchestrator/local-process-orchestrator.js';
 export type { Orchestrator, OrchestratorEvents, PeerInstance } from './orchestrator/orchestrator.js';
+export { type PoolStats, WarmPool, type WarmPoolOptions } from './pool/warm-pool.js';

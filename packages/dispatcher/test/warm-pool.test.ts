@@ -1,0 +1,49 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedCatalog, LocalProcessOrchestrator, WarmPool } from '../src/index.js';
+
+describe('WarmPool with local peers and the embedded catalog', () => {
+  let dir: string;
+  let orchestrator: LocalProcessOrchestrator;
+  let catalog: EmbeddedCatalog;
+  let pool: WarmPool;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pool-'));
+    orchestrator = new LocalProcessOrchestrator({ dataRoot: join(dir, 'peers') });
+    catalog = new EmbeddedCatalog(join(dir, 'catalog.db'));
+    pool = new WarmPool({ orchestrator, catalog, target: 2, reconcileIntervalMs: 200 });
+  });
+  afterEach(async () => {
+    await pool.stop();
+    await orchestrator.close();
+    await catalog.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const vacantCount = async () => (await pool.stats()).vacant;
+
+  it('keeps the target of vacant peers, refilling after a claim', async () => {
+    pool.start();
+    await expect.poll(vacantCount, { timeout: 20_000 }).toBe(2);
+    const claimed = await catalog.claim('ada');
+    expect(claimed?.state).toBe('claimed');
+    await expect.poll(vacantCount, { timeout: 20_000 }).toBe(2);
+    expect(await pool.stats()).toMatchObject({ target: 2, vacant: 2, claimed: 1, starting: 0 });
+    expect(orchestrator.list()).toHaveLength(3);
+  });
+
+  it('reconciles: drops vacant entries without a peer, keeps users’ ones, stops unknown peers', async () => {
+    const stray = await orchestrator.start({ name: 'stray' });
+    const fake = { address: '127.0.0.1', greetingPort: 1, securePort: 2, webPort: 0, fingerprint: 'x' };
+    // Two entries whose peers are not running; the first (oldest) goes to a user.
+    await catalog.register({ id: 'peeraaaa', name: 'users', ...fake });
+    await catalog.register({ id: 'peerbbbb', name: 'spare', ...fake });
+    expect((await catalog.claim('ada'))?.id).toBe('peeraaaa');
+    await pool.reconcile();
+    const left = await catalog.list();
+    expect(left.map((p) => [p.id, p.owner, p.healthy])).toEqual([['peeraaaa', 'ada', false]]);
+    expect(orchestrator.inspect(stray.instanceId)).toBeNull();
+  });
+});
