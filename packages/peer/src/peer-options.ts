@@ -4,6 +4,7 @@ import { ConfigError } from './errors.js';
 import { MAX_ADDRESSES, MAX_NAME_LENGTH } from './identity/identity-record.js';
 import type { SyncMode } from './store/message-store.js';
 import { parseHostPort } from './util/address.js';
+import type { WebOptions } from './web/web-server.js';
 
 export interface PeerOptions {
   name: string;
@@ -19,6 +20,8 @@ export interface PeerOptions {
   staticPeers?: string[];
   /** How to find other peers: multicast on the LAN, Consul, further directories. */
   discovery?: DiscoverySettings;
+  /** The owner's web server (off unless given). */
+  web?: WebOptions;
   /** Largest message text this peer sends or accepts, in UTF-8 bytes. */
   maxMessageBytes?: number;
   /** `full` adds an fsync per commit (survives power loss, not just crashes). */
@@ -33,9 +36,9 @@ export const DEFAULT_LISTEN_HOST = '0.0.0.0';
 
 /** PeerOptions with every default filled in. */
 export type ResolvedPeerOptions = Required<
-  Omit<PeerOptions, 'logger' | 'reconnectMinDelayMs' | 'reconnectMaxDelayMs'>
+  Omit<PeerOptions, 'logger' | 'reconnectMinDelayMs' | 'reconnectMaxDelayMs' | 'web'>
 > &
-  Pick<PeerOptions, 'reconnectMinDelayMs' | 'reconnectMaxDelayMs'> & {
+  Pick<PeerOptions, 'reconnectMinDelayMs' | 'reconnectMaxDelayMs' | 'web'> & {
     /** Largest frame accepted on the secure port: one full message plus room for its envelope. */
     maxFrameBytes: number;
   };
@@ -65,6 +68,7 @@ export function resolvePeerOptions(options: PeerOptions): Readonly<ResolvedPeerO
     advertisedAddresses: [...(options.advertisedAddresses ?? [])],
     staticPeers: [...(options.staticPeers ?? [])],
     discovery: options.discovery ?? {},
+    web: options.web,
     maxMessageBytes,
     sync: options.sync ?? 'normal',
     reconnectMinDelayMs: options.reconnectMinDelayMs,

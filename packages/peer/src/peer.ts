@@ -10,6 +10,7 @@ import { directConversationId, type MessageRecord, type MessageStateName, type S
 import type { GreetResult } from './transport/greeting.js';
 import { parseHostPort } from './util/address.js';
 import type { CallOptions } from './util/deadline.js';
+import { PeerWebServer } from './web/web-server.js';
 
 export { DEFAULT_MAX_MESSAGE_BYTES, type PeerOptions } from './peer-options.js';
 
@@ -72,6 +73,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   readonly options: Readonly<ResolvedPeerOptions>;
   readonly #log: Logger;
   #runtime: PeerRuntime | null = null;
+  #web: PeerWebServer | null = null;
   #starting: Promise<void> | null = null;
   /** The status and sources last reported per peer in a 'peer' event. */
   readonly #reported = new Map<string, string>();
@@ -96,6 +98,16 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   get securePort(): number {
     return this.#state().securePort;
+  }
+
+  /** The owner's web server's port, or null when it is off. */
+  get webPort(): number | null {
+    return this.#web?.port ?? null;
+  }
+
+  /** A one-time login path for the owner ("/login?token=..."), or null without a web server. */
+  loginPath(): string | null {
+    return this.#web ? `/login?token=${this.#web.access.loginLink()}` : null;
   }
 
   get maxMessageBytes(): number {
@@ -138,6 +150,17 @@ export class Peer extends EventEmitter<PeerEvents> {
       },
       peerChanged: (peerId) => this.#emitPeer(peerId),
     });
+    if (this.options.web) {
+      const web = new PeerWebServer(this, this.options.web, this.#log);
+      try {
+        await web.listen(this.options.web);
+      } catch (err) {
+        await this.#runtime.stop();
+        this.#runtime = null;
+        throw err;
+      }
+      this.#web = web;
+    }
   }
 
   /** Stops the peer: pending sends are written, sessions closed, ports released. Safe twice. */
@@ -145,6 +168,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     await this.#starting?.catch(() => {});
     const runtime = this.#runtime;
     if (!runtime) return;
+    await this.#web?.close();
+    this.#web = null;
     this.#runtime = null;
     await runtime.stop();
     this.#log.info('peer stopped');

@@ -1,0 +1,115 @@
+import cookie from '@fastify/cookie';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Peer } from '../peer.js';
+import { OWNER_SESSION_MS, OwnerAccess } from './owner-access.js';
+import { TicketError } from './ticket.js';
+
+export interface WebOptions {
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** The dispatcher's Ed25519 public key (PEM): tickets it signs let its users in. */
+  dispatcherKeyPem?: string;
+}
+
+const COOKIE = 'p2pm_owner';
+
+/**
+ * The peer's web server: the owner's way in (tickets and login links) and the JSON API the
+ * chat UI uses. Nothing but the login answers without the owner's cookie. It works behind a
+ * path prefix (`/p/<peerId>/`, as the dispatcher proxies it) and at the root alike.
+ */
+export class PeerWebServer {
+  readonly access: OwnerAccess;
+  readonly #app: FastifyInstance;
+  readonly #peer: Peer;
+  #port = 0;
+
+  constructor(peer: Peer, options: WebOptions, log: Logger) {
+    this.#peer = peer;
+    this.access = new OwnerAccess(peer.id, options.dispatcherKeyPem);
+    this.#app = Fastify({
+      loggerInstance: log.child({ component: 'web' }) as FastifyBaseLogger,
+      bodyLimit: 2 * 1024 * 1024,
+    });
+    void this.#app.register(cookie);
+    this.#routes('');
+    this.#routes(`/p/${peer.id}`);
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  async listen(options: WebOptions): Promise<number> {
+    await this.#app.listen({ port: options.port, host: options.host ?? '127.0.0.1' });
+    const address = this.#app.server.address();
+    this.#port = typeof address === 'object' && address ? address.port : options.port;
+    return this.#port;
+  }
+
+  async close(): Promise<void> {
+    await this.#app.close();
+  }
+
+  #routes(base: string): void {
+    const app = this.#app;
+    const peer = this.#peer;
+    app.get(`${base}/login`, async (request, reply) => {
+      const query = request.query as { ticket?: string; token?: string };
+      let token: string | null = null;
+      if (typeof query.ticket === 'string') {
+        try {
+          token = this.access.redeemTicket(query.ticket).token;
+        } catch (err) {
+          const problem = err instanceof TicketError ? err.problem : 'no-dispatcher';
+          request.log.warn({ problem }, 'ticket refused');
+          return reply.code(403).send({ error: 'this link does not open this peer (it may have been used already)' });
+        }
+      } else if (typeof query.token === 'string') {
+        token = this.access.redeemLoginLink(query.token);
+        if (!token) return reply.code(403).send({ error: 'this login link is unknown, used or expired' });
+      } else {
+        return reply.code(400).send({ error: 'a login needs a ticket or a login link' });
+      }
+      reply.setCookie(COOKIE, token, {
+        path: `${base}/`,
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: request.protocol === 'https',
+        maxAge: OWNER_SESSION_MS / 1000,
+      });
+      return reply.redirect(`${base}/`, 303);
+    });
+    const owner = (request: FastifyRequest, reply: FastifyReply): boolean => {
+      if (this.access.ownerOf(request.cookies[COOKIE])) return true;
+      void reply.code(401).send({ error: 'log in through your dispatcher, or with the link your peer printed' });
+      return false;
+    };
+    app.get(`${base}/api/self`, async (request, reply) => {
+      if (!owner(request, reply)) return reply;
+      return peer.self();
+    });
+    app.get(`${base}/api/peers`, async (request, reply) => {
+      if (!owner(request, reply)) return reply;
+      return peer.peers();
+    });
+    app.get(`${base}/api/history/:peerId`, async (request, reply) => {
+      if (!owner(request, reply)) return reply;
+      return peer.history((request.params as { peerId: string }).peerId, 200);
+    });
+    app.post(`${base}/api/send`, async (request, reply) => {
+      if (!owner(request, reply)) return reply;
+      const body = request.body as { peerId?: unknown; text?: unknown } | undefined;
+      if (typeof body?.peerId !== 'string' || typeof body.text !== 'string' || body.text.length === 0) {
+        return reply.code(400).send({ error: 'send needs {"peerId": "...", "text": "..."}' });
+      }
+      try {
+        return await peer.send(body.peerId, body.text);
+      } catch (err) {
+        return reply.code(422).send({ error: (err as Error).message });
+      }
+    });
+  }
+}
