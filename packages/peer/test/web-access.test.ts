@@ -85,4 +85,45 @@ describe("the peer's web server lets in its owner only", () => {
     expect((await get(`${base}/api/peers`, cookie)).status).toBe(200);
     expect((await get(`${base}${path}`)).status).toBe(403);
   });
+
+  it('streams new messages and delivery states to the owner as server-sent events', async () => {
+    const { peer, base } = await startPeer('ada');
+    const bob = new Peer({
+      name: 'bob',
+      dataDir: join(await resources.dir(), 'bob'),
+      listenHost: '127.0.0.1',
+      logger: pino({ level: 'silent' }),
+    });
+    await bob.start();
+    resources.onCleanup(() => bob.stop());
+    expect((await get(`${base}/api/events`)).status).toBe(401);
+    const ticket = issueTicket(dispatcher.privateKey, { peerId: peer.id, owner: 'user-1' });
+    const cookie = ((await get(`${base}/login?ticket=${ticket}`)).headers.get('set-cookie') ?? '').split(
+      ';',
+    )[0] as string;
+    const abort = new AbortController();
+    resources.onCleanup(() => abort.abort());
+    const events = await fetch(`${base}/api/events`, { headers: { cookie }, signal: abort.signal });
+    expect(events.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+    let seen = '';
+    const until = async (pattern: RegExp) => {
+      while (!pattern.test(seen)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${pattern}`);
+        seen += Buffer.from(value).toString('utf8');
+      }
+    };
+    await bob.contact(`127.0.0.1:${peer.greetingPort}`);
+    await bob.send(peer.id, '<b>hello</b> ada');
+    await until(/event: message\ndata: .*"text":"<b>hello<\/b> ada"/);
+    const sent = await fetch(`${base}/api/send`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ peerId: bob.id, text: 'hi bob' }),
+    });
+    const { id } = (await sent.json()) as { id: string };
+    await until(new RegExp(`event: state\ndata: \\{"messageId":"${id}","peerId":"${bob.id}","state":"delivered"`));
+    abort.abort();
+  });
 });

@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Peer } from '../peer.js';
+import { streamEvents } from './event-stream.js';
 import { OWNER_SESSION_MS, OwnerAccess } from './owner-access.js';
 import { TicketError } from './ticket.js';
 
@@ -32,6 +33,8 @@ export class PeerWebServer {
     this.#app = Fastify({
       loggerInstance: log.child({ component: 'web' }) as FastifyBaseLogger,
       bodyLimit: 2 * 1024 * 1024,
+      // Event streams never go idle: a stopping peer ends them rather than waiting.
+      forceCloseConnections: true,
     });
     void this.#app.register(cookie);
     this.#routes('');
@@ -98,6 +101,11 @@ export class PeerWebServer {
     app.get(`${base}/api/history/:peerId`, async (request, reply) => {
       if (!owner(request, reply)) return reply;
       return peer.history((request.params as { peerId: string }).peerId, 200);
+    });
+    app.get(`${base}/api/events`, async (request, reply) => {
+      if (!owner(request, reply)) return reply;
+      streamEvents(peer, reply);
+      return reply;
     });
     app.post(`${base}/api/send`, async (request, reply) => {
       if (!owner(request, reply)) return reply;

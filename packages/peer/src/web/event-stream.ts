@@ -1,0 +1,40 @@
+import type { FastifyReply } from 'fastify';
+import type { Peer, PeerEvents } from '../peer.js';
+
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * Streams the peer's events to the owner's browser as server-sent events: `message` (new
+ * incoming), `state` (queued, sent, delivered, read, failed) and `peer` (status changes).
+ * A comment every 15 s keeps proxies from closing an idle stream.
+ */
+export function streamEvents(peer: Peer, reply: FastifyReply): void {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+    connection: 'keep-alive',
+  });
+  raw.write(': connected\n\n');
+  const send = (event: keyof PeerEvents) => (data: unknown) => {
+    raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  const listeners = {
+    message: send('message'),
+    state: send('state'),
+    peer: send('peer'),
+  };
+  peer.on('message', listeners.message);
+  peer.on('state', listeners.state);
+  peer.on('peer', listeners.peer);
+  const heartbeat = setInterval(() => raw.write(': keepalive\n\n'), HEARTBEAT_MS);
+  const close = () => {
+    clearInterval(heartbeat);
+    peer.off('message', listeners.message);
+    peer.off('state', listeners.state);
+    peer.off('peer', listeners.peer);
+  };
+  raw.once('close', close);
+}
