@@ -1,4 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Env, parseCommandLine, type SystemInfo } from '../src/cli/config.js';
@@ -38,6 +40,7 @@ describe('parseCommandLine', () => {
       maxMessageBytes: 1024 * 1024,
       interactive: true,
       discovery: { multicast: { families: ['ipv4', 'ipv6'] } },
+      web: null,
     });
     expect(Object.isFrozen(configOf([]))).toBe(true);
   });
@@ -77,6 +80,30 @@ describe('parseCommandLine', () => {
       consul: { agent: '10.0.0.5:8500', advertiseAddress: '10.0.0.7', tags: ['lan-a', 'blue'] },
     });
     expect(configOf(['--no-multicast']).discovery).toEqual({});
+  });
+
+  it('reads the web server flags and explains bad ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-web-'));
+    try {
+      const pub = join(dir, 'dispatcher.pub');
+      const pem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      await writeFile(pub, pem);
+      expect(configOf(['--web-port', '7480', '--dispatcher-key', pub]).web).toEqual({
+        port: 7480,
+        dispatcherKeyPem: pem,
+      });
+      expect(configOf(['--web-port', '0']).web).toEqual({ port: 0 });
+      expect(configError(['--dispatcher-key', pub]).message).toMatch(/--dispatcher-key needs --web-port/);
+      expect(configError(['--web-port', '0', '--dispatcher-key', join(dir, 'none')]).message).toMatch(/cannot read/);
+      const rsa = join(dir, 'rsa.pub');
+      await writeFile(
+        rsa,
+        generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }),
+      );
+      expect(configError(['--web-port', '0', '--dispatcher-key', rsa]).message).toMatch(/not an Ed25519 public key/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('explains bad discovery settings', () => {
@@ -210,6 +237,21 @@ describe('the peer command', () => {
     const clash = await startPeer('clash', '--greeting-port', String(ready.greetingPort), '--no-interactive');
     expect(await clash.exited).toEqual({ code: 1, signal: null });
     expect(clash.output('stderr')).toMatch(/^peer: the greeting port \d+ on 127\.0\.0\.1 is in use/);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('prints a one-time web login link that lets the owner in once', async () => {
+    const daemon = await startPeer('wendy', '--no-interactive', '--web-port', '0');
+    const [line = ''] = await daemon.waitFor(/^\{.*\}$/m);
+    const ready = JSON.parse(line) as { webPort: number; loginPath: string };
+    const url = `http://127.0.0.1:${ready.webPort}${ready.loginPath}`;
+    const login = await fetch(url, { redirect: 'manual' });
+    expect(login.status).toBe(303);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const self = await fetch(`http://127.0.0.1:${ready.webPort}/api/self`, { headers: { cookie } });
+    expect(await self.json()).toMatchObject({ name: 'wendy' });
+    expect((await fetch(url, { redirect: 'manual' })).status).toBe(403);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toEqual({ code: 0, signal: null });
   });

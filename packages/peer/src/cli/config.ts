@@ -1,3 +1,5 @@
+import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
@@ -48,6 +50,8 @@ export interface CliConfig {
   readonly maxMessageBytes: number;
   readonly interactive: boolean;
   readonly discovery: DiscoverySettings;
+  /** The owner's web server, when --web-port is given. */
+  readonly web: { port: number; dispatcherKeyPem?: string } | null;
 }
 
 export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: CliConfig };
@@ -111,6 +115,7 @@ export function parseCommandLine(argv: readonly string[], env: Env, system: Syst
   const logFile = one('logFile');
   const interactive = !flags.has('noInteractive');
   const discovery = discoveryOf(flags, one, list, advertise);
+  const web = webOf(one);
   const config: CliConfig = {
     name,
     dataDir,
@@ -127,6 +132,7 @@ export function parseCommandLine(argv: readonly string[], env: Env, system: Syst
     maxMessageBytes: parseByteCount(one('maxMessageBytes')) ?? DEFAULTS.maxMessageBytes,
     interactive,
     discovery,
+    web,
   };
   return { kind: 'run', config: Object.freeze(config) };
 }
@@ -173,6 +179,31 @@ function discoveryOf(
     };
   }
   return settings;
+}
+
+function webOf(one: (key: OptionKey) => Setting | undefined): CliConfig['web'] {
+  const port = parsePort(one('webPort'));
+  const keyFile = one('dispatcherKey');
+  if (port === undefined) {
+    if (keyFile) throw new ConfigError(`${keyFile.from} needs --web-port: tickets open the web server`);
+    return null;
+  }
+  return keyFile ? { port, dispatcherKeyPem: readDispatcherKey(keyFile) } : { port };
+}
+
+function readDispatcherKey(setting: Setting): string {
+  let pem: string;
+  try {
+    pem = readFileSync(setting.value.trim(), 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${setting.from}: cannot read ${setting.value} (${(err as Error).message})`);
+  }
+  try {
+    if (createPublicKey(pem).asymmetricKeyType !== 'ed25519') throw new Error('not Ed25519');
+  } catch {
+    throw new ConfigError(`${setting.from}: ${setting.value} is not an Ed25519 public key in PEM form`);
+  }
+  return pem;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
@@ -262,6 +293,7 @@ export function peerOptionsOf(config: CliConfig, logger: Logger): PeerOptions {
     maxMessageBytes: config.maxMessageBytes,
     sync: config.sync,
     discovery: config.discovery,
+    ...(config.web ? { web: { ...config.web, host: config.listen } } : {}),
     logger,
   };
 }

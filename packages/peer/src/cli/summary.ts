@@ -9,11 +9,21 @@ export function banner(peer: Peer): string[] {
     `  id           ${me.id}`,
     `  fingerprint  ${me.fingerprint}`,
     `  listening on ${me.listenHost}: greeting port ${me.greetingPort}, secure port ${me.securePort}`,
+    ...loginLinkLines(peer, me.listenHost),
   ];
 }
 
 /** Who this peer is, for programs: the one JSON line a daemon prints when it is ready. */
 export function readyLine(peer: Peer): string {
   const { name, id, fingerprint, greetingPort, securePort } = peer.self();
-  return `${JSON.stringify({ name, id, fingerprint, greetingPort, securePort })}\n`;
+  const web = peer.webPort === null ? {} : { webPort: peer.webPort, loginPath: peer.loginPath() };
+  return `${JSON.stringify({ name, id, fingerprint, greetingPort, securePort, ...web })}\n`;
+}
+
+/** The owner's one-time way into the web server, for people, or nothing without one. */
+export function loginLinkLines(peer: Peer, host: string): string[] {
+  const path = peer.loginPath();
+  if (peer.webPort === null || !path) return [];
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host;
+  return [`  web          http://${shown.includes(':') ? `[${shown}]` : shown}:${peer.webPort}${path} (once)`];
 }
