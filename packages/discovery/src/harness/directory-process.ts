@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { LabHost, NetLab } from '../lab/net-lab.js';
 import type { DirectoryWorkerConfig, DirectoryWorkerMessage, DirectoryWorkerRequest } from './directory-protocol.js';
 import { EventLog, type SeenEvent } from './event-log.js';
+import { IpcRequests } from './ipc-requests.js';
 
 const WORKER = fileURLToPath(new URL('./directory-worker.js', import.meta.url));
 
@@ -10,26 +11,23 @@ const WORKER = fileURLToPath(new URL('./directory-worker.js', import.meta.url));
 export class DirectoryProcess {
   readonly #log = new EventLog();
   readonly #child: ChildProcess;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  #seq = 0;
+  readonly #requests: IpcRequests;
   id = '';
 
   private constructor(child: ChildProcess) {
     this.#child = child;
+    this.#requests = new IpcRequests((message) => child.send(message));
     child.on('message', (message: DirectoryWorkerMessage) => {
       if (message.type === 'event') {
         this.#log.record({ event: message.event, peer: message.peer, reason: message.reason, atMs: message.atMs });
       } else if (message.type === 'reply') {
-        const pending = this.#pending.get(message.seq);
-        this.#pending.delete(message.seq);
-        if (message.error) pending?.reject(new Error(message.error));
-        else pending?.resolve(message.value);
+        this.#requests.settle(
+          message.seq,
+          message.error ? { error: new Error(message.error) } : { value: message.value },
+        );
       }
     });
-    child.once('exit', () => {
-      for (const { reject } of this.#pending.values()) reject(new Error('directory worker exited'));
-      this.#pending.clear();
-    });
+    child.once('exit', () => this.#requests.failAll(new Error('directory worker exited')));
   }
 
   static async start(lab: NetLab, host: LabHost, config: DirectoryWorkerConfig): Promise<DirectoryProcess> {
@@ -58,24 +56,7 @@ export class DirectoryProcess {
   }
 
   request<T>(request: DirectoryWorkerRequest, timeoutMs = 10_000): Promise<T> {
-    const seq = ++this.#seq;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(seq);
-        reject(new Error(`${request.op} got no answer`));
-      }, timeoutMs);
-      this.#pending.set(seq, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.#child.send({ seq, request });
-    });
+    return this.#requests.request<T>(request, timeoutMs);
   }
 
   get events(): readonly SeenEvent[] {

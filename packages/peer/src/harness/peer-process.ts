@@ -1,6 +1,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { IpcRequests } from '@p2p-messenger/discovery/lab';
 import type { PeerSummary } from '../peer.js';
 import { compiledSibling } from '../util/compiled-path.js';
 import type { WorkerMessage, WorkerPeerOptions, WorkerRequest } from './protocol.js';
@@ -22,8 +23,7 @@ export class PeerProcess {
   accepted = 0;
   /** Every 'peer' event of the peer, as it happened. */
   readonly peerEvents: { summary: PeerSummary; atMs: number }[] = [];
-  #seq = 0;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #requests: IpcRequests;
   readonly #exited: Promise<void>;
 
   private constructor(child: ChildProcess, ready: Ready) {
@@ -32,19 +32,19 @@ export class PeerProcess {
     this.fingerprint = ready.fingerprint;
     this.greetingPort = ready.greetingPort;
     this.securePort = ready.securePort;
-    this.#exited = once(child, 'exit').then(() => {
-      for (const { reject } of this.#pending.values()) reject(new Error('peer process exited'));
-      this.#pending.clear();
-    });
+    this.#requests = new IpcRequests((message) => child.send(message));
+    this.#exited = once(child, 'exit').then(() => this.#requests.failAll(new Error('peer process exited')));
     child.on('message', (message: WorkerMessage) => {
       if (message.type === 'received') this.received = message.total;
       else if (message.type === 'peer') this.peerEvents.push({ summary: message.summary, atMs: message.atMs });
       else if (message.type === 'accepted') this.accepted = Math.max(this.accepted, message.count);
       else if (message.type === 'reply') {
-        const pending = this.#pending.get(message.seq);
-        this.#pending.delete(message.seq);
-        if (message.ok) pending?.resolve(message.value);
-        else pending?.reject(Object.assign(new Error(message.error.message), { name: message.error.name }));
+        this.#requests.settle(
+          message.seq,
+          message.ok
+            ? { value: message.value }
+            : { error: Object.assign(new Error(message.error.message), { name: message.error.name }) },
+        );
       }
     });
   }
@@ -79,24 +79,7 @@ export class PeerProcess {
   }
 
   request<T>(request: WorkerRequest, timeoutMs = 60_000): Promise<T> {
-    const seq = ++this.#seq;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(seq);
-        reject(new Error(`${request.op} got no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(seq, {
-        resolve: (value) => {
-          clearTimeout(timer);
-          resolve(value as T);
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      });
-      this.child.send({ seq, request });
-    });
+    return this.#requests.request<T>(request, timeoutMs);
   }
 
   /** Polls `check` until it is true; fails with `what` after the timeout. */
