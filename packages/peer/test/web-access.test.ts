@@ -126,4 +126,32 @@ describe("the peer's web server lets in its owner only", () => {
     await until(new RegExp(`event: state\ndata: \\{"messageId":"${id}","peerId":"${bob.id}","state":"delivered"`));
     abort.abort();
   });
+
+  it('serves the chat page, its script and the QR code to the owner only, with a strict CSP', async () => {
+    const { peer, base } = await startPeer('ada');
+    for (const path of ['/', '/app.js', '/app.css', '/api/qr', `/p/${peer.id}/`]) {
+      const denied = await get(`${base}${path}`);
+      expect(denied.status).toBe(401);
+      expect(await denied.text()).not.toMatch(/data-testid|EventSource|<svg/);
+    }
+    const ticket = issueTicket(dispatcher.privateKey, { peerId: peer.id, owner: 'user-1' });
+    const cookie = ((await get(`${base}/p/${peer.id}/login?ticket=${ticket}`)).headers.get('set-cookie') ?? '').split(
+      ';',
+    )[0] as string;
+    const page = await get(`${base}/p/${peer.id}/`, cookie);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    const html = await page.text();
+    for (const id of ['peer-list', 'message-input', 'send-button', 'message-list', 'my-peer-id', 'my-fingerprint']) {
+      expect(html).toContain(`data-testid="${id}"`);
+    }
+    const script = await (await get(`${base}/p/${peer.id}/app.js`, cookie)).text();
+    expect(script).toContain("'data-testid': 'peer-item'");
+    expect(script).not.toMatch(/innerHTML/);
+    const qr = await get(`${base}/p/${peer.id}/api/qr`, cookie);
+    expect(qr.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    expect(await qr.text()).toMatch(/^<svg/);
+    const read = await fetch(`${base}/p/${peer.id}/api/read/nobody`, { method: 'POST', headers: { cookie } });
+    expect(await read.json()).toEqual({ read: 0 });
+  });
 });

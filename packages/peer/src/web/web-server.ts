@@ -1,6 +1,10 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import QRCode from 'qrcode';
 import type { Peer } from '../peer.js';
 import { streamEvents } from './event-stream.js';
 import { OWNER_SESSION_MS, OwnerAccess } from './owner-access.js';
@@ -15,6 +19,27 @@ export interface WebOptions {
 }
 
 const COOKIE = 'p2pm_owner';
+const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
+const assets = new Map<string, Promise<string>>();
+
+/** The chat page's files, read once. */
+function asset(name: 'index.html' | 'app.js' | 'app.css'): Promise<string> {
+  let content = assets.get(name);
+  if (!content) {
+    content = readFile(join(UI_DIR, name), 'utf8');
+    assets.set(name, content);
+  }
+  return content;
+}
+
+/** Text from other peers never runs: no inline script, nothing from elsewhere. */
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
 
 /**
  * The peer's web server: the owner's way in (tickets and login links) and the JSON API the
@@ -37,6 +62,9 @@ export class PeerWebServer {
       forceCloseConnections: true,
     });
     void this.#app.register(cookie);
+    this.#app.addHook('onSend', async (_request, reply) => {
+      reply.headers(SECURITY_HEADERS);
+    });
     this.#routes('');
     this.#routes(`/p/${peer.id}`);
   }
@@ -101,6 +129,28 @@ export class PeerWebServer {
     app.get(`${base}/api/history/:peerId`, async (request, reply) => {
       if (!owner(request, reply)) return reply;
       return peer.history((request.params as { peerId: string }).peerId, 200);
+    });
+    app.get(`${base}/`, async (request, reply) => {
+      if (!owner(request, reply)) return reply;
+      return reply.type('text/html; charset=utf-8').send(await asset('index.html'));
+    });
+    app.get(`${base}/app.js`, async (request, reply) => {
+      if (!owner(request, reply)) return reply;
+      return reply.type('text/javascript; charset=utf-8').send(await asset('app.js'));
+    });
+    app.get(`${base}/app.css`, async (request, reply) => {
+      if (!owner(request, reply)) return reply;
+      return reply.type('text/css; charset=utf-8').send(await asset('app.css'));
+    });
+    app.get(`${base}/api/qr`, async (request, reply) => {
+      if (!owner(request, reply)) return reply;
+      const me = peer.self();
+      const svg = await QRCode.toString(`p2pm:${me.id}#${me.fingerprint.replaceAll(' ', '')}`, { type: 'svg' });
+      return reply.type('image/svg+xml').send(svg);
+    });
+    app.post(`${base}/api/read/:peerId`, async (request, reply) => {
+      if (!owner(request, reply)) return reply;
+      return { read: peer.markRead((request.params as { peerId: string }).peerId) };
     });
     app.get(`${base}/api/events`, async (request, reply) => {
       if (!owner(request, reply)) return reply;
