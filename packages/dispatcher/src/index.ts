@@ -9,3 +9,5 @@ export {
 } from './orchestrator/local-process-orchestrator.js';
 export type { Orchestrator, OrchestratorEvents, PeerInstance } from './orchestrator/orchestrator.js';
 export { type PoolStats, WarmPool, type WarmPoolOptions } from './pool/warm-pool.js';
+export { EmbeddedRouter } from './router/embedded-router.js';
+export type { Router, RouteTarget } from './router/router.js';

@@ -15,3 +15,12 @@ export { directConversationId } from './store/records.js';
 export { createFrameCodec, SESSION_PATH } from './transport/frame-codec.js';
 export { greet } from './transport/greeting.js';
 export { pinnedChannelCredentials, pinnedChannelOptions } from './transport/tls-credentials.js';
+export {
+  DEFAULT_TICKET_TTL_MS,
+  issueTicket,
+  MAX_TICKET_TTL_MS,
+  redeemTicket,
+  type TicketClaims,
+  TicketError,
+  UsedTickets,
+} from './web/ticket.js';

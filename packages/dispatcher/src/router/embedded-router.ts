@@ -1,0 +1,71 @@
+import { request as httpRequest } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Router, RouteTarget } from './router.js';
+
+const PEER_PATH = /^\/p\/([a-z2-7]{16,64})(\/|$)/;
+/** Hop-by-hop headers are the proxy's own business, not forwarded either way. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
+
+function withoutHopByHop(headers: Record<string, string | string[] | undefined>) {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
+}
+
+/**
+ * The embedded dispatcher's router: it proxies `/p/<peerId>/...` to that peer's web server,
+ * streaming both ways (server-sent events included), before Fastify parses anything, so the
+ * peer sees the request exactly as the browser sent it.
+ */
+export class EmbeddedRouter implements Router {
+  readonly #routes = new Map<string, RouteTarget>();
+
+  constructor(app: FastifyInstance) {
+    app.addHook('onRequest', (request, reply, done) => {
+      const match = PEER_PATH.exec(request.raw.url ?? '');
+      const target = match ? this.#routes.get(match[1] as string) : undefined;
+      if (!match) return done();
+      if (!target) {
+        void reply.code(404).send({ error: 'no such peer here' });
+        return;
+      }
+      reply.hijack();
+      const upstream = httpRequest({
+        host: target.host,
+        port: target.port,
+        method: request.raw.method,
+        path: request.raw.url,
+        headers: { ...withoutHopByHop(request.raw.headers), host: `${target.host}:${target.port}` },
+      });
+      upstream.on('response', (response) => {
+        reply.raw.writeHead(response.statusCode ?? 502, withoutHopByHop(response.headers));
+        response.pipe(reply.raw);
+      });
+      upstream.on('error', () => {
+        if (!reply.raw.headersSent) reply.raw.writeHead(502, { 'content-type': 'application/json' });
+        reply.raw.end(JSON.stringify({ error: 'the peer is not answering; try again in a moment' }));
+      });
+      // The browser left (or a stream ended): so does the upstream request.
+      reply.raw.on('close', () => upstream.destroy());
+      request.raw.pipe(upstream);
+    });
+  }
+
+  async route(peerId: string, target: RouteTarget): Promise<void> {
+    this.#routes.set(peerId, target);
+  }
+
+  async unroute(peerId: string): Promise<void> {
+    this.#routes.delete(peerId);
+  }
+
+  pathFor(peerId: string): string {
+    return `/p/${peerId}/`;
+  }
+}

@@ -1,0 +1,80 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { issueTicket, Peer } from '@p2p-messenger/peer';
+import Fastify, { type FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedRouter } from '../src/index.js';
+
+const dispatcher = generateKeyPairSync('ed25519');
+
+describe('EmbeddedRouter', () => {
+  let dir: string;
+  let app: FastifyInstance;
+  let router: EmbeddedRouter;
+  let peer: Peer;
+  let base: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'router-'));
+    peer = new Peer({
+      name: 'ada',
+      dataDir: join(dir, 'ada'),
+      listenHost: '127.0.0.1',
+      web: { port: 0, dispatcherKeyPem: dispatcher.publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+      logger: pino({ level: 'silent' }),
+    });
+    await peer.start();
+    app = Fastify({ forceCloseConnections: true });
+    router = new EmbeddedRouter(app);
+    app.get('/', async () => ({ dispatcher: true }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  afterEach(async () => {
+    await app.close();
+    await peer.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('carries the owner in with a ticket, then the page, the API and live events', async () => {
+    await router.route(peer.id, { host: '127.0.0.1', port: peer.webPort as number });
+    const path = router.pathFor(peer.id);
+    expect((await fetch(`${base}${path}api/self`)).status).toBe(401);
+    const ticket = issueTicket(dispatcher.privateKey, { peerId: peer.id, owner: 'user-1' });
+    const login = await fetch(`${base}${path}login?ticket=${ticket}`, { redirect: 'manual' });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe(path);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    expect(await (await fetch(`${base}${path}api/self`, { headers: { cookie } })).json()).toMatchObject({
+      id: peer.id,
+    });
+    const sent = await fetch(`${base}${path}api/send`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ peerId: 'nobody', text: 'x' }),
+    });
+    expect(sent.status).toBe(422);
+    const abort = new AbortController();
+    const events = await fetch(`${base}${path}api/events`, { headers: { cookie }, signal: abort.signal });
+    const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+    const { value } = await reader.read();
+    expect(Buffer.from(value as Uint8Array).toString()).toContain(': connected');
+    abort.abort();
+    expect(await (await fetch(`${base}/`)).json()).toEqual({ dispatcher: true });
+  });
+
+  it('answers 404 for a peer it does not route, and 502 when the peer is down', async () => {
+    expect((await fetch(`${base}/p/${'a'.repeat(32)}/`)).status).toBe(404);
+    const id = peer.id;
+    await router.route(id, { host: '127.0.0.1', port: peer.webPort as number });
+    await peer.stop();
+    const down = await fetch(`${base}${router.pathFor(id)}api/self`);
+    expect(down.status).toBe(502);
+    expect(await down.json()).toEqual({ error: 'the peer is not answering; try again in a moment' });
+    await router.unroute(id);
+    expect((await fetch(`${base}${router.pathFor(id)}`)).status).toBe(404);
+  });
+});
