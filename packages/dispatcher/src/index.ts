@@ -1,3 +1,5 @@
+export { type Account, AccountError, AccountStore, MIN_PASSWORD_CHARS } from './accounts/account-store.js';
+export { LoginThrottle } from './accounts/login-throttle.js';
 export { hashPassword, MAX_PASSWORD_CHARS, verifyPassword } from './accounts/passwords.js';
 export type { Catalog, CatalogPeer, NewCatalogPeer } from './catalog/catalog.js';
 export { EmbeddedCatalog } from './catalog/embedded-catalog.js';
