@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../sqlite.js';
 import { hashPassword, MAX_PASSWORD_CHARS, verifyPassword } from './passwords.js';
 
 export interface Account {
@@ -43,15 +44,15 @@ export class AccountStore {
   readonly #statements;
 
   constructor(path: string) {
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('busy_timeout = 5000');
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS accounts (
-      id TEXT PRIMARY KEY,
-      username TEXT NOT NULL UNIQUE,
-      password_hash TEXT,
-      created_at_ms INTEGER NOT NULL
-    )`);
+    this.#db = openDatabase(
+      path,
+      `CREATE TABLE IF NOT EXISTS accounts (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT,
+        created_at_ms INTEGER NOT NULL
+      )`,
+    );
     this.#statements = {
       insert: this.#db.prepare(
         'INSERT INTO accounts (id, username, password_hash, created_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT (username) DO NOTHING',

@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../sqlite.js';
 import type { Catalog, CatalogPeer, NewCatalogPeer } from './catalog.js';
 
 interface PeerRow {
@@ -58,10 +59,7 @@ export class EmbeddedCatalog implements Catalog {
   readonly #statements;
 
   constructor(path: string) {
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('busy_timeout = 5000');
-    this.#db.exec(SCHEMA);
+    this.#db = openDatabase(path, SCHEMA);
     const db = this.#db;
     this.#statements = {
       register: db.prepare(
