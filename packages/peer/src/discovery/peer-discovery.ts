@@ -66,9 +66,7 @@ export class PeerDiscovery {
     const log = host.log.child({ component: 'discovery' });
     this.gossip = new Gossip(
       async (address, port, id) => {
-        const result = await host.greetAt(address, port, id);
-        host.learn(result.identity, [address], false);
-        this.heardOf(result.knownPeers);
+        await this.#greetAndLearn(address, port, id, false);
       },
       (id) => id === host.identity.id || !!host.book.get(id),
       log,
@@ -154,9 +152,7 @@ export class PeerDiscovery {
       // Multicast already proved it while checking the announcement; others are greeted here.
       for (const address of peer.addresses) {
         try {
-          const result = await host.greetAt(address, peer.greetingPort, peer.id);
-          host.learn(result.identity, [address], false);
-          this.heardOf(result.knownPeers);
+          await this.#greetAndLearn(address, peer.greetingPort, peer.id, false);
           break;
         } catch {
           // Try the next address; the peer shows as unreachable if none answers.
@@ -169,11 +165,22 @@ export class PeerDiscovery {
     host.changed(peer.id);
   }
 
-  async #greetStatic(contact: Contact): Promise<GreetedPeer> {
-    const result = await this.#host.greetAt(contact.host, contact.port);
-    // Peers the user named get a session at once, as before discovery existed.
-    const record = this.#host.learn(result.identity, [contact.host], true);
+  /** Greets host:port, keeps the verified peer, and follows the peers it passed on. */
+  async #greetAndLearn(
+    host: string,
+    port: number,
+    expectedId: string | undefined,
+    connect: boolean,
+  ): Promise<{ record: StoredPeer; result: GreetResult }> {
+    const result = await this.#host.greetAt(host, port, expectedId);
+    const record = this.#host.learn(result.identity, [host], connect);
     this.heardOf(result.knownPeers);
+    return { record, result };
+  }
+
+  async #greetStatic(contact: Contact): Promise<GreetedPeer> {
+    // Peers the user named get a session at once, as before discovery existed.
+    const { record, result } = await this.#greetAndLearn(contact.host, contact.port, undefined, true);
     return {
       id: record.id,
       name: record.name,
