@@ -74,10 +74,6 @@ export abstract class DirectoryBase extends EventEmitter<DirectoryEvents> implem
     return entry ? copyPeer(entry) : undefined;
   }
 
-  protected entry(id: string): DirectoryPeer | undefined {
-    return this.#entries.get(id);
-  }
-
   /** Adds or replaces an entry; emits found or updated when something a user sees changed. */
   protected put(peer: DirectoryPeer): void {
     if (this.#stopped) return;

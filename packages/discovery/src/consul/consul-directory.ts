@@ -219,7 +219,6 @@ export class ConsulDirectory extends DirectoryBase {
       present.add(peer.id);
       this.put(peer);
     }
-    for (const peer of this.peers())
-      if (!present.has(peer.id) && this.entry(peer.id)) this.remove(peer.id, 'deregistered');
+    for (const peer of this.peers()) if (!present.has(peer.id)) this.remove(peer.id, 'deregistered');
   }
 }

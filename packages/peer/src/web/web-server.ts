@@ -22,8 +22,16 @@ const COOKIE = 'p2pm_owner';
 const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
 const assets = new Map<string, Promise<string>>();
 
+type UiFile = 'index.html' | 'app.js' | 'app.css';
+/** The chat page's files: path under the peer, file, content type. */
+const UI_FILES: readonly [string, UiFile, string][] = [
+  ['/', 'index.html', 'text/html; charset=utf-8'],
+  ['/app.js', 'app.js', 'text/javascript; charset=utf-8'],
+  ['/app.css', 'app.css', 'text/css; charset=utf-8'],
+];
+
 /** The chat page's files, read once. */
-function asset(name: 'index.html' | 'app.js' | 'app.css'): Promise<string> {
+function asset(name: UiFile): Promise<string> {
   let content = assets.get(name);
   if (!content) {
     content = readFile(join(UI_DIR, name), 'utf8');
@@ -113,52 +121,34 @@ export class PeerWebServer {
       });
       return reply.redirect(`${base}/`, 303);
     });
-    const owner = (request: FastifyRequest, reply: FastifyReply): boolean => {
-      if (this.access.ownerOf(request.cookies[COOKIE])) return true;
-      void reply.code(401).send({ error: 'log in through your dispatcher, or with the link your peer printed' });
-      return false;
+    // Every route but the login: before anything is parsed or served, the owner's cookie.
+    const guarded = {
+      onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+        if (this.access.ownerOf(request.cookies[COOKIE])) return;
+        return reply.code(401).send({ error: 'log in through your dispatcher, or with the link your peer printed' });
+      },
     };
-    app.get(`${base}/api/self`, async (request, reply) => {
-      if (!owner(request, reply)) return reply;
-      return peer.self();
-    });
-    app.get(`${base}/api/peers`, async (request, reply) => {
-      if (!owner(request, reply)) return reply;
-      return peer.peers();
-    });
-    app.get(`${base}/api/history/:peerId`, async (request, reply) => {
-      if (!owner(request, reply)) return reply;
-      return peer.history((request.params as { peerId: string }).peerId, 200);
-    });
-    app.get(`${base}/`, async (request, reply) => {
-      if (!owner(request, reply)) return reply;
-      return reply.type('text/html; charset=utf-8').send(await asset('index.html'));
-    });
-    app.get(`${base}/app.js`, async (request, reply) => {
-      if (!owner(request, reply)) return reply;
-      return reply.type('text/javascript; charset=utf-8').send(await asset('app.js'));
-    });
-    app.get(`${base}/app.css`, async (request, reply) => {
-      if (!owner(request, reply)) return reply;
-      return reply.type('text/css; charset=utf-8').send(await asset('app.css'));
-    });
-    app.get(`${base}/api/qr`, async (request, reply) => {
-      if (!owner(request, reply)) return reply;
+    for (const [path, file, type] of UI_FILES) {
+      app.get(`${base}${path}`, guarded, async (_request, reply) => reply.type(type).send(await asset(file)));
+    }
+    app.get(`${base}/api/self`, guarded, async () => peer.self());
+    app.get(`${base}/api/peers`, guarded, async () => peer.peers());
+    app.get(`${base}/api/history/:peerId`, guarded, async (request) =>
+      peer.history((request.params as { peerId: string }).peerId, 200),
+    );
+    app.get(`${base}/api/qr`, guarded, async (_request, reply) => {
       const me = peer.self();
       const svg = await QRCode.toString(`p2pm:${me.id}#${me.fingerprint.replaceAll(' ', '')}`, { type: 'svg' });
       return reply.type('image/svg+xml').send(svg);
     });
-    app.post(`${base}/api/read/:peerId`, async (request, reply) => {
-      if (!owner(request, reply)) return reply;
-      return { read: peer.markRead((request.params as { peerId: string }).peerId) };
-    });
-    app.get(`${base}/api/events`, async (request, reply) => {
-      if (!owner(request, reply)) return reply;
+    app.post(`${base}/api/read/:peerId`, guarded, async (request) => ({
+      read: peer.markRead((request.params as { peerId: string }).peerId),
+    }));
+    app.get(`${base}/api/events`, guarded, async (_request, reply) => {
       streamEvents(peer, reply);
       return reply;
     });
-    app.post(`${base}/api/send`, async (request, reply) => {
-      if (!owner(request, reply)) return reply;
+    app.post(`${base}/api/send`, guarded, async (request, reply) => {
       const body = request.body as { peerId?: unknown; text?: unknown } | undefined;
       if (typeof body?.peerId !== 'string' || typeof body.text !== 'string' || body.text.length === 0) {
         return reply.code(400).send({ error: 'send needs {"peerId": "...", "text": "..."}' });
