@@ -83,8 +83,7 @@ export class HeardPeers {
   }
 }
 
-/** IPv4 before global IPv6 before link-local IPv6: the order dialing should try them in. */
+/** IPv4 before IPv6: the order dialing should try them in (link-local sources never get here). */
 function rank(address: string): number {
-  if (!address.includes(':')) return 0;
-  return address.toLowerCase().startsWith('fe80') ? 2 : 1;
+  return address.includes(':') ? 1 : 0;
 }
