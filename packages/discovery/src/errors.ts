@@ -12,3 +12,13 @@ export class DiscoveryStartError extends Error {
 export class KeyUnavailableError extends Error {
   override name = 'KeyUnavailableError';
 }
+
+/** The peer catalog refused this peer's token (HTTP 401): it is missing or wrong. */
+export class CatalogTokenError extends Error {
+  override name = 'CatalogTokenError';
+}
+
+/** The peer catalog gave no usable answer: unreachable, too slow, an HTTP error or a malformed body. */
+export class CatalogUnavailableError extends Error {
+  override name = 'CatalogUnavailableError';
+}

@@ -1,5 +1,6 @@
 export { type BackoffInit, backoffDelay } from './backoff.js';
 export { base32Decode, base32Encode } from './base32.js';
+export { CatalogHttpDirectory, type CatalogHttpOptions } from './catalog/catalog-http-directory.js';
 export { ConsulDirectory, type ConsulOptions } from './consul/consul-directory.js';
 export { DEFAULT_SERVICE_NAME } from './consul/service-record.js';
 export {
@@ -11,7 +12,13 @@ export {
   type LostReason,
   type PeerDirectory,
 } from './directory.js';
-export { DiscoveryConfigError, DiscoveryStartError, KeyUnavailableError } from './errors.js';
+export {
+  CatalogTokenError,
+  CatalogUnavailableError,
+  DiscoveryConfigError,
+  DiscoveryStartError,
+  KeyUnavailableError,
+} from './errors.js';
 export type { AnnouncementSigner, Contact, GreetedPeer, Greeter, LocalPeerInfo } from './host.js';
 export { MergedDirectory, type MergedPeer } from './merged-directory.js';
 export { decodeAnnouncement, encodeAnnouncement, MAX_DATAGRAM_BYTES } from './multicast/announcement-codec.js';

@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Env, parseCommandLine, type SystemInfo } from '../src/cli/config.js';
-import { OPTIONS } from '../src/cli/options.js';
+import { OPTIONS, SECRETS } from '../src/cli/options.js';
 import { CLI_MAIN, type CliProcess, Started } from './helpers/cli-process.js';
 
 const system: SystemInfo = { homedir: '/home/ursula', username: 'ursula' };
@@ -39,6 +40,7 @@ describe('parseCommandLine', () => {
       sync: 'normal',
       maxMessageBytes: 1024 * 1024,
       interactive: true,
+      exitWithParent: false,
       discovery: { multicast: { families: ['ipv4', 'ipv6'] } },
       web: null,
     });
@@ -80,6 +82,39 @@ describe('parseCommandLine', () => {
       consul: { agent: '10.0.0.5:8500', advertiseAddress: '10.0.0.7', tags: ['lan-a', 'blue'] },
     });
     expect(configOf(['--no-multicast']).discovery).toEqual({});
+  });
+
+  it('reads the catalog from --catalog or P2PM_CATALOG_URL, and its token from the environment only', () => {
+    expect(configOf(['--no-multicast', '--catalog', 'http://10.0.0.2:7600']).discovery).toEqual({
+      catalog: { url: 'http://10.0.0.2:7600' },
+    });
+    const env = { P2PM_CATALOG_URL: 'https://dispatcher.example/catalog/', P2PM_CATALOG_TOKEN: 'tok-3f9a' };
+    expect(configOf(['--no-multicast'], env).discovery).toEqual({
+      catalog: { url: 'https://dispatcher.example/catalog/', token: 'tok-3f9a' },
+    });
+    expect(configOf(['--no-multicast', '--catalog', 'http://[::1]:7600'], env).discovery).toEqual({
+      catalog: { url: 'http://[::1]:7600', token: 'tok-3f9a' },
+    });
+    expect(configError(['--catalog-token', 'tok-3f9a']).message).toBe('unknown flag --catalog-token');
+  });
+
+  it('explains a bad catalog URL or token without showing secrets', () => {
+    expect(configError(['--catalog', '10.0.0.2:7600']).message).toBe(
+      '--catalog must be the catalog\'s http(s) URL (e.g. http://10.0.0.2:7600), got "10.0.0.2:7600"',
+    );
+    expect(configError([], { P2PM_CATALOG_URL: 'ftp://10.0.0.2' }).message).toMatch(
+      /^P2PM_CATALOG_URL must be the catalog's http\(s\) URL/,
+    );
+    const withPassword = configError(['--catalog', 'http://peer:hunter2@10.0.0.2:7600']);
+    expect(withPassword.message).toBe(
+      '--catalog must not carry credentials (they would show in ps): set P2PM_CATALOG_TOKEN instead',
+    );
+    const badToken = configError(['--catalog', 'http://10.0.0.2:7600'], { P2PM_CATALOG_TOKEN: 'two words' });
+    expect(badToken.message).toBe('P2PM_CATALOG_TOKEN must be printable ASCII without spaces (the value is not shown)');
+    expect(configError([], { P2PM_CATALOG_TOKEN: 'tok-3f9a' }).message).toBe(
+      'P2PM_CATALOG_TOKEN is set but no catalog is: pass --catalog URL (or set P2PM_CATALOG_URL)',
+    );
+    for (const err of [withPassword, badToken]) expect(err.name).toBe('ConfigError');
   });
 
   it('reads the web server flags and explains bad ones', async () => {
@@ -146,7 +181,7 @@ describe('parseCommandLine', () => {
       maxMessageBytes: 2048,
     });
     const argv = ['--name', 'bob', '--greeting-port=0', '--peer', '[::1]:7410', '--peer', 'b:1', '--log-file', '-'];
-    expect(configOf([...argv, '--sync', 'normal', '--no-interactive'], env)).toMatchObject({
+    expect(configOf([...argv, '--sync', 'normal', '--no-interactive', '--exit-with-parent'], env)).toMatchObject({
       name: 'bob',
       dataDir: '/srv/alice',
       greetingPort: 0,
@@ -154,6 +189,7 @@ describe('parseCommandLine', () => {
       logFile: '-',
       sync: 'normal',
       interactive: false,
+      exitWithParent: true,
     });
     expect(configOf(['--data-dir', '~/peers/x'], { P2PM_NAME: '' }).dataDir).toBe('/home/ursula/peers/x');
   });
@@ -215,6 +251,7 @@ describe('the peer command', () => {
       expect(help.output()).toContain(`--${spec.flag}`);
       if ('env' in spec) expect(help.output()).toContain(spec.env);
     }
+    for (const secret of Object.values(SECRETS)) expect(help.output()).toContain(secret.env);
     expect(help.output()).toContain('--peer 127.0.0.1:7400');
   });
 
@@ -239,6 +276,38 @@ describe('the peer command', () => {
     expect(clash.output('stderr')).toMatch(/^peer: the greeting port \d+ on 127\.0\.0\.1 is in use/);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('with --exit-with-parent, a daemon whose parent is killed stops by itself', async () => {
+    const dataDir = await started.tempDir();
+    const peerArgs = ['--name', 'orphan', '--data-dir', dataDir, '--listen', '127.0.0.1', '--greeting-port', '0'];
+    const command = [process.execPath, CLI_MAIN, ...peerArgs, '--secure-port', '0', '--no-interactive'];
+    const quoted = [...command, '--exit-with-parent'].map((a) => `'${a}'`).join(' ');
+    // A parent shell that prints its child's pid, then waits for it (whose ready line follows).
+    const parent = spawn('bash', ['-c', `echo "$$"; ${quoted} & echo "pid $!"; wait`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    parent.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+    });
+    await expect.poll(() => /^\{.*\}$/m.test(out), { timeout: 20_000 }).toBe(true);
+    const pid = Number(/^pid (\d+)$/m.exec(out)?.[1]);
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      expect(alive()).toBe(true);
+      parent.kill('SIGKILL');
+      await expect.poll(alive, { timeout: 10_000 }).toBe(false);
+    } finally {
+      if (alive()) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('prints a one-time web login link that lets the owner in once', async () => {

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { parseHostPort } from '../util/address.js';
-import { MAX_MESSAGE_BYTES_LIMIT, MAX_NAME_LENGTH } from './options.js';
+import { MAX_MESSAGE_BYTES_LIMIT, MAX_NAME_LENGTH, SECRETS } from './options.js';
 
 /** Validators for single configuration values; each error names the flag or variable at fault. */
 
@@ -114,6 +114,34 @@ export function parseConsulAgent(setting: Setting | undefined): string | undefin
   throw new ConfigError(
     `${setting.from} must be the Consul agent's host:port or URL (e.g. 127.0.0.1:8500), got ${JSON.stringify(setting.value)}`,
   );
+}
+
+/** The dispatcher's catalog: an http(s) URL, without credentials (the token has its own variable). */
+export function parseCatalogUrl(setting: Setting | undefined): string | undefined {
+  if (!setting) return undefined;
+  const value = setting.value.trim();
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (!url || !/^https?:$/.test(url.protocol) || !url.hostname) {
+    throw new ConfigError(
+      `${setting.from} must be the catalog's http(s) URL (e.g. http://10.0.0.2:7600), got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  if (url.username || url.password) {
+    throw new ConfigError(
+      `${setting.from} must not carry credentials (they would show in ps): set ${SECRETS.catalogToken.env} instead`,
+    );
+  }
+  return value;
+}
+
+/** A bearer token: it goes into a header, so printable ASCII without spaces. It is never echoed. */
+export function parseCatalogToken(setting: Setting | undefined): string | undefined {
+  if (!setting) return undefined;
+  const value = setting.value.trim();
+  if (!/^[\x21-\x7e]+$/.test(value)) {
+    throw new ConfigError(`${setting.from} must be printable ASCII without spaces (the value is not shown)`);
+  }
+  return value;
 }
 
 const INTERFACE_NAME = /^[\w.:@-]{1,15}$/;

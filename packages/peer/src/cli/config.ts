@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { MULTICAST_DEFAULTS } from '@p2p-messenger/discovery';
 import type { Logger } from 'pino';
 import type { DiscoverySettings } from '../discovery/discovery-options.js';
 import { ConfigError } from '../errors.js';
@@ -12,25 +11,23 @@ import type { SyncMode } from '../store/message-store.js';
 import {
   parseByteCount,
   parseChoice,
-  parseConsulAgent,
   parseHost,
-  parseInterfaceName,
-  parseMilliseconds,
-  parseMulticastGroup,
   parseName,
   parsePath,
   parsePeerAddress,
   parsePort,
   type Setting,
 } from './config-values.js';
+import { discoveryOf } from './discovery-config.js';
 import {
   DEFAULTS,
   LOG_LEVELS,
   type LogLevel,
   MAX_ADVERTISED,
-  MULTICAST_FAMILIES,
   OPTIONS,
   type OptionKey,
+  SECRETS,
+  type SecretKey,
   SYNC_MODES,
 } from './options.js';
 
@@ -49,6 +46,8 @@ export interface CliConfig {
   readonly sync: SyncMode;
   readonly maxMessageBytes: number;
   readonly interactive: boolean;
+  /** Stop when the parent process goes (peers run by a dispatcher). */
+  readonly exitWithParent: boolean;
   readonly discovery: DiscoverySettings;
   /** The owner's web server, when --web-port is given. */
   readonly web: { port: number; dispatcherKeyPem?: string } | null;
@@ -114,7 +113,12 @@ export function parseCommandLine(argv: readonly string[], env: Env, system: Syst
   const listen = one('listen');
   const logFile = one('logFile');
   const interactive = !flags.has('noInteractive');
-  const discovery = discoveryOf(flags, one, list, advertise);
+  const secret = (key: SecretKey): Setting | undefined => {
+    const name = SECRETS[key].env;
+    const value = env[name];
+    return value ? { value, from: name } : undefined;
+  };
+  const discovery = discoveryOf({ one, list, secret, noMulticast: flags.has('noMulticast') }, advertise);
   const web = webOf(one);
   const config: CliConfig = {
     name,
@@ -131,54 +135,11 @@ export function parseCommandLine(argv: readonly string[], env: Env, system: Syst
     sync: parseChoice(one('sync'), SYNC_MODES) ?? DEFAULTS.sync,
     maxMessageBytes: parseByteCount(one('maxMessageBytes')) ?? DEFAULTS.maxMessageBytes,
     interactive,
+    exitWithParent: flags.has('exitWithParent'),
     discovery,
     web,
   };
   return { kind: 'run', config: Object.freeze(config) };
-}
-
-const ANNOUNCE_INTERVAL_RANGE_MS = [100, 600_000] as const;
-
-function discoveryOf(
-  flags: FlagValues,
-  one: (key: OptionKey) => Setting | undefined,
-  list: (key: OptionKey) => Setting[],
-  advertise: readonly string[],
-): DiscoverySettings {
-  const settings: DiscoverySettings = {};
-  if (!flags.has('noMulticast')) {
-    const family = parseChoice(one('multicastFamily'), MULTICAST_FAMILIES) ?? DEFAULTS.multicastFamily;
-    const interfaces = list('multicastInterface').map(parseInterfaceName);
-    settings.multicast = {
-      families: family === 'both' ? ['ipv4', 'ipv6'] : [family],
-      ...(interfaces.length > 0 ? { interfaces } : {}),
-      ...optional('port', parsePort(one('multicastPort'))),
-      ...optional('ipv4Group', parseMulticastGroup(one('multicastGroupV4'), 4)),
-      ...optional('ipv6Group', parseMulticastGroup(one('multicastGroupV6'), 6)),
-      ...optional('intervalMs', parseMilliseconds(one('announceInterval'), ...ANNOUNCE_INTERVAL_RANGE_MS)),
-      ...optional('expiryMs', parseMilliseconds(one('peerExpiry'), ...ANNOUNCE_INTERVAL_RANGE_MS)),
-    };
-    const { intervalMs = MULTICAST_DEFAULTS.intervalMs, expiryMs } = settings.multicast;
-    if (expiryMs !== undefined && expiryMs <= intervalMs) {
-      throw new ConfigError(
-        `--peer-expiry (${expiryMs} ms) must be longer than the announce interval (${intervalMs} ms): a few intervals`,
-      );
-    }
-  }
-  const agent = parseConsulAgent(one('consul'));
-  if (agent) {
-    if (advertise.length === 0) {
-      throw new ConfigError('--consul needs --advertise HOST: the address other peers reach this one at');
-    }
-    const service = one('consulService');
-    settings.consul = {
-      agent,
-      advertiseAddress: advertise[0] as string,
-      tags: list('consulTag').map((s) => parseName(s)),
-      ...optional('serviceName', service ? parseName(service) : undefined),
-    };
-  }
-  return settings;
 }
 
 function webOf(one: (key: OptionKey) => Setting | undefined): CliConfig['web'] {
@@ -204,10 +165,6 @@ function readDispatcherKey(setting: Setting): string {
     throw new ConfigError(`${setting.from}: ${setting.value} is not an Ed25519 public key in PEM form`);
   }
   return pem;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 type FlagValues = Map<OptionKey, string[]>;

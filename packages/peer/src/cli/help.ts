@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { OPTIONS, type OptionSpec } from './options.js';
+import { OPTIONS, type OptionSpec, SECRETS } from './options.js';
 
 /** The `--help` text, built from the option table so that it cannot drift from it. */
 export function usage(): string {
@@ -16,6 +16,7 @@ export function usage(): string {
     const head = `  ${(left[i] ?? '').padEnd(width)}${spec.help}`;
     return details ? `${head}\n  ${''.padEnd(width)}(${details})` : head;
   });
+  const secrets = Object.values(SECRETS).map(({ env, help }) => `  ${env.padEnd(width)}${help}`);
   return `Usage: peer [flags]
 
 Runs a peer-to-peer messenger peer with a chat in this terminal (or as a daemon).
@@ -24,6 +25,9 @@ are comma-separated.
 
 Flags:
 ${lines.join('\n')}
+
+Environment only (secrets: flags would show in ps):
+${secrets.join('\n')}
 
 Examples:
   Two peers on one machine (start alice, then bob pointed at alice's greeting port):

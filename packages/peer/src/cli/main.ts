@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
 /** Runs the peer with a chat on this terminal, or as a daemon, until asked to stop. */
 async function serve(config: CliConfig): Promise<void> {
   const log = createLogger(config);
-  const stopRequested = untilSignal();
+  const stopRequested = config.exitWithParent ? Promise.race([untilSignal(), untilParentExits()]) : untilSignal();
   const peer = new Peer(peerOptionsOf(config, log));
   try {
     await peer.start();
@@ -46,6 +46,18 @@ async function serve(config: CliConfig): Promise<void> {
     log.info({ signal }, 'stopping');
   }
   await peer.stop();
+}
+
+/** Resolves when the parent process has gone (this process is then adopted by another). */
+function untilParentExits(): Promise<NodeJS.Signals> {
+  const parent = process.ppid;
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(timer);
+      resolve('SIGHUP');
+    }, 500);
+  });
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one ends the process at once. */

@@ -255,6 +255,15 @@ export const OPTIONS = {
     shown: 'none',
     help: 'extra tag on the Consul registration, e.g. for routing (repeatable)',
   },
+  catalog: {
+    flag: 'catalog',
+    example: 'http://10.0.0.2:7600',
+    env: 'P2PM_CATALOG_URL',
+    kind: 'string',
+    arg: 'URL',
+    shown: 'off',
+    help: 'find peers in the catalog a dispatcher serves at this http(s) URL (token: P2PM_CATALOG_TOKEN)',
+  },
   webPort: {
     flag: 'web-port',
     example: '7480',
@@ -278,8 +287,20 @@ export const OPTIONS = {
     kind: 'boolean',
     help: 'run as a daemon: print one JSON line with id and ports, run until SIGTERM/SIGINT',
   },
+  exitWithParent: {
+    flag: 'exit-with-parent',
+    kind: 'boolean',
+    help: 'stop (gracefully) when the process that started this one ends',
+  },
   help: { flag: 'help', short: 'h', kind: 'boolean', help: 'show this help and exit' },
   version: { flag: 'version', kind: 'boolean', help: 'show the version and exit' },
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionKey = keyof typeof OPTIONS;
+
+/** Settings read from the environment only: secrets, which as flags would show in `ps`. */
+export const SECRETS = {
+  catalogToken: { env: 'P2PM_CATALOG_TOKEN', help: 'bearer token for --catalog, given by the dispatcher' },
+} as const satisfies Record<string, { env: string; help: string }>;
+
+export type SecretKey = keyof typeof SECRETS;

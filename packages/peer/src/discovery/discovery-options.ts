@@ -23,10 +23,19 @@ export interface ConsulSettings {
   reapAfterMs?: number;
 }
 
+/** The catalog of peers a dispatcher serves to the peers it runs. */
+export interface CatalogSettings {
+  /** Its base URL, http(s); the peers are listed at `<url>/peers`. */
+  url: string;
+  /** Bearer token the dispatcher gave this peer. */
+  token?: string;
+}
+
 export interface DiscoverySettings {
   /** Off unless given: tests and embedded peers on one machine should not find strangers. */
   multicast?: MulticastSettings | false;
   consul?: ConsulSettings;
-  /** Further directories (e.g. a catalog served by the dispatcher): the same interface. */
+  catalog?: CatalogSettings;
+  /** Further directories: the same interface. */
   directories?: PeerDirectory[];
 }

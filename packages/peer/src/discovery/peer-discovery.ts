@@ -1,4 +1,5 @@
 import {
+  CatalogHttpDirectory,
   ConsulDirectory,
   type Contact,
   type DirectoryPeer,
@@ -95,6 +96,9 @@ export class PeerDiscovery {
         throw new ConfigError('Consul discovery needs the address other peers reach this one at: --advertise HOST');
       }
       directories.push(new ConsulDirectory({ ...settings.consul, advertiseAddress, self, log }));
+    }
+    if (settings.catalog) {
+      directories.push(new CatalogHttpDirectory({ ...settings.catalog, selfId: host.identity.id, log }));
     }
     directories.push(...(settings.directories ?? []));
     this.#merged = new MergedDirectory(directories);

@@ -1,0 +1,80 @@
+import { isIP } from 'node:net';
+import type { DirectoryPeer } from '../directory.js';
+import { CatalogUnavailableError } from '../errors.js';
+
+/**
+ * The dispatcher's answer to `GET /peers`:
+ * `{"index": 7, "peers": [{"id", "name", "addresses", "greetingPort", "securePort", "protocolVersion"}]}`.
+ * Unknown fields are ignored, so that the dispatcher can add some.
+ */
+export interface CatalogAnswer {
+  /** Changes whenever the catalog does; a blocking query waits for it to move past this. */
+  index: number;
+  peers: DirectoryPeer[];
+  /** The entries left out, by position in the answer, with what was wrong with each. */
+  dropped: { position: number; problem: string }[];
+}
+
+const MAX_NAME_LENGTH = 64;
+const MAX_ADDRESSES = 16;
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/**
+ * Reads an answer without trusting it: an entry that is not a usable peer is left out (and
+ * said why); a body that is no catalog at all throws CatalogUnavailableError.
+ */
+export function parseCatalogAnswer(text: string, now: number): CatalogAnswer {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new CatalogUnavailableError(`the catalog answered with something that is not JSON (${text.length} bytes)`);
+  }
+  if (!isRecord(body) || !Array.isArray(body.peers)) {
+    throw new CatalogUnavailableError('the catalog answer has no "peers" list');
+  }
+  if (!Number.isSafeInteger(body.index) || (body.index as number) < 1) {
+    throw new CatalogUnavailableError('the catalog answer has no positive whole "index"');
+  }
+  const peers: DirectoryPeer[] = [];
+  const dropped: CatalogAnswer['dropped'] = [];
+  const ids = new Set<string>();
+  for (const [position, raw] of body.peers.entries()) {
+    const entry = readEntry(raw, ids);
+    if (typeof entry === 'string') {
+      dropped.push({ position, problem: entry });
+      continue;
+    }
+    ids.add(entry.id);
+    peers.push({ ...entry, knownPeerIds: [], sources: ['catalog'], lastSeenMs: now });
+  }
+  return { index: body.index as number, peers, dropped };
+}
+
+type CatalogEntry = Omit<DirectoryPeer, 'knownPeerIds' | 'sources' | 'lastSeenMs'>;
+
+/** The entry's fields, or what is wrong with it (`ids`: those of the entries before it). */
+function readEntry(entry: unknown, ids: ReadonlySet<string>): CatalogEntry | string {
+  if (!isRecord(entry)) return 'not an object';
+  const { id, name, addresses, greetingPort, securePort, protocolVersion } = entry;
+  if (typeof id !== 'string' || !/^[a-z2-7]{16,64}$/.test(id)) return 'malformed id';
+  if (ids.has(id)) return 'duplicate id';
+  if (typeof name !== 'string' || name.length < 1 || name.length > MAX_NAME_LENGTH) return 'malformed name';
+  if (!Array.isArray(addresses) || addresses.length < 1 || addresses.length > MAX_ADDRESSES) return 'no addresses';
+  if (!addresses.every(isHost)) return 'malformed address';
+  if (!isPort(greetingPort) || !isPort(securePort)) return 'port out of range';
+  if (!Number.isSafeInteger(protocolVersion) || (protocolVersion as number) < 0) return 'malformed protocol version';
+  return { id, name, addresses: [...addresses], greetingPort, securePort, protocolVersion: protocolVersion as number };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isHost(value: unknown): value is string {
+  return typeof value === 'string' && (isIP(value) !== 0 || HOST_NAME.test(value));
+}
+
+function isPort(port: unknown): port is number {
+  return Number.isInteger(port) && (port as number) > 0 && (port as number) < 65_536;
+}
