@@ -12,6 +12,7 @@ const BUILT = fileURLToPath(new URL('../dist/catalog/embedded-catalog.js', impor
 
 const peer = (n: number): NewCatalogPeer => ({
   id: `peer${String(n).padStart(4, '0')}`,
+  instanceId: `p-${String(n).padStart(12, '0')}`,
   name: `peer ${n}`,
   address: '127.0.0.1',
   greetingPort: 7000 + n,

@@ -36,7 +36,14 @@ describe('WarmPool with local peers and the embedded catalog', () => {
 
   it('reconciles: drops vacant entries without a peer, keeps users’ ones, stops unknown peers', async () => {
     const stray = await orchestrator.start({ name: 'stray' });
-    const fake = { address: '127.0.0.1', greetingPort: 1, securePort: 2, webPort: 0, fingerprint: 'x' };
+    const fake = {
+      instanceId: 'p-000000000000',
+      address: '127.0.0.1',
+      greetingPort: 1,
+      securePort: 2,
+      webPort: 0,
+      fingerprint: 'x',
+    };
     // Two entries whose peers are not running; the first (oldest) goes to a user.
     await catalog.register({ id: 'peeraaaa', name: 'users', ...fake });
     await catalog.register({ id: 'peerbbbb', name: 'spare', ...fake });

@@ -1,6 +1,10 @@
+import type { EventEmitter } from 'node:events';
+
 /** A peer instance as the dispatcher tracks it. */
 export interface CatalogPeer {
   id: string;
+  /** The orchestrator's handle for it (to start it again after a restart of the dispatcher). */
+  instanceId: string;
   name: string;
   /** Where the dispatcher (or its proxy) reaches the peer. */
   address: string;
@@ -24,7 +28,12 @@ export type NewCatalogPeer = Omit<CatalogPeer, 'state' | 'owner' | 'healthy' | '
  * dispatchers, across them). Implementations: EmbeddedCatalog (SQLite in the dispatcher's
  * data dir); a Consul one later.
  */
-export interface Catalog {
+export interface CatalogEvents {
+  /** Something in the catalog changed (a peer came, went, was claimed, moved or fell ill). */
+  changed: [];
+}
+
+export interface Catalog extends EventEmitter<CatalogEvents> {
   /** Adds a started peer as vacant (and healthy), or refreshes its details. */
   register(peer: NewCatalogPeer): Promise<void>;
   /** The owner's peer: the one already assigned, else a healthy vacant one now theirs, else null. */

@@ -1,9 +1,11 @@
+import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../sqlite.js';
-import type { Catalog, CatalogPeer, NewCatalogPeer } from './catalog.js';
+import type { Catalog, CatalogEvents, CatalogPeer, NewCatalogPeer } from './catalog.js';
 
 interface PeerRow {
   id: string;
+  instance_id: string;
   name: string;
   address: string;
   greeting_port: number;
@@ -19,6 +21,7 @@ interface PeerRow {
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS peers (
     id TEXT PRIMARY KEY,
+    instance_id TEXT NOT NULL,
     name TEXT NOT NULL,
     address TEXT NOT NULL,
     greeting_port INTEGER NOT NULL,
@@ -35,6 +38,7 @@ const SCHEMA = `
 function toPeer(row: PeerRow): CatalogPeer {
   return {
     id: row.id,
+    instanceId: row.instance_id,
     name: row.name,
     address: row.address,
     greetingPort: row.greeting_port,
@@ -54,18 +58,19 @@ function toPeer(row: PeerRow): CatalogPeer {
  * survive restarts. A claim is one IMMEDIATE transaction, and an owner column that is UNIQUE
  * backs it: two dispatchers sharing the file cannot hand one peer, or two peers, to a user.
  */
-export class EmbeddedCatalog implements Catalog {
+export class EmbeddedCatalog extends EventEmitter<CatalogEvents> implements Catalog {
   readonly #db: Database.Database;
   readonly #statements;
 
   constructor(path: string) {
+    super();
     this.#db = openDatabase(path, SCHEMA);
     const db = this.#db;
     this.#statements = {
       register: db.prepare(
-        `INSERT INTO peers (id, name, address, greeting_port, secure_port, web_port, fingerprint, owner, healthy, registered_at_ms)
-         VALUES (@id, @name, @address, @greetingPort, @securePort, @webPort, @fingerprint, NULL, 1, @now)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address,
+        `INSERT INTO peers (id, instance_id, name, address, greeting_port, secure_port, web_port, fingerprint, owner, healthy, registered_at_ms)
+         VALUES (@id, @instanceId, @name, @address, @greetingPort, @securePort, @webPort, @fingerprint, NULL, 1, @now)
+         ON CONFLICT (id) DO UPDATE SET instance_id = excluded.instance_id, name = excluded.name, address = excluded.address,
            greeting_port = excluded.greeting_port, secure_port = excluded.secure_port,
            web_port = excluded.web_port, fingerprint = excluded.fingerprint, healthy = 1`,
       ),
@@ -84,19 +89,22 @@ export class EmbeddedCatalog implements Catalog {
 
   async register(peer: NewCatalogPeer): Promise<void> {
     this.#statements.register.run({ ...peer, now: Date.now() });
+    this.emit('changed');
   }
 
   async claim(owner: string): Promise<CatalogPeer | null> {
     const { byOwner, firstVacant, take, byId } = this.#statements;
-    return this.#db
+    const { peer, took } = this.#db
       .transaction(() => {
         const mine = byOwner.get(owner) as PeerRow | undefined;
-        if (mine) return toPeer(mine);
+        if (mine) return { peer: toPeer(mine), took: false };
         const vacant = firstVacant.get() as PeerRow | undefined;
-        if (!vacant || take.run(owner, Date.now(), vacant.id).changes !== 1) return null;
-        return toPeer(byId.get(vacant.id) as PeerRow);
+        if (!vacant || take.run(owner, Date.now(), vacant.id).changes !== 1) return { peer: null, took: false };
+        return { peer: toPeer(byId.get(vacant.id) as PeerRow), took: true };
       })
       .immediate();
+    if (took) this.emit('changed');
+    return peer;
   }
 
   async assignedTo(owner: string): Promise<CatalogPeer | null> {
@@ -114,15 +122,15 @@ export class EmbeddedCatalog implements Catalog {
   }
 
   async setHealthy(peerId: string, healthy: boolean): Promise<void> {
-    this.#statements.setHealthy.run(healthy ? 1 : 0, peerId);
+    if (this.#statements.setHealthy.run(healthy ? 1 : 0, peerId).changes > 0) this.emit('changed');
   }
 
   async release(peerId: string): Promise<void> {
-    this.#statements.release.run(peerId);
+    if (this.#statements.release.run(peerId).changes > 0) this.emit('changed');
   }
 
   async remove(peerId: string): Promise<void> {
-    this.#statements.remove.run(peerId);
+    if (this.#statements.remove.run(peerId).changes > 0) this.emit('changed');
   }
 
   async close(): Promise<void> {

@@ -1,22 +1,33 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { backoffDelay } from '@p2p-messenger/discovery';
 import { type Logger, pino } from 'pino';
-import type { Orchestrator, OrchestratorEvents, PeerInstance } from './orchestrator.js';
+import type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from './orchestrator.js';
 
 /** A peer that did not start, with what it said on stderr. */
 export class PeerStartError extends Error {
   override name = 'PeerStartError';
 }
 
+/** What every peer of this dispatcher is told at start. */
+export interface PeerSettings {
+  /** The dispatcher's ticket key (public, PEM file): its users' tickets open the peer's web server. */
+  dispatcherKeyFile?: string;
+  /** The dispatcher's catalog, which the peer uses as its directory. */
+  catalogUrl?: string;
+  catalogToken?: string;
+}
+
 export interface LocalProcessOptions {
   /** Each instance gets `<dataRoot>/<instanceId>`. */
   dataRoot: string;
+  /** Read at every start (the catalog's URL may be known only once the dispatcher listens). */
+  peerSettings?: PeerSettings | (() => PeerSettings);
   /** The peer command; default: this Node running the built `peer` CLI. */
   command?: readonly string[];
   startTimeoutMs?: number;
@@ -30,8 +41,18 @@ interface Running {
   timer: NodeJS.Timeout | null;
 }
 
+/** The daemon's ready line (the fields the dispatcher uses). */
+interface ReadyLine {
+  id: string;
+  fingerprint: string;
+  greetingPort: number;
+  securePort: number;
+  webPort?: number;
+}
+
 const STOP_GRACE_MS = 5_000;
 const RESTART_BACKOFF = { minDelayMs: 200, maxDelayMs: 10_000 };
+const INSTANCE_ID = /^p-[0-9a-f]{12}$/;
 
 function defaultCommand(): string[] {
   const peerEntry = createRequire(import.meta.url).resolve('@p2p-messenger/peer');
@@ -41,7 +62,7 @@ function defaultCommand(): string[] {
 /**
  * Peers as child processes of the dispatcher, on loopback, one data dir each. An instance
  * that dies is started again (with backoff) from the same data dir: same identity, same
- * history.
+ * history; so is an instance started again by id after the dispatcher restarted.
  */
 export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> implements Orchestrator {
   readonly #options: LocalProcessOptions;
@@ -56,10 +77,19 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
     this.#log = (options.log ?? pino({ level: 'silent' })).child({ component: 'orchestrator' });
   }
 
-  async start(spec: { name: string }): Promise<PeerInstance> {
-    const instanceId = `p-${randomBytes(6).toString('hex')}`;
+  async start(spec: PeerSpec): Promise<PeerInstance> {
+    const instanceId = spec.instanceId ?? `p-${randomBytes(6).toString('hex')}`;
+    const already = this.#running.get(instanceId);
+    if (already) return { ...already.instance };
     const dataDir = join(this.#options.dataRoot, instanceId);
-    await mkdir(dataDir, { recursive: true });
+    if (spec.instanceId) {
+      if (!INSTANCE_ID.test(spec.instanceId)) throw new PeerStartError(`${spec.instanceId} is not an instance id`);
+      const found = await stat(dataDir).catch(() => null);
+      if (!found?.isDirectory())
+        throw new PeerStartError(`instance ${instanceId} has no data dir (${dataDir}) any more`);
+    } else {
+      await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    }
     const { child, ready } = await this.#launch(spec.name, dataDir);
     const instance: PeerInstance = {
       instanceId,
@@ -69,6 +99,7 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
       address: '127.0.0.1',
       greetingPort: ready.greetingPort,
       securePort: ready.securePort,
+      webPort: ready.webPort ?? 0,
       state: 'running',
       restarts: 0,
       startedAtMs: Date.now(),
@@ -80,7 +111,14 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
     return { ...instance };
   }
 
-  async stop(instanceId: string): Promise<void> {
+  async stop(instanceId: string, options: { deleteData?: boolean } = {}): Promise<void> {
+    await this.#stop(instanceId);
+    if (options.deleteData && INSTANCE_ID.test(instanceId)) {
+      await rm(join(this.#options.dataRoot, instanceId), { recursive: true, force: true });
+    }
+  }
+
+  async #stop(instanceId: string): Promise<void> {
     const running = this.#running.get(instanceId);
     if (!running) return;
     running.stopping = true;
@@ -120,14 +158,20 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
       const relaunch = async (attempt: number): Promise<void> => {
         if (running.stopping) return;
         try {
-          const { child } = await this.#launch(running.instance.name, dataDir);
+          const { child, ready } = await this.#launch(running.instance.name, dataDir);
           if (running.stopping) {
             child.kill('SIGKILL');
             return;
           }
           running.child = child;
-          running.instance.state = 'running';
-          running.instance.restarts++;
+          // Ports are picked afresh at every start.
+          Object.assign(running.instance, {
+            greetingPort: ready.greetingPort,
+            securePort: ready.securePort,
+            webPort: ready.webPort ?? 0,
+            state: 'running',
+            restarts: running.instance.restarts + 1,
+          });
           this.#watch(running, dataDir);
           this.emit('restarted', { ...running.instance });
         } catch (err) {
@@ -139,48 +183,54 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
     });
   }
 
-  async #launch(
-    name: string,
-    dataDir: string,
-  ): Promise<{
-    child: ChildProcess;
-    ready: { id: string; fingerprint: string; greetingPort: number; securePort: number };
-  }> {
-    const [command, ...base] = this.#command as [string, ...string[]];
-    const args = [
-      ...base,
+  #settings(): PeerSettings {
+    const settings = this.#options.peerSettings ?? {};
+    return typeof settings === 'function' ? settings() : settings;
+  }
+
+  #args(name: string, dataDir: string): string[] {
+    const settings = this.#settings();
+    return [
       ...['--name', name, '--data-dir', dataDir, '--log-file', join(dataDir, 'peer.log')],
-      ...['--listen', '127.0.0.1', '--greeting-port', '0', '--secure-port', '0'],
+      ...['--listen', '127.0.0.1', '--greeting-port', '0', '--secure-port', '0', '--web-port', '0'],
+      ...(settings.dispatcherKeyFile ? ['--dispatcher-key', settings.dispatcherKeyFile] : []),
+      ...(settings.catalogUrl ? ['--catalog', settings.catalogUrl] : []),
       '--no-interactive',
       '--no-multicast',
+      '--exit-with-parent',
     ];
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  async #launch(name: string, dataDir: string): Promise<{ child: ChildProcess; ready: ReadyLine }> {
+    const [command, ...base] = this.#command as [string, ...string[]];
+    const token = this.#settings().catalogToken;
+    // The token goes in the environment: arguments are visible to every user of the machine.
+    const env = token ? { ...process.env, P2PM_CATALOG_TOKEN: token } : process.env;
+    const child = spawn(command, [...base, ...this.#args(name, dataDir)], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-4_000);
     });
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     try {
-      const ready = await new Promise<{ id: string; fingerprint: string; greetingPort: number; securePort: number }>(
-        (resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new PeerStartError(`peer ${name} did not start in time`)),
-            this.#options.startTimeoutMs ?? 20_000,
-          );
-          lines.once('line', (line) => {
-            clearTimeout(timer);
-            try {
-              resolve(JSON.parse(line));
-            } catch {
-              reject(new PeerStartError(`peer ${name} printed ${JSON.stringify(line)} instead of its ready line`));
-            }
-          });
-          child.once('exit', (code) => {
-            clearTimeout(timer);
-            reject(new PeerStartError(`peer ${name} exited with ${code} before it was ready: ${stderr.trim()}`));
-          });
-        },
-      );
+      const ready = await new Promise<ReadyLine>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new PeerStartError(`peer ${name} did not start in time`)),
+          this.#options.startTimeoutMs ?? 20_000,
+        );
+        lines.once('line', (line) => {
+          clearTimeout(timer);
+          try {
+            resolve(JSON.parse(line));
+          } catch {
+            reject(new PeerStartError(`peer ${name} printed ${JSON.stringify(line)} instead of its ready line`));
+          }
+        });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new PeerStartError(`peer ${name} exited with ${code} before it was ready: ${stderr.trim()}`));
+        });
+      });
       return { child, ready };
     } catch (err) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

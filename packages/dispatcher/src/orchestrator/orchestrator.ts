@@ -11,6 +11,8 @@ export interface PeerInstance {
   address: string;
   greetingPort: number;
   securePort: number;
+  /** The owner's web server (the router sends the user there). */
+  webPort: number;
   state: 'running' | 'restarting' | 'stopped';
   restarts: number;
   startedAtMs: number;
@@ -23,13 +25,20 @@ export interface OrchestratorEvents {
   restarted: [instance: PeerInstance];
 }
 
+export interface PeerSpec {
+  name: string;
+  /** An instance that ran before: started again from its data, so with its identity and history. */
+  instanceId?: string;
+}
+
 /**
  * Starts, stops and inspects peer instances. Implementations: LocalProcessOrchestrator
  * (child processes on this machine); a Swarm one later.
  */
 export interface Orchestrator extends EventEmitter<OrchestratorEvents> {
-  start(spec: { name: string }): Promise<PeerInstance>;
-  stop(instanceId: string): Promise<void>;
+  start(spec: PeerSpec): Promise<PeerInstance>;
+  /** Stops an instance for good (no restart); `deleteData` also deletes its identity and history. */
+  stop(instanceId: string, options?: { deleteData?: boolean }): Promise<void>;
   inspect(instanceId: string): PeerInstance | null;
   list(): PeerInstance[];
   /** Stops every instance. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type Logger, pino } from 'pino';
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
 import type { Orchestrator, PeerInstance } from '../orchestrator/orchestrator.js';
 
 export interface WarmPoolOptions {
@@ -11,6 +11,10 @@ export interface WarmPoolOptions {
   /** Peers started at once while refilling. */
   maxConcurrentStarts?: number;
   reconcileIntervalMs?: number;
+  /** Whether a running peer answers (e.g. its web server's /healthz); default: always. */
+  probe?: (peer: CatalogPeer) => Promise<boolean>;
+  /** Failed probes in a row before a peer counts as unhealthy. */
+  unhealthyAfter?: number;
   log?: Logger;
 }
 
@@ -19,30 +23,42 @@ export interface PoolStats {
   vacant: number;
   claimed: number;
   starting: number;
+  /** Users waiting for a peer to start for them. */
+  waiting: number;
 }
 
 interface WarmPoolEvents {
-  /** A new peer is registered as vacant. */
-  ready: [instance: PeerInstance];
+  /** A new peer is registered as vacant, `startMs` after its start was asked for. */
+  ready: [instance: PeerInstance, startMs: number];
+  /** A peer is (again) where the catalog says: new, resumed after a restart, or restarted. */
+  placed: [peer: CatalogPeer];
+  /** A peer left the catalog for good (released or removed). */
+  retired: [peerId: string];
   /** A start failed (the pool tries again at the next fill). */
   failed: [error: Error];
 }
 
 /**
- * Keeps `target` vacant, healthy peers ready for users who log in: refills in the background
- * (a few starts at a time), and reconciles what the orchestrator runs with what the catalog
- * lists: vacant entries without an instance go (a user's stays, marked unhealthy), instances
- * the catalog does not know are stopped, and a restarting instance counts as unhealthy until
- * it is back.
+ * Keeps `target` vacant, healthy peers ready for users who log in (plus one for each user
+ * waiting): refills in the background, a few starts at a time, and reconciles what the
+ * orchestrator runs with what the catalog lists: vacant entries without an instance go (a
+ * user's stays, marked unhealthy), instances the catalog does not know are stopped, vacant
+ * peers that stop answering are replaced. At start it first brings back every peer the
+ * catalog lists (same data, so the same identity and history).
  */
 export class WarmPool extends EventEmitter<WarmPoolEvents> {
   readonly #options: WarmPoolOptions;
   readonly #log: Logger;
+  readonly #waiting = new Set<string>();
+  readonly #failedProbes = new Map<string, number>();
   #starting = 0;
   #timer: NodeJS.Timeout | null = null;
   #running = false;
+  #ready: Promise<void> | null = null;
+  #resumed = false;
   #filling: Promise<void> | null = null;
   #seq = 0;
+  readonly #onRestarted = (instance: PeerInstance) => void this.#place(instance);
 
   constructor(options: WarmPoolOptions) {
     super();
@@ -50,24 +66,32 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     this.#log = (options.log ?? pino({ level: 'silent' })).child({ component: 'pool' });
   }
 
-  start(): void {
-    if (this.#running) return;
+  /** Resolves once the peers of the catalog are back (or known lost); the pool then refills. */
+  start(): Promise<void> {
+    if (this.#ready) return this.#ready;
     this.#running = true;
-    const tick = () => {
-      void this.reconcile()
-        .then(() => this.fill())
-        .catch((err: unknown) => this.#log.error({ err }, 'pool upkeep failed'))
-        .finally(() => {
-          if (this.#running) this.#timer = setTimeout(tick, this.#options.reconcileIntervalMs ?? 5_000);
-        });
-    };
-    tick();
+    this.#options.orchestrator.on('restarted', this.#onRestarted);
+    this.#ready = this.#resume().then(() => {
+      this.#resumed = true;
+      this.#tick();
+    });
+    return this.#ready;
   }
 
   async stop(): Promise<void> {
+    if (!this.#running) return;
     this.#running = false;
+    this.#options.orchestrator.off('restarted', this.#onRestarted);
     if (this.#timer) clearTimeout(this.#timer);
+    await this.#ready;
     await this.#filling;
+    this.#ready = null;
+    this.#resumed = false;
+  }
+
+  /** Whether the peers of the catalog are back after a start (users' peers can be reached). */
+  get resumed(): boolean {
+    return this.#resumed;
   }
 
   async stats(): Promise<PoolStats> {
@@ -77,11 +101,49 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
       vacant: peers.filter((p) => p.state === 'vacant' && p.healthy).length,
       claimed: peers.filter((p) => p.state === 'claimed').length,
       starting: this.#starting,
+      waiting: this.#waiting.size,
     };
   }
 
-  /** Starts peers until `target` are vacant (counting those already starting). */
+  get target(): number {
+    return this.#options.target;
+  }
+
+  set target(target: number) {
+    this.#options.target = target;
+    void this.fill();
+  }
+
+  /** A user waits for a peer: one more is started for them (beyond the target). */
+  want(userId: string): void {
+    this.#waiting.add(userId);
+    void this.fill();
+  }
+
+  /** The user got a peer, or stopped waiting. */
+  unwant(userId: string): void {
+    this.#waiting.delete(userId);
+  }
+
+  /**
+   * Takes a peer out of service: out of the catalog (its owner gets a new one next time) and
+   * stopped; its data kept on disk, or deleted. False if the catalog does not list it.
+   */
+  async retire(peerId: string, options: { keepData: boolean }): Promise<boolean> {
+    const { catalog, orchestrator } = this.#options;
+    const peer = await catalog.get(peerId);
+    if (!peer) return false;
+    await catalog.remove(peerId);
+    const instance = orchestrator.list().find((i) => i.peerId === peerId);
+    await orchestrator.stop(instance?.instanceId ?? peer.instanceId, { deleteData: !options.keepData });
+    this.emit('retired', peerId);
+    void this.fill();
+    return true;
+  }
+
+  /** Starts peers until target + waiting are vacant (counting those already starting). */
   fill(): Promise<void> {
+    if (!this.#running) return Promise.resolve();
     this.#filling ??= this.#fill().finally(() => {
       this.#filling = null;
     });
@@ -93,35 +155,104 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     const starts: Promise<void>[] = [];
     for (;;) {
       const { vacant } = await this.stats();
-      const missing = this.#options.target - vacant - this.#starting;
+      const missing = this.#options.target + this.#waiting.size - vacant - this.#starting;
       if (!this.#running || missing <= 0 || this.#starting >= limit) break;
       starts.push(this.#startOne());
     }
-    await Promise.all(starts);
-    if (starts.length > 0 && this.#running) await this.#fill();
+    // Whenever one start ends, look again: the others need not be waited for.
+    if (starts.length > 0) {
+      await Promise.race(starts);
+      if (this.#running) await this.#fill();
+      await Promise.all(starts);
+    }
   }
 
   async #startOne(): Promise<void> {
     this.#starting++;
+    const begun = performance.now();
     try {
-      const instance = await this.#options.orchestrator.start({ name: `peer-${++this.#seq}` });
-      await this.#options.catalog.register({
-        id: instance.peerId,
-        name: instance.name,
-        address: instance.address,
-        greetingPort: instance.greetingPort,
-        securePort: instance.securePort,
-        webPort: 0,
-        fingerprint: instance.fingerprint,
+      const instance = await this.#options.orchestrator.start({
+        name: `peer-${Date.now().toString(36)}-${++this.#seq}`,
       });
+      if (!this.#running) {
+        await this.#options.orchestrator.stop(instance.instanceId);
+        return;
+      }
+      await this.#place(instance);
       this.#log.info({ peerId: instance.peerId }, 'vacant peer ready');
-      this.emit('ready', instance);
+      this.emit('ready', instance, performance.now() - begun);
     } catch (err) {
       this.#log.warn({ err }, 'could not start a pool peer');
       this.emit('failed', err as Error);
     } finally {
       this.#starting--;
     }
+  }
+
+  /** Records where an instance now listens, and tells whoever routes to it. */
+  async #place(instance: PeerInstance): Promise<void> {
+    const { catalog } = this.#options;
+    await catalog.register({
+      id: instance.peerId,
+      instanceId: instance.instanceId,
+      name: instance.name,
+      address: instance.address,
+      greetingPort: instance.greetingPort,
+      securePort: instance.securePort,
+      webPort: instance.webPort,
+      fingerprint: instance.fingerprint,
+    });
+    const placed = await catalog.get(instance.peerId);
+    if (placed) this.emit('placed', placed);
+  }
+
+  /** Starts again every peer the catalog lists (after a restart of the dispatcher), a few at a time. */
+  async #resume(): Promise<void> {
+    const { orchestrator, catalog } = this.#options;
+    const running = new Set(orchestrator.list().map((i) => i.peerId));
+    // Users' peers first: someone may be waiting for theirs.
+    const listed = (await catalog.list())
+      .filter((p) => !running.has(p.id))
+      .sort((a, b) => Number(b.state === 'claimed') - Number(a.state === 'claimed'));
+    const queue = [...listed];
+    const worker = async () => {
+      for (let peer = queue.shift(); peer && this.#running; peer = queue.shift()) await this.#resumeOne(peer);
+    };
+    await Promise.all(Array.from({ length: this.#options.maxConcurrentStarts ?? 2 }, worker));
+  }
+
+  async #resumeOne(peer: CatalogPeer): Promise<void> {
+    const { orchestrator, catalog } = this.#options;
+    try {
+      const instance = await orchestrator.start({ name: peer.name, instanceId: peer.instanceId });
+      if (instance.peerId !== peer.id) {
+        this.#log.error(
+          { peerId: peer.id, found: instance.peerId },
+          'instance came back with another identity; dropping it',
+        );
+        await orchestrator.stop(instance.instanceId);
+        throw new Error('identity changed');
+      }
+      await this.#place(instance);
+      this.#log.info({ peerId: peer.id, owner: peer.owner }, 'peer resumed');
+    } catch (err) {
+      if (peer.state === 'vacant') {
+        await catalog.remove(peer.id);
+      } else {
+        this.#log.error({ err, peerId: peer.id, owner: peer.owner }, 'a user’s peer could not be resumed');
+        await catalog.setHealthy(peer.id, false);
+      }
+    }
+  }
+
+  #tick(): void {
+    if (!this.#running) return;
+    void this.reconcile()
+      .then(() => this.fill())
+      .catch((err: unknown) => this.#log.error({ err }, 'pool upkeep failed'))
+      .finally(() => {
+        if (this.#running) this.#timer = setTimeout(() => this.#tick(), this.#options.reconcileIntervalMs ?? 5_000);
+      });
   }
 
   /** Brings catalog and orchestrator into agreement. */
@@ -138,8 +269,15 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
       } else if (!instance) {
         // Someone's peer: the assignment stays, and the peer shows unhealthy until it runs again.
         if (peer.healthy) await catalog.setHealthy(peer.id, false);
-      } else if (peer.healthy !== (instance.state === 'running')) {
-        await catalog.setHealthy(peer.id, instance.state === 'running');
+      } else {
+        const healthy = instance.state === 'running' && (await this.#answers(peer));
+        if (!healthy && peer.state === 'vacant' && instance.state === 'running') {
+          this.#log.warn({ peerId: peer.id }, 'vacant peer stopped answering; replacing it');
+          await orchestrator.stop(instance.instanceId);
+          await catalog.remove(peer.id);
+        } else if (peer.healthy !== healthy) {
+          await catalog.setHealthy(peer.id, healthy);
+        }
       }
     }
     for (const instance of instances.values()) {
@@ -148,5 +286,16 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
       this.#log.warn({ peerId: instance.peerId }, 'peer the catalog does not know; stopping it');
       await orchestrator.stop(instance.instanceId);
     }
+  }
+
+  /** The probe's verdict, lenient: only several failures in a row make a peer unhealthy. */
+  async #answers(peer: CatalogPeer): Promise<boolean> {
+    const probe = this.#options.probe;
+    if (!probe) return true;
+    const ok = await probe(peer).catch(() => false);
+    const failures = ok ? 0 : (this.#failedProbes.get(peer.id) ?? 0) + 1;
+    if (failures === 0) this.#failedProbes.delete(peer.id);
+    else this.#failedProbes.set(peer.id, failures);
+    return failures < (this.#options.unhealthyAfter ?? 3);
   }
 }

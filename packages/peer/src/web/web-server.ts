@@ -121,7 +121,9 @@ export class PeerWebServer {
       });
       return reply.redirect(`${base}/`, 303);
     });
-    // Every route but the login: before anything is parsed or served, the owner's cookie.
+    // For the orchestrator's health checks: says nothing but that the server answers.
+    app.get(`${base}/healthz`, async () => ({ ok: true }));
+    // Every route but the login and the health check: before anything is parsed or served, the owner's cookie.
     const guarded = {
       onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
         if (this.access.ownerOf(request.cookies[COOKIE])) return;

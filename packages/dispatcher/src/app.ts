@@ -1,0 +1,127 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { AccountStore } from './accounts/account-store.js';
+import { LoginThrottle } from './accounts/login-throttle.js';
+import type { Catalog, CatalogPeer } from './catalog/catalog.js';
+import type { DispatcherConfig } from './config/config.js';
+import type { DispatcherSecrets } from './config/secrets.js';
+import { DispatchService } from './dispatch/dispatch-service.js';
+import { accountRoutes } from './http/account-routes.js';
+import { adminRoutes } from './http/admin-routes.js';
+import { assetRoutes } from './http/assets.js';
+import { catalogApi } from './http/catalog-api.js';
+import { dispatchRoutes } from './http/dispatch-routes.js';
+import { SECURITY_HEADERS } from './http/html.js';
+import { opsRoutes } from './http/ops-routes.js';
+import { messagePage } from './http/pages.js';
+import { registerSessions } from './http/sessions.js';
+import { DispatcherMetrics } from './ops/metrics.js';
+import type { Orchestrator } from './orchestrator/orchestrator.js';
+import { WarmPool } from './pool/warm-pool.js';
+import type { Router } from './router/router.js';
+
+/** What the dispatcher is made of; the embedded and the cloud setups pass different ones. */
+export interface DispatcherParts {
+  config: DispatcherConfig;
+  secrets: DispatcherSecrets;
+  log: Logger;
+  accounts: AccountStore;
+  catalog: Catalog;
+  orchestrator: Orchestrator;
+  /** Makes the router; the embedded one proxies through the app itself. */
+  router: (app: FastifyInstance) => Router;
+  /** Whether a running peer answers; see WarmPool. */
+  probe?: (peer: CatalogPeer) => Promise<boolean>;
+  reconcileIntervalMs?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    dispatcher: { pool: WarmPool; dispatch: DispatchService; catalog: Catalog; metrics: DispatcherMetrics };
+  }
+}
+
+/**
+ * The dispatcher as a Fastify app: pages, sessions, dispatch, admin, the peers' catalog, ops.
+ * The pool starts once the app listens (peers need the catalog's address) and everything
+ * stops, peers included, when the app closes.
+ */
+export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
+  const { config, secrets, accounts, catalog, orchestrator } = parts;
+  const app = Fastify({
+    loggerInstance: parts.log.child({ component: 'http' }) as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    // Event streams never go idle: closing ends them rather than waiting.
+    forceCloseConnections: true,
+  });
+  const router = parts.router(app);
+  await registerSessions(app, { key: secrets.sessionKey, secure: (config.publicUrl ?? '').startsWith('https:') });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+
+  const log = parts.log;
+  const pool = new WarmPool({
+    orchestrator,
+    catalog,
+    target: config.poolTarget,
+    maxConcurrentStarts: config.maxConcurrentStarts,
+    probe: parts.probe,
+    reconcileIntervalMs: parts.reconcileIntervalMs,
+    log,
+  });
+  const metrics = new DispatcherMetrics(() => pool.stats());
+  pool.on('placed', (peer) => void router.route(peer.id, { host: peer.address, port: peer.webPort }));
+  pool.on('retired', (peerId) => void router.unroute(peerId));
+  pool.on('ready', (_instance, startMs) => metrics.spawnSeconds.observe(startMs / 1000));
+  const dispatch = new DispatchService({
+    catalog,
+    pool,
+    router,
+    ticketKey: secrets.ticketKey,
+    maxWaitingUsers: config.maxWaitingUsers,
+    log,
+  });
+  app.decorate('dispatcher', { pool, dispatch, catalog, metrics });
+
+  assetRoutes(app);
+  accountRoutes(app, { accounts, throttle: new LoginThrottle(), dispatch, metrics, guests: config.guests });
+  dispatchRoutes(app, { dispatch, metrics });
+  adminRoutes(app, { user: config.adminUser, password: secrets.adminPassword, catalog, orchestrator, pool, accounts });
+  catalogApi(app, { catalog, token: secrets.catalogToken });
+  opsRoutes(app, { metrics, ready: () => pool.resumed });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err.code?.startsWith('FST_CSRF')) {
+      request.log.warn({ code: err.code }, 'form without a valid CSRF token');
+      return reply
+        .code(403)
+        .type('text/html; charset=utf-8')
+        .send(
+          messagePage(
+            'Expired form',
+            'This form has expired or did not come from this site. Go back, reload the page and try again.',
+            { href: '/', label: 'Start page' },
+          ),
+        );
+    }
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    return reply
+      .code(status)
+      .send({ error: status >= 500 ? 'something went wrong on our side; try again' : err.message });
+  });
+
+  app.addHook('onListen', async () => {
+    void pool.start().catch((err: unknown) => log.error({ err }, 'the pool did not start'));
+  });
+  app.addHook('onClose', async () => {
+    dispatch.close();
+    await pool.stop();
+    await orchestrator.close();
+    await catalog.close();
+    accounts.close();
+  });
+  return app;
+}

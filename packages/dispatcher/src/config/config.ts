@@ -1,0 +1,160 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DispatcherConfigError } from '../errors.js';
+import { DEFAULTS, LOG_LEVELS, OPTIONS, type OptionKey, type OptionSpec } from './options.js';
+
+/** The validated, frozen configuration of one dispatcher process. */
+export interface DispatcherConfig {
+  readonly host: string;
+  readonly port: number;
+  /** What users open; null: derived from host and port once listening. */
+  readonly publicUrl: string | null;
+  readonly dataDir: string;
+  readonly poolTarget: number;
+  readonly maxConcurrentStarts: number;
+  readonly maxWaitingUsers: number;
+  readonly guests: boolean;
+  readonly adminUser: string;
+  /** null: `<dataDir>/admin-password`, made on first start. */
+  readonly adminPasswordFile: string | null;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** An absolute path, or `-` for stderr. */
+  readonly logFile: string;
+}
+
+export type DispatcherCommand = { kind: 'help' } | { kind: 'run'; config: DispatcherConfig };
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Setting {
+  value: string;
+  from: string;
+}
+
+/** Flags win over environment variables; every mistake gets a message that says what to change. */
+export function parseDispatcherCommand(argv: readonly string[], env: Env, homedir: string): DispatcherCommand {
+  const flags = readFlags(argv[0] === '--' ? argv.slice(1) : argv);
+  if (flags.has('help')) return { kind: 'help' };
+  const one = (key: OptionKey): Setting | undefined => {
+    const spec: OptionSpec = OPTIONS[key];
+    const fromFlag = flags.get(key);
+    if (fromFlag !== undefined) return { value: fromFlag, from: `--${spec.flag}` };
+    const fromEnv = spec.env ? env[spec.env] : undefined;
+    return fromEnv !== undefined && fromEnv !== '' && spec.env ? { value: fromEnv, from: spec.env } : undefined;
+  };
+  const dataDirSetting = one('dataDir');
+  const dataDir = dataDirSetting ? absolute(dataDirSetting, homedir) : join(homedir, DEFAULTS.dataDirUnderHome);
+  const logFile = one('logFile');
+  const passwordFile = one('adminPasswordFile');
+  const config: DispatcherConfig = {
+    host: one('host')?.value.trim() || DEFAULTS.host,
+    port: whole(one('port'), 0, 65_535) ?? DEFAULTS.port,
+    publicUrl: publicUrlOf(one('publicUrl')),
+    dataDir,
+    poolTarget: whole(one('poolTarget'), 0, 1_000) ?? DEFAULTS.poolTarget,
+    maxConcurrentStarts: whole(one('maxConcurrentStarts'), 1, 100) ?? DEFAULTS.maxConcurrentStarts,
+    maxWaitingUsers: whole(one('maxWaitingUsers'), 1, 10_000) ?? DEFAULTS.maxWaitingUsers,
+    guests: !flags.has('noGuests'),
+    adminUser: adminUserOf(one('adminUser')),
+    adminPasswordFile: passwordFile ? absolute(passwordFile, homedir) : null,
+    logLevel: logLevelOf(one('logLevel')),
+    logFile: !logFile
+      ? join(dataDir, DEFAULTS.logFileName)
+      : logFile.value.trim() === '-'
+        ? '-'
+        : absolute(logFile, homedir),
+  };
+  return { kind: 'run', config: Object.freeze(config) };
+}
+
+function readFlags(argv: readonly string[]): Map<OptionKey, string> {
+  const byFlag = new Map<string, OptionKey>(
+    (Object.keys(OPTIONS) as OptionKey[]).map((key) => [OPTIONS[key].flag, key]),
+  );
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: Object.fromEntries(
+      Object.values(OPTIONS).map((spec: OptionSpec) => [spec.flag, { type: spec.kind }]),
+    ) as Record<string, { type: 'string' | 'boolean' }>,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const values = new Map<OptionKey, string>();
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') continue;
+    if (token.kind === 'positional') {
+      throw new DispatcherConfigError(
+        `unexpected argument ${JSON.stringify(token.value)}: the dispatcher takes only flags (see --help)`,
+      );
+    }
+    const key = byFlag.get(token.name);
+    if (!key) throw new DispatcherConfigError(`unknown flag ${token.rawName} (see --help)`);
+    const spec: OptionSpec = OPTIONS[key];
+    if (spec.kind === 'boolean' && token.value !== undefined) {
+      throw new DispatcherConfigError(`${token.rawName} takes no value`);
+    }
+    if (spec.kind === 'string' && (token.value === undefined || (!token.inlineValue && token.value.startsWith('--')))) {
+      throw new DispatcherConfigError(`${token.rawName} needs a value (${spec.arg})`);
+    }
+    values.set(key, token.value ?? '');
+  }
+  return values;
+}
+
+function whole(setting: Setting | undefined, min: number, max: number): number | undefined {
+  if (!setting) return undefined;
+  const value = setting.value.trim();
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new DispatcherConfigError(
+      `${setting.from} must be a whole number ${min}-${max}, got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  return Number(value);
+}
+
+function absolute(setting: Setting, homedir: string): string {
+  const value = setting.value.trim();
+  if (!value) throw new DispatcherConfigError(`${setting.from} must be a path`);
+  const expanded = value === '~' || value.startsWith('~/') ? join(homedir, value.slice(1)) : value;
+  return isAbsolute(expanded) ? expanded : resolve(expanded);
+}
+
+function publicUrlOf(setting: Setting | undefined): string | null {
+  if (!setting) return null;
+  let url: URL;
+  try {
+    url = new URL(setting.value.trim());
+  } catch {
+    throw new DispatcherConfigError(
+      `${setting.from} must be a URL such as https://chat.example.org, got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash) {
+    throw new DispatcherConfigError(
+      `${setting.from} must be an http(s) URL of a site root (no path), got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  return url.origin;
+}
+
+function adminUserOf(setting: Setting | undefined): string {
+  if (!setting) return DEFAULTS.adminUser;
+  const value = setting.value.trim();
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
+    throw new DispatcherConfigError(
+      `${setting.from} must be 1-64 letters, digits or . _ -, got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  return value;
+}
+
+function logLevelOf(setting: Setting | undefined): DispatcherConfig['logLevel'] {
+  if (!setting) return DEFAULTS.logLevel as DispatcherConfig['logLevel'];
+  const value = setting.value.trim() as DispatcherConfig['logLevel'];
+  if (!LOG_LEVELS.includes(value)) {
+    throw new DispatcherConfigError(
+      `${setting.from} must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,131 @@
+/** The one table of the dispatcher's settings: flag, environment variable, default, help. */
+export interface OptionSpec {
+  readonly flag: string;
+  readonly env?: string;
+  readonly kind: 'string' | 'boolean';
+  readonly arg?: string;
+  /** The default as --help shows it (undefined: none). */
+  readonly shown?: string;
+  readonly help: string;
+}
+
+export const OPTIONS = {
+  host: {
+    flag: 'host',
+    env: 'P2PM_HOST',
+    kind: 'string',
+    arg: 'ADDR',
+    shown: '127.0.0.1',
+    help: 'address to listen on',
+  },
+  port: {
+    flag: 'port',
+    env: 'P2PM_PORT',
+    kind: 'string',
+    arg: 'PORT',
+    shown: '8080',
+    help: 'port to listen on (0 = any free)',
+  },
+  publicUrl: {
+    flag: 'public-url',
+    env: 'P2PM_PUBLIC_URL',
+    kind: 'string',
+    arg: 'URL',
+    shown: 'http://<host>:<port>',
+    help: 'the URL users open (https makes cookies Secure)',
+  },
+  dataDir: {
+    flag: 'data-dir',
+    env: 'P2PM_DATA_DIR',
+    kind: 'string',
+    arg: 'DIR',
+    shown: '~/.p2p-messenger/dispatcher',
+    help: 'accounts, catalog, keys, and the peers it runs',
+  },
+  poolTarget: {
+    flag: 'pool',
+    env: 'P2PM_POOL_TARGET',
+    kind: 'string',
+    arg: 'N',
+    shown: '2',
+    help: 'vacant peers kept ready',
+  },
+  maxConcurrentStarts: {
+    flag: 'max-starts',
+    env: 'P2PM_MAX_STARTS',
+    kind: 'string',
+    arg: 'N',
+    shown: '4',
+    help: 'peers started at once',
+  },
+  maxWaitingUsers: {
+    flag: 'max-waiting',
+    env: 'P2PM_MAX_WAITING',
+    kind: 'string',
+    arg: 'N',
+    shown: '20',
+    help: 'users waiting for a new peer before others get 429',
+  },
+  noGuests: { flag: 'no-guests', kind: 'boolean', help: 'no one-click guest login' },
+  adminUser: {
+    flag: 'admin-user',
+    env: 'P2PM_ADMIN_USER',
+    kind: 'string',
+    arg: 'NAME',
+    shown: 'admin',
+    help: 'admin page user',
+  },
+  adminPasswordFile: {
+    flag: 'admin-password-file',
+    env: 'P2PM_ADMIN_PASSWORD_FILE',
+    kind: 'string',
+    arg: 'FILE',
+    shown: '<data-dir>/admin-password (made on first start)',
+    help: 'file holding the admin password',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'P2PM_LOG_LEVEL',
+    kind: 'string',
+    arg: 'LEVEL',
+    shown: 'info',
+    help: 'fatal … trace, silent',
+  },
+  logFile: {
+    flag: 'log-file',
+    env: 'P2PM_LOG_FILE',
+    kind: 'string',
+    arg: 'FILE',
+    shown: '<data-dir>/dispatcher.log',
+    help: '- logs to stderr',
+  },
+  help: { flag: 'help', kind: 'boolean', help: 'show this help' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof OPTIONS;
+
+export const DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8080,
+  dataDirUnderHome: '.p2p-messenger/dispatcher',
+  poolTarget: 2,
+  maxConcurrentStarts: 4,
+  maxWaitingUsers: 20,
+  adminUser: 'admin',
+  logLevel: 'info',
+  logFileName: 'dispatcher.log',
+});
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** --help text, from the table. */
+export function usage(): string {
+  const rows = Object.values(OPTIONS).map((spec: OptionSpec) => {
+    const left = `--${spec.flag}${spec.arg ? ` ${spec.arg}` : ''}`;
+    const right = [spec.help, spec.shown ? `(default: ${spec.shown})` : '', spec.env ? `[${spec.env}]` : '']
+      .filter(Boolean)
+      .join(' ');
+    return `  ${left.padEnd(28)} ${right}`;
+  });
+  return `dispatcher: log in on a web page and get your own peer\n\nUsage: dispatcher [flags]\n\n${rows.join('\n')}\n`;
+}

@@ -1,0 +1,190 @@
+import type { KeyObject } from 'node:crypto';
+import { issueTicket } from '@p2p-messenger/peer';
+import { type Logger, pino } from 'pino';
+import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
+import { TooBusyError } from '../errors.js';
+import type { WarmPool } from '../pool/warm-pool.js';
+import type { Router } from '../router/router.js';
+
+export interface DispatchOptions {
+  catalog: Catalog;
+  pool: WarmPool;
+  router: Router;
+  ticketKey: KeyObject;
+  /** Users waiting for a new peer at once; the next one gets TooBusyError. */
+  maxWaitingUsers: number;
+  /** A waiting user who stopped watching is forgotten after this long. */
+  abandonAfterMs?: number;
+  log?: Logger;
+}
+
+export interface WaitProgress {
+  /** 1 = next to get a peer. */
+  position: number;
+  elapsedMs: number;
+}
+
+interface Waiter {
+  sinceMs: number;
+  watchers: number;
+  abandonTimer: NodeJS.Timeout | null;
+  done: Promise<CatalogPeer>;
+  resolve: (peer: CatalogPeer) => void;
+}
+
+/**
+ * Hands users their peers: the one assigned to them, else a vacant one claimed for them
+ * (atomically, in the catalog), else a place in the line while the pool starts one, handed
+ * out in order of arrival. A peer is handed over as a short-lived, single-use ticket URL.
+ */
+export class DispatchService {
+  readonly #options: DispatchOptions;
+  readonly #log: Logger;
+  readonly #waiters = new Map<string, Waiter>();
+  #draining: Promise<void> | null = null;
+  #again = false;
+  readonly #onChanged = () => void this.#drain();
+
+  constructor(options: DispatchOptions) {
+    this.#options = options;
+    this.#log = (options.log ?? pino({ level: 'silent' })).child({ component: 'dispatch' });
+    options.catalog.on('changed', this.#onChanged);
+  }
+
+  close(): void {
+    this.#options.catalog.off('changed', this.#onChanged);
+    for (const waiter of this.#waiters.values()) if (waiter.abandonTimer) clearTimeout(waiter.abandonTimer);
+    this.#waiters.clear();
+  }
+
+  /** The user's peer if it is ready now (claiming one if needed), else null. Never waits. */
+  async peerNow(userId: string): Promise<CatalogPeer | null> {
+    if (this.#waiters.has(userId)) return this.#waiterAhead(userId) ? null : this.#claimReady(userId);
+    return this.#claimReady(userId);
+  }
+
+  /** Puts the user in line for a new peer; TooBusyError when the line is full. Idempotent. */
+  enqueue(userId: string): void {
+    if (this.#waiters.has(userId)) return;
+    if (this.#waiters.size >= this.#options.maxWaitingUsers) throw new TooBusyError(5);
+    let resolve: (peer: CatalogPeer) => void = () => {};
+    const done = new Promise<CatalogPeer>((r) => {
+      resolve = r;
+    });
+    const waiter: Waiter = { sinceMs: Date.now(), watchers: 0, abandonTimer: null, done, resolve };
+    this.#waiters.set(userId, waiter);
+    this.#armAbandon(userId, waiter);
+    this.#options.pool.want(userId);
+    this.#log.info({ userId, waiting: this.#waiters.size }, 'user waits for a peer');
+  }
+
+  /** Waits for the user's peer (enqueue first), reporting progress; rejects when `signal` aborts. */
+  async wait(userId: string, signal: AbortSignal, progress: (p: WaitProgress) => void): Promise<CatalogPeer> {
+    const waiter = this.#waiters.get(userId);
+    if (!waiter) {
+      const peer = await this.#claimReady(userId);
+      if (peer) return peer;
+      throw new Error('not waiting: enqueue first');
+    }
+    waiter.watchers++;
+    if (waiter.abandonTimer) clearTimeout(waiter.abandonTimer);
+    const report = () => progress({ position: this.#positionOf(userId), elapsedMs: Date.now() - waiter.sinceMs });
+    report();
+    const ticker = setInterval(report, 250);
+    try {
+      void this.#drain();
+      return await new Promise<CatalogPeer>((resolve, reject) => {
+        const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+        if (signal.aborted) onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        void waiter.done.then((peer) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(peer);
+        });
+      });
+    } finally {
+      clearInterval(ticker);
+      waiter.watchers--;
+      if (this.#waiters.get(userId) === waiter) this.#armAbandon(userId, waiter);
+    }
+  }
+
+  /** Where the user opens their peer: its URL with a fresh ticket for them. */
+  ticketUrl(peer: CatalogPeer, userId: string): string {
+    const ticket = issueTicket(this.#options.ticketKey, { peerId: peer.id, owner: userId });
+    return `${this.#options.router.pathFor(peer.id)}login?ticket=${encodeURIComponent(ticket)}`;
+  }
+
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  async #claimReady(userId: string): Promise<CatalogPeer | null> {
+    const { catalog, pool } = this.#options;
+    const peer = await catalog.claim(userId);
+    if (!peer) return null;
+    if (peer.claimedAtMs !== null && Date.now() - peer.claimedAtMs < 1_000) void pool.fill();
+    return peer.healthy && peer.webPort > 0 ? peer : null;
+  }
+
+  /** Hands ready peers to waiting users, first come first served. */
+  #drain(): Promise<void> {
+    if (this.#draining) {
+      this.#again = true;
+      return this.#draining;
+    }
+    this.#draining = (async () => {
+      do {
+        this.#again = false;
+        for (const [userId, waiter] of this.#waiters) {
+          const peer = await this.#claimReady(userId).catch((err: unknown) => {
+            this.#log.error({ err, userId }, 'claim failed');
+            return null;
+          });
+          if (!peer) {
+            // The earliest still has nothing: no peer is free for those behind them either,
+            // unless theirs is assigned already (a restart brought it back).
+            if (!(await this.#options.catalog.assignedTo(userId))) break;
+            continue;
+          }
+          this.#forget(userId, waiter);
+          this.#log.info({ userId, peerId: peer.id, waitedMs: Date.now() - waiter.sinceMs }, 'peer handed out');
+          waiter.resolve(peer);
+        }
+      } while (this.#again);
+    })().finally(() => {
+      this.#draining = null;
+    });
+    return this.#draining;
+  }
+
+  #waiterAhead(userId: string): boolean {
+    return this.#positionOf(userId) > 1;
+  }
+
+  #positionOf(userId: string): number {
+    let position = 1;
+    for (const id of this.#waiters.keys()) {
+      if (id === userId) return position;
+      position++;
+    }
+    return 0;
+  }
+
+  #forget(userId: string, waiter: Waiter): void {
+    if (waiter.abandonTimer) clearTimeout(waiter.abandonTimer);
+    this.#waiters.delete(userId);
+    this.#options.pool.unwant(userId);
+  }
+
+  #armAbandon(userId: string, waiter: Waiter): void {
+    if (waiter.watchers > 0) return;
+    if (waiter.abandonTimer) clearTimeout(waiter.abandonTimer);
+    waiter.abandonTimer = setTimeout(() => {
+      if (waiter.watchers > 0) return;
+      this.#log.info({ userId }, 'waiting user left');
+      this.#forget(userId, waiter);
+    }, this.#options.abandonAfterMs ?? 60_000);
+    waiter.abandonTimer.unref();
+  }
+}
