@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The embedded demo (`pnpm start`): your peer, alice, with the chat in this terminal, and
+ * The terminal demo (`pnpm demo`): your peer, alice, with the chat in this terminal, and
  * bob, a bot in a child process, both on loopback. Data and logs live in `.demo/` in the
  * current directory, so the history survives a restart; `--reset` starts afresh.
  */
@@ -21,7 +21,7 @@ import {
   USER_NAME,
 } from './demo-config.js';
 
-const USAGE = `Usage: pnpm start [--reset]
+const USAGE = `Usage: pnpm demo [--reset]
        node packages/peer/dist/demo/two-peers.js [--reset]
 
 Starts two peers on this machine: yours (${USER_NAME}), with a chat in this terminal, and
@@ -56,7 +56,7 @@ async function step<T>(what: string, run: () => Promise<T>, outcome: (value: T) 
 async function main(argv: string[]): Promise<number> {
   let reset = false;
   try {
-    // `pnpm start -- --reset` may pass the `--` on.
+    // `pnpm demo -- --reset` may pass the `--` on.
     const args = argv[0] === '--' ? argv.slice(1) : argv;
     const options = { reset: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
     const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
