@@ -1,15 +1,23 @@
 export { type Account, AccountError, AccountStore, MIN_PASSWORD_CHARS } from './accounts/account-store.js';
 export { LoginThrottle } from './accounts/login-throttle.js';
 export { hashPassword, MAX_PASSWORD_CHARS, verifyPassword } from './accounts/passwords.js';
-export type { Catalog, CatalogPeer, NewCatalogPeer } from './catalog/catalog.js';
+export { build, type DispatcherParts } from './app.js';
+export type { Catalog, CatalogEvents, CatalogPeer, NewCatalogPeer } from './catalog/catalog.js';
 export { EmbeddedCatalog } from './catalog/embedded-catalog.js';
+export { type DispatcherConfig, parseDispatcherCommand } from './config/config.js';
+export { type DispatcherSecrets, loadOrCreateSecrets } from './config/secrets.js';
+export { DispatchService, type WaitProgress } from './dispatch/dispatch-service.js';
+export { type EmbeddedDispatcher, startEmbedded } from './embedded.js';
+export { DispatcherConfigError, DispatcherError, TooBusyError } from './errors.js';
 export { safeNext } from './http/safe-redirect.js';
+export { DispatcherMetrics } from './ops/metrics.js';
 export {
   type LocalProcessOptions,
   LocalProcessOrchestrator,
+  type PeerSettings,
   PeerStartError,
 } from './orchestrator/local-process-orchestrator.js';
-export type { Orchestrator, OrchestratorEvents, PeerInstance } from './orchestrator/orchestrator.js';
+export type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from './orchestrator/orchestrator.js';
 export { type PoolStats, WarmPool, type WarmPoolOptions } from './pool/warm-pool.js';
 export { EmbeddedRouter } from './router/embedded-router.js';
 export type { Router, RouteTarget } from './router/router.js';

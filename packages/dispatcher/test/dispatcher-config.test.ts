@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { parseDispatcherCommand } from '../src/config/config.js';
+
+const run = (argv: string[], env: Record<string, string> = {}) => {
+  const command = parseDispatcherCommand(argv, env, '/home/ada');
+  if (command.kind !== 'run') throw new Error('expected a run');
+  return command.config;
+};
+
+describe('dispatcher configuration', () => {
+  it('fills in the defaults from one table, frozen', () => {
+    const config = run([]);
+    expect(config).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      publicUrl: null,
+      dataDir: '/home/ada/.p2p-messenger/dispatcher',
+      poolTarget: 2,
+      maxConcurrentStarts: 4,
+      maxWaitingUsers: 20,
+      guests: true,
+      adminUser: 'admin',
+      adminPasswordFile: null,
+      logLevel: 'info',
+      logFile: '/home/ada/.p2p-messenger/dispatcher/dispatcher.log',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads flags and environment variables, flags first', () => {
+    const env = { P2PM_PORT: '9000', P2PM_POOL_TARGET: '7', P2PM_PUBLIC_URL: 'https://chat.example.org' };
+    expect(run(['--pool', '3', '--no-guests', '--data-dir', '~/d', '--log-file', '-'], env)).toMatchObject({
+      port: 9000,
+      poolTarget: 3,
+      guests: false,
+      publicUrl: 'https://chat.example.org',
+      dataDir: '/home/ada/d',
+      logFile: '-',
+    });
+    expect(parseDispatcherCommand(['--port', 'x', '--help'], {}, '/')).toEqual({ kind: 'help' });
+  });
+
+  it.each([
+    [['--port', '70000'], '--port must be a whole number 0-65535, got "70000"'],
+    [['--pool', 'many'], '--pool must be a whole number 0-1000'],
+    [['--max-starts', '0'], '--max-starts must be a whole number 1-100'],
+    [['--public-url', 'chat.example.org'], '--public-url must be a URL such as https://chat.example.org'],
+    [['--public-url', 'https://chat.example.org/app'], 'of a site root (no path)'],
+    [['--log-level', 'loud'], '--log-level must be one of fatal, error'],
+    [['--admin-user', 'a b'], '--admin-user must be 1-64 letters'],
+    [['--prot', '1'], 'unknown flag --prot'],
+    [['--port'], '--port needs a value'],
+    [['--no-guests=yes'], '--no-guests takes no value'],
+    [['serve'], 'unexpected argument "serve"'],
+  ])('refuses %j with a message that says what to change', (argv, message) => {
+    expect(() => run(argv)).toThrow(message);
+    try {
+      run(argv);
+    } catch (err) {
+      expect((err as Error).name).toBe('DispatcherConfigError');
+    }
+  });
+});

@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestDispatchers, vacantPeers } from './helpers/test-dispatcher.js';
+import { WebClient } from './helpers/web-client.js';
+
+const TICKET_PATH = /^\/p\/([a-z2-7]{32})\/login\?ticket=[\w.%-]+$/;
+
+describe('the dispatcher: accounts, sessions and CSRF', () => {
+  const dispatchers = new TestDispatchers();
+  afterEach(() => dispatchers.cleanup());
+
+  it('shows the login form with a CSRF token, and refuses every POST without a valid one', async () => {
+    const d = await dispatchers.start(['--pool', '0']);
+    const web = new WebClient(d.url);
+    const page = await web.get('/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const html = await page.text();
+    for (const id of ['username', 'password', 'login', 'signup', 'guest'])
+      expect(html).toContain(`data-testid="${id}"`);
+    const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] as string;
+
+    // A cross-site form: the browser sends the cookie along, but the attacker cannot know the token.
+    for (const path of ['/guest', '/login', '/signup', '/logout']) {
+      const forged = await web.post(
+        path,
+        { username: 'mallory', password: 'long enough pass' },
+        { origin: 'https://evil.example' },
+      );
+      expect(forged.status, path).toBe(403);
+      expect(await forged.text()).toContain('did not come from this site');
+    }
+    // A token from another session does not do either.
+    const other = new WebClient(d.url);
+    const otherToken = await other.csrf();
+    expect((await web.post('/guest', { _csrf: otherToken })).status).toBe(403);
+    // Nor a tampered one.
+    expect((await web.post('/guest', { _csrf: `${token.slice(0, -2)}xx` })).status).toBe(403);
+    // The right one does.
+    expect((await web.post('/guest', { _csrf: token })).status).toBe(303);
+  });
+
+  it('signs up, refuses taken names and wrong passwords, throttles guessing, logs out', async () => {
+    const d = await dispatchers.start(['--pool', '1']);
+    await vacantPeers(d, 1);
+    const ada = new WebClient(d.url);
+    const signup = await ada.post('/signup', {
+      _csrf: await ada.csrf(),
+      username: 'Ada',
+      password: 'correct horse battery',
+    });
+    expect(signup.status).toBe(303);
+    const [, peerId] = TICKET_PATH.exec(signup.headers.get('location') ?? '') ?? [];
+    expect(peerId).toBeDefined();
+
+    const eve = new WebClient(d.url);
+    const taken = await eve.post('/signup', { _csrf: await eve.csrf(), username: 'ada', password: 'another password' });
+    expect(taken.status).toBe(409);
+    expect(await taken.text()).toContain('is taken');
+    const short = await eve.post('/signup', { _csrf: await eve.csrf(), username: 'eve', password: 'short' });
+    expect(short.status).toBe(400);
+
+    // Wrong passwords: refused, the same answer as for an unknown name, then throttled.
+    const unknown = await eve.post('/login', {
+      _csrf: await eve.csrf(),
+      username: 'nobody',
+      password: 'whatever it is',
+    });
+    expect(unknown.status).toBe(401);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const wrong = await eve.post('/login', {
+        _csrf: await eve.csrf(),
+        username: 'ada',
+        password: `guess number ${i}`,
+      });
+      statuses.push(wrong.status);
+      expect(await wrong.text()).not.toContain('data-testid="current-user"');
+    }
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses[5]).toBe(429);
+    const throttled = await eve.post('/login', {
+      _csrf: await eve.csrf(),
+      username: 'ada',
+      password: 'correct horse battery',
+    });
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    // Ada is still logged in, goes back to the same peer, and logs out.
+    const home = await (await ada.get('/')).text();
+    expect(home).toContain('data-testid="current-user">ada<');
+    const again = await ada.get('/go');
+    expect(TICKET_PATH.exec(again.headers.get('location') ?? '')?.[1]).toBe(peerId);
+    const logout = await ada.post('/logout', { _csrf: await ada.csrf() });
+    expect(logout.status).toBe(303);
+    expect((await ada.get('/go')).headers.get('location')).toBe('/?next=/go');
+  });
+
+  it('treats a tampered or made-up session cookie as no session', async () => {
+    const d = await dispatchers.start(['--pool', '1']);
+    await vacantPeers(d, 1);
+    const ada = new WebClient(d.url);
+    expect((await ada.post('/guest', { _csrf: await ada.csrf() })).status).toBe(303);
+    const session = ada.cookies.get('p2pm_session');
+    expect(session).toBeDefined();
+    const value = decodeURIComponent(session?.value ?? '');
+    const flipped = `${value.slice(0, 10)}${value[10] === 'A' ? 'B' : 'A'}${value.slice(11)}`;
+    for (const forged of [flipped, 'made-up', value.slice(0, -4), value.split(';').reverse().join(';'), '']) {
+      const mallory = new WebClient(d.url);
+      const go = await fetch(`${d.url}/go`, {
+        redirect: 'manual',
+        headers: { cookie: `p2pm_session=${encodeURIComponent(forged)}` },
+      });
+      expect(go.headers.get('location')).toBe('/?next=/go');
+      const front = await mallory.get('/');
+      expect(await front.text()).toContain('data-testid="login"');
+    }
+  });
+
+  it('sends next= only to paths of this site, whatever the trick', async () => {
+    const d = await dispatchers.start(['--pool', '0']);
+    const host = new URL(d.url).host;
+    const attacks = [
+      '//evil.example',
+      '///evil.example',
+      '/\\evil.example',
+      `https://${host}//evil.example`,
+      'https://evil.example/',
+      '/\t/evil.example',
+      'javascript:alert(1)',
+      '\\\\evil.example',
+    ];
+    for (const next of attacks) {
+      const web = new WebClient(d.url);
+      const login = await web.post('/signup', {
+        _csrf: await web.csrf(`/?next=${encodeURIComponent(next)}`),
+        username: `user${attacks.indexOf(next)}x`,
+        password: 'a fine long password',
+        next,
+      });
+      expect(login.status, next).toBe(303);
+      const location = login.headers.get('location') ?? '';
+      // Never another site: either the progress page (no peer free) or a path of this one.
+      expect(new URL(location, d.url).origin, `${next} -> ${location}`).toBe(new URL(d.url).origin);
+      expect(location.startsWith('/') && !location.startsWith('//') && !location.includes('\\'), location).toBe(true);
+    }
+    // A legitimate next= is followed.
+    const web = new WebClient(d.url);
+    const login = await web.post('/guest', { _csrf: await web.csrf('/?next=/admin'), next: '/admin' });
+    expect(login.headers.get('location')).toBe('/admin');
+  });
+});
