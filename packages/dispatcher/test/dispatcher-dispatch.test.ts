@@ -61,7 +61,8 @@ describe('the dispatcher: handing users their peers', () => {
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('data-testid="my-peer-id"');
     const self = await ada.web.get(`/p/${adaPeer}/api/self`);
-    expect(await self.json()).toMatchObject({ id: adaPeer });
+    // The peer now shows its user's name.
+    expect(await self.json()).toMatchObject({ id: adaPeer, name: expect.stringMatching(/^guest-[0-9a-f]{10}$/) });
 
     // The same ticket again (a leaked link), a forged one, and one for another peer.
     const replay = await new WebClient(d.url).get(ada.location);
@@ -175,5 +176,6 @@ describe('the dispatcher: handing users their peers', () => {
       expect(texts).toEqual(['before the restart']);
     }
     expect(await history(ada, adaPeer, bobPeer)).toEqual(['before the restart:delivered']);
+    expect(await (await ada.get(`/p/${adaPeer}/api/self`)).json()).toMatchObject({ name: 'ada' });
   });
 });

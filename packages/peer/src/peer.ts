@@ -3,6 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { MulticastStats } from '@p2p-messenger/discovery';
 import pino, { type Logger } from 'pino';
 import { ConfigError, MessageTooLargeError, PeerStoppedError, PeerUnreachableError } from './errors.js';
+import { MAX_NAME_LENGTH } from './identity/identity-record.js';
 import { fingerprintOf } from './identity/peer-id.js';
 import { type PeerOptions, type ResolvedPeerOptions, resolvePeerOptions } from './peer-options.js';
 import { PeerRuntime } from './runtime.js';
@@ -123,12 +124,25 @@ export class Peer extends EventEmitter<PeerEvents> {
     const runtime = this.#state();
     return {
       id: runtime.identity.id,
-      name: this.options.name,
+      name: runtime.name,
       fingerprint: runtime.identity.fingerprint,
       listenHost: this.options.listenHost,
       greetingPort: runtime.greetingPort,
       securePort: runtime.securePort,
     };
+  }
+
+  /**
+   * Shows `name` to other peers from now on, also after restarts (the owner's choice wins over
+   * the configured name); the peers it knows hear of it at once.
+   */
+  async rename(name: string): Promise<void> {
+    const trimmed = name.trim();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+    if (!trimmed || trimmed.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(trimmed)) {
+      throw new ConfigError(`a name has 1 to ${MAX_NAME_LENGTH} characters, none of them control characters`);
+    }
+    await this.#state().rename(trimmed);
   }
 
   /** Starts the peer; safe to call twice. */
@@ -307,7 +321,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     const peer = runtime?.book.get(peerId);
     if (!runtime || !peer) return;
     const summary = this.#summary(runtime, peer);
-    const key = `${summary.status} ${summary.sources.join()}`;
+    const key = `${summary.status} ${summary.sources.join()} ${summary.name}`;
     if (this.#reported.get(peerId) === key) return;
     this.#reported.set(peerId, key);
     this.emit('peer', summary);

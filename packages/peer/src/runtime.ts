@@ -12,6 +12,7 @@ import { PeerDiscovery } from './discovery/peer-discovery.js';
 import { MAX_ADDRESSES, signIdentityRecord } from './identity/identity-record.js';
 import { type LocalIdentity, loadOrCreateIdentity } from './identity/local-identity.js';
 import { PeerBook } from './identity/peer-book.js';
+import { readProfileName, writeProfileName } from './identity/profile.js';
 import type { InboundContext } from './messaging/inbound.js';
 import { LamportClock } from './messaging/lamport-clock.js';
 import { OutboxWriter } from './messaging/outbox-writer.js';
@@ -54,6 +55,8 @@ export class PeerRuntime {
   readonly ids: UlidGenerator;
   readonly discovery: PeerDiscovery;
   #ownRecord: PeerIdentity;
+  /** The name it shows: configured, or the owner's (see rename). */
+  #name: string;
 
   private constructor(
     readonly options: Readonly<ResolvedPeerOptions>,
@@ -67,6 +70,7 @@ export class PeerRuntime {
     private readonly servers: { greeting: grpc.Server; secure: grpc.Server; checkpointer: Checkpointer },
     private readonly listener: RuntimeListener,
   ) {
+    this.#name = options.name;
     this.clock = new LamportClock(store.maxLamport());
     this.ids = new UlidGenerator(store.maxOwnId());
     this.#ownRecord = this.#signOwnRecord(options.advertisedAddresses);
@@ -113,9 +117,29 @@ export class PeerRuntime {
     return this.#ownRecord;
   }
 
+  get name(): string {
+    return this.#name;
+  }
+
+  /**
+   * Shows another name from now on (kept in the data dir) and tells the peers it knows, by
+   * greeting them with the new signed record.
+   */
+  async rename(name: string): Promise<void> {
+    if (name === this.#name) return;
+    await writeProfileName(this.options.dataDir, name);
+    this.#name = name;
+    this.#ownRecord = this.#signOwnRecord(this.#ownRecord.addresses);
+    this.log.info({ name }, 'renamed');
+    for (const peer of this.book.all()) {
+      const host = peer.addresses[0];
+      if (host) void this.greetAt(host, peer.greetingPort, peer.id).catch(() => {});
+    }
+  }
+
   #signOwnRecord(addresses: readonly string[]): PeerIdentity {
     return signIdentityRecord(this.identity, {
-      name: this.options.name,
+      name: this.#name,
       addresses: addresses.slice(0, MAX_ADDRESSES),
       greetingPort: this.greetingPort,
       securePort: this.securePort,
@@ -132,8 +156,10 @@ export class PeerRuntime {
     });
   }
 
-  static async start(options: Readonly<ResolvedPeerOptions>, rootLog: Logger, listener: RuntimeListener) {
-    const identity = await loadOrCreateIdentity(options.dataDir);
+  static async start(configured: Readonly<ResolvedPeerOptions>, rootLog: Logger, listener: RuntimeListener) {
+    const identity = await loadOrCreateIdentity(configured.dataDir);
+    const ownersName = await readProfileName(configured.dataDir);
+    const options = ownersName ? Object.freeze({ ...configured, name: ownersName }) : configured;
     const log = rootLog.child({ peerId: identity.id });
     const storePath = join(options.dataDir, 'messages.db');
     const store = new MessageStore(storePath, options.sync);
@@ -224,7 +250,7 @@ export class PeerRuntime {
     });
     this.dialer.start();
     for (const peerId of this.store.peersWithOutbox()) this.dialer.want(peerId);
-    log.info({ greetingPort: this.greetingPort, securePort: this.securePort, name: this.options.name }, 'peer started');
+    log.info({ greetingPort: this.greetingPort, securePort: this.securePort, name: this.#name }, 'peer started');
   }
 
   /**
@@ -233,10 +259,10 @@ export class PeerRuntime {
    * on a LAN of fifty, nobody keeps forty-nine idle TLS sessions.
    */
   learn(record: PeerIdentity, seenAt: readonly string[], { connect = false } = {}): StoredPeer {
-    const isNew = !this.book.get(record.id);
+    const previousName = this.book.get(record.id)?.name;
     const peer = this.book.learn(record, seenAt);
     if (connect) this.dialer.want(peer.id);
-    if (isNew) this.listener.peerChanged(peer.id);
+    if (previousName !== peer.name) this.listener.peerChanged(peer.id);
     return peer;
   }
 

@@ -109,9 +109,9 @@ export class DispatchService {
     }
   }
 
-  /** Where the user opens their peer: its URL with a fresh ticket for them. */
-  ticketUrl(peer: CatalogPeer, userId: string): string {
-    const ticket = issueTicket(this.#options.ticketKey, { peerId: peer.id, owner: userId });
+  /** Where the user opens their peer: its URL with a fresh ticket for them (and their name, which it shows). */
+  ticketUrl(peer: CatalogPeer, user: { uid: string; username: string }): string {
+    const ticket = issueTicket(this.#options.ticketKey, { peerId: peer.id, owner: user.uid, name: user.username });
     return `${this.#options.router.pathFor(peer.id)}login?ticket=${encodeURIComponent(ticket)}`;
   }
 

@@ -20,7 +20,7 @@ export async function handOver(
   if (peer) {
     if (request.session.get('peerId') !== peer.id) request.session.set('peerId', peer.id);
     metrics.claims.inc({ outcome: 'warm' });
-    return reply.redirect(dispatch.ticketUrl(peer, user.uid), 303);
+    return reply.redirect(dispatch.ticketUrl(peer, user), 303);
   }
   try {
     dispatch.enqueue(user.uid);

@@ -12,6 +12,8 @@ export interface TicketClaims {
   peer: string;
   /** Who it is for (the dispatcher's user id). */
   owner: string;
+  /** The user's name, which the peer then shows other peers. */
+  name?: string;
   /** Issued and expiry times, ms since the epoch. */
   iat: number;
   exp: number;
@@ -49,13 +51,14 @@ const MAX_TICKET_CHARS = 1_024;
 
 export function issueTicket(
   dispatcherKey: KeyObject,
-  init: { peerId: string; owner: string; ttlMs?: number; now?: number },
+  init: { peerId: string; owner: string; name?: string; ttlMs?: number; now?: number },
 ): string {
   const iat = init.now ?? Date.now();
   const claims: TicketClaims = {
     v: 1,
     peer: init.peerId,
     owner: init.owner,
+    ...(init.name ? { name: init.name } : {}),
     iat,
     exp: iat + (init.ttlMs ?? DEFAULT_TICKET_TTL_MS),
     jti: randomBytes(16).toString('base64url'),
@@ -125,6 +128,7 @@ function parseClaims(body: string): TicketClaims {
     typeof c.peer === 'string' &&
     typeof c.owner === 'string' &&
     c.owner.length > 0 &&
+    (c.name === undefined || (typeof c.name === 'string' && c.name.length > 0 && c.name.length <= 64)) &&
     Number.isSafeInteger(c.iat) &&
     Number.isSafeInteger(c.exp) &&
     typeof c.jti === 'string' &&

@@ -100,7 +100,15 @@ export class PeerWebServer {
       let token: string | null = null;
       if (typeof query.ticket === 'string') {
         try {
-          token = this.access.redeemTicket(query.ticket).token;
+          const redeemed = this.access.redeemTicket(query.ticket);
+          token = redeemed.token;
+          // The dispatcher's user: the peer shows their name from now on.
+          const name = redeemed.claims.name;
+          if (name && name !== peer.self().name) {
+            await peer
+              .rename(name)
+              .catch((err: unknown) => request.log.warn({ err }, 'could not take the owner’s name'));
+          }
         } catch (err) {
           const problem = err instanceof TicketError ? err.problem : 'no-dispatcher';
           request.log.warn({ problem }, 'ticket refused');
