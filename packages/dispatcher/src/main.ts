@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { untilStopSignal } from '@p2p-messenger/peer';
 import pino, { type Logger } from 'pino';
 import { type DispatcherConfig, parseDispatcherCommand } from './config/config.js';
 import { usage } from './config/options.js';
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger(config);
-  const stop = untilSignal();
+  const stop = untilStopSignal();
   let dispatcher: Awaited<ReturnType<typeof startEmbedded>>;
   try {
     dispatcher = await startEmbedded(config, log);
@@ -69,20 +70,6 @@ function describe(err: unknown, config: DispatcherConfig): string {
   if (e.code === 'EACCES') return `may not listen on port ${config.port}: use a port above 1023`;
   if (err instanceof DispatcherConfigError) return err.message;
   return `${e.message} (see ${config.logFile === '-' ? 'the log above' : config.logFile})`;
-}
-
-/** Resolves on the first SIGINT or SIGTERM; a second one ends the process at once. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    let received = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      received += 1;
-      if (received > 1) process.exit(1);
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }
 
 process.exit(await main(process.argv.slice(2)));

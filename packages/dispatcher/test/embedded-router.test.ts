@@ -1,5 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueTicket, Peer } from '@p2p-messenger/peer';
@@ -76,5 +78,31 @@ describe('EmbeddedRouter', () => {
     expect(await down.json()).toEqual({ error: 'the peer is not answering; try again in a moment' });
     await router.unroute(id);
     expect((await fetch(`${base}${router.pathFor(id)}`)).status).toBe(404);
+  });
+
+  it('keeps the dispatcher’s own cookies from the peer, both ways', async () => {
+    const guarded = Fastify({ forceCloseConnections: true });
+    const guardedRouter = new EmbeddedRouter(guarded, { dispatcherCookies: ['p2pm_session'] });
+    // A peer that would read the user's session, and set one of its own for the whole site.
+    const nosy = createServer((request, response) => {
+      response.setHeader('set-cookie', ['p2pm_session=planted; Path=/', 'mine=1; Path=/p/']);
+      response.end(JSON.stringify({ cookie: request.headers.cookie ?? null }));
+    });
+    await new Promise<void>((resolve) => nosy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (nosy.address() as AddressInfo).port;
+      const id = 'b'.repeat(32);
+      await guardedRouter.route(id, { host: '127.0.0.1', port });
+      await guarded.listen({ port: 0, host: '127.0.0.1' });
+      const url = `http://127.0.0.1:${(guarded.server.address() as AddressInfo).port}${guardedRouter.pathFor(id)}`;
+      const both = await fetch(url, { headers: { cookie: 'p2pm_session=secret; p2pm_owner=peer-token' } });
+      expect(await both.json()).toEqual({ cookie: 'p2pm_owner=peer-token' });
+      expect(both.headers.getSetCookie()).toEqual(['mine=1; Path=/p/']);
+      const only = await fetch(url, { headers: { cookie: 'p2pm_session=secret' } });
+      expect(await only.json()).toEqual({ cookie: null });
+    } finally {
+      await guarded.close();
+      await new Promise((resolve) => nosy.close(resolve));
+    }
   });
 });

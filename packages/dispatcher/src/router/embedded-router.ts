@@ -18,6 +18,21 @@ function withoutHopByHop(headers: Record<string, string | string[] | undefined>)
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
 }
 
+/** The Cookie header without the dispatcher's own cookies: a peer never sees the user's session. */
+function withoutCookies(header: string | undefined, names: ReadonlySet<string>): string | undefined {
+  if (!header || names.size === 0) return header;
+  const kept = header
+    .split(';')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair && !names.has(pair.slice(0, pair.indexOf('=') >>> 0).trim()));
+  return kept.length > 0 ? kept.join('; ') : undefined;
+}
+
+/** Set-Cookie lines of a peer, less any that would set one of the dispatcher's cookies. */
+function ownCookiesOnly(lines: string[] | undefined, names: ReadonlySet<string>): string[] | undefined {
+  return lines?.filter((line) => !names.has(line.slice(0, line.indexOf('=') >>> 0).trim()));
+}
+
 /**
  * The embedded dispatcher's router: it proxies `/p/<peerId>/...` to that peer's web server,
  * streaming both ways (server-sent events included), before Fastify parses anything, so the
@@ -26,7 +41,9 @@ function withoutHopByHop(headers: Record<string, string | string[] | undefined>)
 export class EmbeddedRouter implements Router {
   readonly #routes = new Map<string, RouteTarget>();
 
-  constructor(app: FastifyInstance) {
+  /** `dispatcherCookies`: cookies of the dispatcher's own, neither sent to peers nor set by them. */
+  constructor(app: FastifyInstance, init: { dispatcherCookies?: readonly string[] } = {}) {
+    const reserved = new Set(init.dispatcherCookies ?? []);
     app.addHook('onRequest', (request, reply, done) => {
       const match = PEER_PATH.exec(request.raw.url ?? '');
       const target = match ? this.#routes.get(match[1] as string) : undefined;
@@ -41,10 +58,16 @@ export class EmbeddedRouter implements Router {
         port: target.port,
         method: request.raw.method,
         path: request.raw.url,
-        headers: { ...withoutHopByHop(request.raw.headers), host: `${target.host}:${target.port}` },
+        headers: {
+          ...withoutHopByHop(request.raw.headers),
+          cookie: withoutCookies(request.raw.headers.cookie, reserved) ?? [],
+          host: `${target.host}:${target.port}`,
+        },
       });
       upstream.on('response', (response) => {
-        reply.raw.writeHead(response.statusCode ?? 502, withoutHopByHop(response.headers));
+        const headers = withoutHopByHop(response.headers);
+        headers['set-cookie'] = ownCookiesOnly(response.headers['set-cookie'], reserved) ?? [];
+        reply.raw.writeHead(response.statusCode ?? 502, headers);
         response.pipe(reply.raw);
       });
       upstream.on('error', () => {

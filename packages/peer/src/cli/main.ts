@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Peer } from '../peer.js';
+import { untilStopSignal } from '../util/stop-signal.js';
 import { Chat } from './chat.js';
 import { type CliConfig, currentSystem, parseCommandLine, peerOptionsOf } from './config.js';
 import { describeFailure } from './failure.js';
@@ -27,7 +28,9 @@ async function main(argv: string[]): Promise<number> {
 /** Runs the peer with a chat on this terminal, or as a daemon, until asked to stop. */
 async function serve(config: CliConfig): Promise<void> {
   const log = createLogger(config);
-  const stopRequested = config.exitWithParent ? Promise.race([untilSignal(), untilParentExits()]) : untilSignal();
+  const stopRequested = config.exitWithParent
+    ? Promise.race([untilStopSignal(), untilParentExits()])
+    : untilStopSignal();
   const peer = new Peer(peerOptionsOf(config, log));
   try {
     await peer.start();
@@ -57,20 +60,6 @@ function untilParentExits(): Promise<NodeJS.Signals> {
       clearInterval(timer);
       resolve('SIGHUP');
     }, 500);
-  });
-}
-
-/** Resolves on the first SIGINT or SIGTERM; a second one ends the process at once. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    let received = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      received += 1;
-      if (received > 1) process.exit(1);
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
   });
 }
 
