@@ -1,0 +1,114 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestDispatchers } from './helpers/test-dispatcher.js';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+/** The pids of the processes whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        // The 4th field of /proc/<pid>/stat, after the command in parentheses, is the parent's pid.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('the dispatcher command', () => {
+  const dirs = new TestDispatchers();
+  const children: ChildProcessWithoutNullStreams[] = [];
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    await dirs.cleanup();
+  });
+
+  function run(args: string[]): {
+    child: ChildProcessWithoutNullStreams;
+    output: () => string;
+    exited: Promise<number | null>;
+  } {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: 'pipe' });
+    children.push(child);
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    const exited = once(child, 'close').then(([code]) => code as number | null);
+    return { child, output: () => output, exited };
+  }
+
+  it('--help lists every flag; a bad flag exits 2 and says what to do', async () => {
+    const help = run(['--help']);
+    expect(await help.exited).toBe(0);
+    for (const flag of ['--port', '--data-dir', '--pool', '--max-waiting', '--no-guests', '--admin-password-file']) {
+      expect(help.output()).toContain(flag);
+    }
+    const bad = run(['--pool', 'lots']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.output()).toBe(
+      'dispatcher: --pool must be a whole number 0-1000, got "lots"\nRun "dispatcher --help" for usage.\n',
+    );
+  });
+
+  it('exits 1 with advice when its port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((blocker.address() as { port: number }).port);
+      const clash = run([
+        '--data-dir',
+        await dirs.dataDir(),
+        '--port',
+        port,
+        '--log-file',
+        '-',
+        '--log-level',
+        'silent',
+      ]);
+      expect(await clash.exited).toBe(1);
+      expect(clash.output()).toContain(`dispatcher: port ${port} on 127.0.0.1 is in use: pass --port with another one`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('says where to go, stops its peers on SIGTERM, and its peers do not outlive a kill -9', async () => {
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      const dispatcher = run(['--data-dir', await dirs.dataDir(), '--port', '0', '--pool', '2']);
+      await expect
+        .poll(() => dispatcher.output(), { timeout: 20_000 })
+        .toMatch(/open http:\/\/127\.0\.0\.1:\d+\/ in a browser/);
+      const url = /open (http:\/\/\S+)\/ in a browser/.exec(dispatcher.output())?.[1] as string;
+      expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+      const pid = dispatcher.child.pid as number;
+      await expect.poll(() => childrenOf(pid).length, { timeout: 20_000 }).toBe(2);
+      const peers = childrenOf(pid);
+      dispatcher.child.kill(signal);
+      const code = await dispatcher.exited;
+      if (signal === 'SIGTERM') expect(code).toBe(0);
+      await expect.poll(() => peers.filter(alive), { timeout: 10_000 }).toEqual([]);
+    }
+  });
+});
