@@ -1,37 +1,12 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { childrenOf, isAlive } from './helpers/proc.js';
 import { TestDispatchers } from './helpers/test-dispatcher.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-/** The pids of the processes whose parent is `pid`. */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        // The 4th field of /proc/<pid>/stat, after the command in parentheses, is the parent's pid.
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('the dispatcher command', () => {
   const dirs = new TestDispatchers();
@@ -108,7 +83,7 @@ describe('the dispatcher command', () => {
       dispatcher.child.kill(signal);
       const code = await dispatcher.exited;
       if (signal === 'SIGTERM') expect(code).toBe(0);
-      await expect.poll(() => peers.filter(alive), { timeout: 10_000 }).toEqual([]);
+      await expect.poll(() => peers.filter(isAlive), { timeout: 10_000 }).toEqual([]);
     }
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalProcessOrchestrator, type PeerInstance } from '../src/index.js';
+import { listenerPid } from './helpers/proc.js';
 
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -49,7 +50,7 @@ describe('LocalProcessOrchestrator', () => {
     expect(orchestrator.list()).toHaveLength(1);
     const restarted = new Promise<PeerInstance>((resolve) => orchestrator.once('restarted', resolve));
     const died = new Promise((resolve) => orchestrator.once('died', resolve));
-    process.kill(await childPid(instance.greetingPort), 'SIGKILL');
+    process.kill(listenerPid(instance.greetingPort), 'SIGKILL');
     await died;
     const again = await restarted;
     expect(again).toMatchObject({ instanceId: instance.instanceId, peerId: instance.peerId, restarts: 1 });
@@ -71,24 +72,3 @@ describe('LocalProcessOrchestrator', () => {
     await expect(broken.start({ name: 'ada' })).rejects.toThrow(/exited with 3 before it was ready/);
   });
 });
-
-/** The pid of the process listening on a loopback port (from /proc, as ss would tell). */
-async function childPid(port: number): Promise<number> {
-  const { readFileSync, readdirSync, readlinkSync } = await import('node:fs');
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const inode = readFileSync('/proc/net/tcp', 'utf8')
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .find((f) => f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A')?.[9];
-  if (!inode) throw new Error(`nothing listens on ${port}`);
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`) return Number(pid);
-      }
-    } catch {
-      // A process that went away, or one we may not look into.
-    }
-  }
-  throw new Error(`no process holds the socket of port ${port}`);
-}

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedCatalog, LocalProcessOrchestrator, WarmPool } from '../src/index.js';
+import { listenerPid } from './helpers/proc.js';
 
 describe('WarmPool with local peers and the embedded catalog', () => {
   let dir: string;
@@ -52,5 +53,23 @@ describe('WarmPool with local peers and the embedded catalog', () => {
     const left = await catalog.list();
     expect(left.map((p) => [p.id, p.owner, p.healthy])).toEqual([['peeraaaa', 'ada', false]]);
     expect(orchestrator.inspect(stray.instanceId)).toBeNull();
+  });
+
+  it('re-registers a peer that died and came back on new ports, and tells the router', async () => {
+    pool.start();
+    await expect.poll(vacantCount, { timeout: 20_000 }).toBe(2);
+    const [peer] = await catalog.list();
+    const placed: string[] = [];
+    pool.on('placed', (p) => placed.push(`${p.id}:${p.webPort}`));
+    const instance = orchestrator.list().find((i) => i.peerId === peer?.id);
+    const pid = listenerPid(instance?.webPort as number);
+    process.kill(pid, 'SIGKILL');
+    await expect
+      .poll(async () => (await catalog.get(peer?.id as string))?.webPort, { timeout: 20_000 })
+      .not.toBe(peer?.webPort);
+    const moved = await catalog.get(peer?.id as string);
+    expect(moved).toMatchObject({ healthy: true, instanceId: peer?.instanceId });
+    // (A replacement may have started meanwhile: the pool counts only healthy vacant peers.)
+    expect(placed).toContain(`${peer?.id}:${moved?.webPort}`);
   });
 });
