@@ -1,3 +1,4 @@
+import { openEventStream } from '@p2p-messenger/peer';
 import type { FastifyInstance } from 'fastify';
 import type { DispatchService } from '../dispatch/dispatch-service.js';
 import { TooBusyError } from '../errors.js';
@@ -28,14 +29,7 @@ export function dispatchRoutes(
   app.get('/starting/events', async (request, reply) => {
     const user = currentUser(request);
     if (!user) return reply.code(401).send({ error: 'log in first' });
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-accel-buffering': 'no',
-    });
-    const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const { raw, send } = openEventStream(reply);
     const left = new AbortController();
     raw.once('close', () => left.abort());
     try {

@@ -3,12 +3,11 @@ import type { Peer, PeerEvents } from '../peer.js';
 
 const HEARTBEAT_MS = 15_000;
 
-/**
- * Streams the peer's events to the owner's browser as server-sent events: `message` (new
- * incoming), `state` (queued, sent, delivered, read, failed) and `peer` (status changes).
- * A comment every 15 s keeps proxies from closing an idle stream.
- */
-export function streamEvents(peer: Peer, reply: FastifyReply): void {
+/** Takes over a reply as a server-sent event stream (also behind proxies that buffer); `send` writes one event. */
+export function openEventStream(reply: FastifyReply): {
+  raw: FastifyReply['raw'];
+  send: (event: string, data: unknown) => void;
+} {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
@@ -17,10 +16,18 @@ export function streamEvents(peer: Peer, reply: FastifyReply): void {
     'x-accel-buffering': 'no',
     connection: 'keep-alive',
   });
+  return { raw, send: (event, data) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`) };
+}
+
+/**
+ * Streams the peer's events to the owner's browser as server-sent events: `message` (new
+ * incoming), `state` (queued, sent, delivered, read, failed) and `peer` (status changes).
+ * A comment every 15 s keeps proxies from closing an idle stream.
+ */
+export function streamEvents(peer: Peer, reply: FastifyReply): void {
+  const { raw, send: write } = openEventStream(reply);
   raw.write(': connected\n\n');
-  const send = (event: keyof PeerEvents) => (data: unknown) => {
-    raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
+  const send = (event: keyof PeerEvents) => (data: unknown) => write(event, data);
   const listeners = {
     message: send('message'),
     state: send('state'),
