@@ -233,6 +233,19 @@ describe('the messenger in a browser, through the dispatcher', () => {
     BROWSER_TEST_TIMEOUT_MS,
   );
 
+  it(
+    'logging out of the dispatcher also closes the peer in that browser',
+    async () => {
+      const user = await signUp(await newUserContext(), base());
+      await user.page.goto(`${base()}/`);
+      await user.page.getByTestId('logout').click();
+      await user.page.getByTestId('login').waitFor();
+      const after = await user.page.goto(`${base()}/p/${user.peerId}/api/self`);
+      expect([401, 403]).toContain(after?.status());
+    },
+    BROWSER_TEST_TIMEOUT_MS,
+  );
+
   describe('with no vacant peer ready (--pool 0)', () => {
     let empty: StartedDispatcher | undefined;
 

@@ -91,9 +91,19 @@ describe('the dispatcher: accounts, sessions and CSRF', () => {
     expect(home).toContain('data-testid="current-user">ada<');
     const again = await ada.get('/go');
     expect(TICKET_PATH.exec(again.headers.get('location') ?? '')?.[1]).toBe(peerId);
+    await ada.follow(await ada.get(again.headers.get('location') as string));
+    const peerCookie = ada.cookies.get('p2pm_owner')?.value as string;
+    expect((await ada.get(`/p/${peerId}/api/self`)).status).toBe(200);
+    // Logging out passes through the peer, which ends its own session in this browser too.
     const logout = await ada.post('/logout', { _csrf: await ada.csrf() });
     expect(logout.status).toBe(303);
+    const { visited } = await ada.follow(logout);
+    expect(visited).toEqual([`/p/${peerId}/logout`, '/']);
+    expect(ada.cookies.has('p2pm_owner')).toBe(false);
     expect((await ada.get('/go')).headers.get('location')).toBe('/?next=/go');
+    // The old peer cookie, kept by someone, opens nothing any more.
+    const kept = await fetch(`${d.url}/p/${peerId}/api/self`, { headers: { cookie: `p2pm_owner=${peerCookie}` } });
+    expect(kept.status).toBe(401);
   });
 
   it('treats a tampered or made-up session cookie as no session', async () => {

@@ -115,6 +115,12 @@ export class DispatchService {
     return `${this.#options.router.pathFor(peer.id)}login?ticket=${encodeURIComponent(ticket)}`;
   }
 
+  /** Where a user's logging out passes, for their peer to forget them in that browser too. */
+  async logoutUrl(userId: string): Promise<string | null> {
+    const peer = await this.#options.catalog.assignedTo(userId);
+    return peer ? `${this.#options.router.pathFor(peer.id)}logout` : null;
+  }
+
   get waiting(): number {
     return this.#waiters.size;
   }

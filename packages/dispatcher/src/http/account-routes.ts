@@ -112,8 +112,11 @@ export function accountRoutes(app: FastifyInstance, parts: AccountRouteParts): v
     return loggedIn(request, reply, { uid: account.id, username: account.username, guest: true }, 'guest');
   });
 
+  // Through the peer on the way out: it ends its own session in this browser too.
   app.post('/logout', guarded, async (request, reply) => {
+    const user = currentUser(request);
     request.session.delete();
-    return reply.redirect('/', 303);
+    const peerLogout = user ? await parts.dispatch.logoutUrl(user.uid) : null;
+    return reply.redirect(peerLogout ?? '/', 303);
   });
 }

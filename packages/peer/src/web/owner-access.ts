@@ -65,6 +65,11 @@ export class OwnerAccess {
     return session.owner;
   }
 
+  /** Ends a session (the owner logged out); unknown tokens are ignored. */
+  revoke(token: string | undefined): void {
+    if (token) this.#sessions.delete(token);
+  }
+
   #open(owner: string, now: number): string {
     const token = randomBytes(32).toString('base64url');
     this.#sessions.set(token, { owner, expiresAtMs: now + OWNER_SESSION_MS });

@@ -129,6 +129,13 @@ export class PeerWebServer {
       });
       return reply.redirect(`${base}/`, 303);
     });
+    // Logging out ends the session here and clears the cookie; behind a dispatcher, back to its page.
+    app.get(`${base}/logout`, async (request, reply) => {
+      this.access.revoke(request.cookies[COOKIE]);
+      reply.clearCookie(COOKIE, { path: `${base}/` });
+      if (base) return reply.redirect('/', 303);
+      return reply.type('text/plain; charset=utf-8').send('Logged out. Use your peer’s login link to come back.\n');
+    });
     // For the orchestrator's health checks: says nothing but that the server answers.
     app.get(`${base}/healthz`, async () => ({ ok: true }));
     // Every route but the login and the health check: before anything is parsed or served, the owner's cookie.

@@ -1,0 +1,203 @@
+/**
+ * pnpm bench:dispatcher — the dispatcher command as an operator runs it (child process, real
+ * peers as its children, loopback HTTP), driven by simulated browsers:
+ * - password hashing, in this process;
+ * - cold guest log-in (pool 0): from POST /guest, through the progress stream, /go and the
+ *   ticket, to the peer answering /api/self;
+ * - idle memory of the vacant peers and of the dispatcher, with a pool of 50;
+ * - warm guest log-in: 50 users at once each POST /guest and get a ticket URL, in rounds; the
+ *   claimed peers are removed between rounds (else every round leaves 50 more running).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { hashPassword } from '../index.js';
+import { Browser } from './browser.js';
+import { DispatcherProcess } from './dispatcher-process.js';
+import { memoryOf } from './proc.js';
+import { median, printFigure, progress, quantile } from './stats.js';
+
+const BENCH = 'dispatcher';
+const HASHES = 10;
+const COLD_ROUNDS = 3;
+const WARM = { users: 50, maxStarts: 4, maxRounds: 3 };
+/** Later warm rounds only while the whole warm part stays within this (each refills 50 peers). */
+const WARM_BUDGET_MS = 150_000;
+/** Generous: a loaded machine starts peers slowly (about 50 s for 50 on a quiet 2-core one). */
+const FILL_TIMEOUT_MS = 300_000;
+/** How long the pool sits idle before its memory is read. */
+const IDLE_MS = 5_000;
+const TICKET_URL = /^\/p\/([a-z2-7]{16,64})\/login\?ticket=[^&]+$/;
+
+async function passwordHash(): Promise<void> {
+  progress('password hashing');
+  await hashPassword('warm-up password');
+  const times: number[] = [];
+  for (let i = 0; i < HASHES; i++) {
+    const begun = performance.now();
+    await hashPassword(`correct horse battery staple ${i}`);
+    times.push(performance.now() - begun);
+  }
+  printFigure(BENCH, 'password_hash_ms', median(times), 'ms', { calls: HASHES });
+}
+
+function expect(condition: boolean, what: string): void {
+  if (!condition) throw new Error(what);
+}
+
+/** One guest, cold: from the log-in to the first answer of their new peer, in ms. */
+async function coldLogin(url: string, signal: AbortSignal): Promise<number> {
+  const browser = new Browser(url);
+  const csrf = await browser.openFront();
+  const begun = performance.now();
+  const guest = await browser.send('/guest', { form: { _csrf: csrf } });
+  expect(guest.status === 303 && guest.location === '/starting', `POST /guest: ${guest.status} to ${guest.location}`);
+  const ready = await browser.waitForEvent('/starting/events', ['ready', 'busy'], signal);
+  const next = (ready.data as { url?: unknown }).url;
+  expect(ready.event === 'ready' && typeof next === 'string', `the progress stream said ${JSON.stringify(ready)}`);
+  const go = await browser.send(next as string);
+  const peerId = TICKET_URL.exec(go.location ?? '')?.[1];
+  expect(go.status === 303 && !!peerId, `GET /go: ${go.status} to ${go.location}`);
+  const login = await browser.send(go.location as string);
+  expect(login.status === 303 && !!browser.cookie('p2pm_owner'), `the ticket: ${login.status}, no owner cookie`);
+  const self = await browser.send(`/p/${peerId}/api/self`);
+  expect(self.status === 200 && self.contentType.startsWith('application/json'), `api/self: ${self.status}`);
+  return performance.now() - begun;
+}
+
+async function cold(dataDir: string, signal: AbortSignal): Promise<void> {
+  progress('cold log-in (pool 0)');
+  const dispatcher = DispatcherProcess.launch({ dataDir, pool: 0, maxStarts: WARM.maxStarts, maxWaiting: 20 });
+  try {
+    const url = await dispatcher.ready();
+    const times: number[] = [];
+    for (let round = 1; round <= COLD_ROUNDS; round++) {
+      await dispatcher.until((v) => v.pool.starting === 0 && v.pool.waiting === 0, 'nothing starting', {
+        timeoutMs: 60_000,
+        signal,
+      });
+      times.push(await coldLogin(url, signal));
+      progress(`  cold round ${round}/${COLD_ROUNDS}: ${((times.at(-1) ?? 0) / 1000).toFixed(2)} s`);
+    }
+    printFigure(BENCH, 'cold_login_s', median(times) / 1000, 's', { rounds: COLD_ROUNDS });
+  } finally {
+    await dispatcher.stop();
+  }
+}
+
+interface WarmRound {
+  latencies: number[];
+  failures: string[];
+}
+
+type LogIn = { ms: number } | { failure: string };
+
+/** `users` browsers open the front page, then all log in as guests at once; each log-in is timed. */
+async function warmRound(url: string, users: number): Promise<WarmRound> {
+  const browsers = Array.from({ length: users }, () => new Browser(url));
+  const tokens = await Promise.all(browsers.map((browser) => browser.openFront()));
+  const outcomes = await Promise.all(
+    browsers.map(async (browser, i): Promise<LogIn> => {
+      const begun = performance.now();
+      try {
+        const reply = await browser.send('/guest', { form: { _csrf: tokens[i] as string } });
+        const ms = performance.now() - begun;
+        const ok = reply.status === 303 && TICKET_URL.test(reply.location ?? '');
+        return ok ? { ms } : { failure: `${reply.status} to ${reply.location}` };
+      } catch (err) {
+        return { failure: (err as Error).message };
+      }
+    }),
+  );
+  return {
+    latencies: outcomes.flatMap((o) => ('ms' in o ? [o.ms] : [])),
+    failures: outcomes.flatMap((o) => ('failure' in o ? [o.failure] : [])),
+  };
+}
+
+async function fill(dispatcher: DispatcherProcess, signal: AbortSignal): Promise<number> {
+  const begun = performance.now();
+  await dispatcher.until((v) => v.pool.vacant >= WARM.users && v.pool.starting === 0, 'filling the pool', {
+    timeoutMs: FILL_TIMEOUT_MS,
+    signal,
+  });
+  const ms = performance.now() - begun;
+  progress(`  ${WARM.users} vacant peers after ${(ms / 1000).toFixed(1)} s`);
+  return ms;
+}
+
+async function idleMemory(dispatcher: DispatcherProcess, signal: AbortSignal): Promise<void> {
+  // The figure is defined as "after ~5 s idle": this wait is the measurement, not a guess at readiness.
+  await delay(IDLE_MS, undefined, { signal });
+  const peers = (await Promise.all((await dispatcher.peerPids()).map(memoryOf))).filter((m) => m !== null);
+  const own = await memoryOf(dispatcher.pid);
+  if (peers.length === 0 || !own) throw new Error('found no peer processes, or no dispatcher');
+  // VmRSS counts the pages of the Node binary, which all these processes share; RssAnon is each one's own.
+  const params = (anonMb: number) => ({ peers: peers.length, idle_s: IDLE_MS / 1000, rss_anon_mb: Math.round(anonMb) });
+  const peerAnonMb = median(peers.map((m) => m.anonMb));
+  printFigure(BENCH, 'peer_idle_rss_mb', median(peers.map((m) => m.rssMb)), 'MB', params(peerAnonMb));
+  printFigure(BENCH, 'dispatcher_idle_rss_mb', own.rssMb, 'MB', params(own.anonMb));
+}
+
+async function warm(dataDir: string, signal: AbortSignal): Promise<void> {
+  progress(`warm log-in (pool ${WARM.users}, ${WARM.maxStarts} starts at once)`);
+  const begun = performance.now();
+  const dispatcher = DispatcherProcess.launch({
+    dataDir,
+    pool: WARM.users,
+    maxStarts: WARM.maxStarts,
+    maxWaiting: WARM.users,
+  });
+  try {
+    const url = await dispatcher.ready();
+    let fillMs = await fill(dispatcher, signal);
+    await idleMemory(dispatcher, signal);
+    const p50s: number[] = [];
+    const p99s: number[] = [];
+    let failures = 0;
+    for (let round = 1; round <= WARM.maxRounds; round++) {
+      if (round > 1) {
+        if (performance.now() - begun + fillMs > WARM_BUDGET_MS) break;
+        const claimed = (await dispatcher.admin()).peers.filter((p) => p.state === 'claimed');
+        await Promise.all(claimed.map((p) => dispatcher.removePeer(p.id)));
+        fillMs = await fill(dispatcher, signal);
+      }
+      const result = await warmRound(url, WARM.users);
+      p50s.push(quantile(result.latencies, 0.5));
+      p99s.push(quantile(result.latencies, 0.99));
+      failures += result.failures.length;
+      progress(
+        `  warm round ${round}: p50 ${p50s.at(-1)?.toFixed(1)} ms, p99 ${p99s.at(-1)?.toFixed(1)} ms` +
+          (result.failures.length ? `, ${result.failures.length} failed (${result.failures[0]})` : ''),
+      );
+    }
+    // Per-round quantiles (each of 50 log-ins at once), then the median over rounds.
+    const params = { users: WARM.users, rounds: p50s.length, failures };
+    printFigure(BENCH, 'warm_login_p50_ms', median(p50s), 'ms', params);
+    printFigure(BENCH, 'warm_login_p99_ms', median(p99s), 'ms', params);
+  } finally {
+    await dispatcher.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const interrupted = new AbortController();
+  for (const name of ['SIGINT', 'SIGTERM'] as const)
+    process.once(name, () => interrupted.abort(new Error(`interrupted (${name})`)));
+  const dir = await mkdtemp(join(tmpdir(), 'bench-dispatcher-'));
+  try {
+    await passwordHash();
+    await mkdir(join(dir, 'cold'));
+    await cold(join(dir, 'cold'), interrupted.signal);
+    await mkdir(join(dir, 'warm'));
+    await warm(join(dir, 'warm'), interrupted.signal);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:dispatcher failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
