@@ -118,8 +118,10 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => {
     dispatch.close();
-    await pool.stop();
+    pool.stop();
+    // Peers still starting are stopped, not waited for: a shutdown takes seconds, not a start's worth.
     await orchestrator.close();
+    await pool.settled();
     await catalog.close();
     accounts.close();
   });

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { childrenOf, isAlive } from './helpers/proc.js';
+import { childrenOf, isAlive, processesMentioning } from './helpers/proc.js';
 import { TestDispatchers } from './helpers/test-dispatcher.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -85,5 +85,14 @@ describe('the dispatcher command', () => {
       if (signal === 'SIGTERM') expect(code).toBe(0);
       await expect.poll(() => peers.filter(isAlive), { timeout: 10_000 }).toEqual([]);
     }
+  });
+
+  it('stopped while peers are still starting, it ends them too rather than waiting for them', async () => {
+    const dataDir = await dirs.dataDir();
+    const dispatcher = run(['--data-dir', dataDir, '--port', '0', '--pool', '6', '--max-starts', '6']);
+    await expect.poll(() => dispatcher.output(), { timeout: 20_000 }).toContain('dispatcher ready');
+    dispatcher.child.kill('SIGTERM');
+    expect(await dispatcher.exited).toBe(0);
+    expect(processesMentioning(dataDir)).toEqual([]);
   });
 });

@@ -17,8 +17,9 @@ describe('WarmPool with local peers and the embedded catalog', () => {
     pool = new WarmPool({ orchestrator, catalog, target: 2, reconcileIntervalMs: 200 });
   });
   afterEach(async () => {
-    await pool.stop();
+    pool.stop();
     await orchestrator.close();
+    await pool.settled();
     await catalog.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -69,6 +69,9 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
   readonly #command: readonly string[];
   readonly #log: Logger;
   readonly #running = new Map<string, Running>();
+  /** Children not ready yet: a close stops them too, rather than waiting for them. */
+  readonly #launching = new Set<ChildProcess>();
+  #closed = false;
 
   constructor(options: LocalProcessOptions) {
     super();
@@ -78,6 +81,7 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
   }
 
   async start(spec: PeerSpec): Promise<PeerInstance> {
+    if (this.#closed) throw new PeerStartError('the orchestrator is closing');
     const instanceId = spec.instanceId ?? `p-${randomBytes(6).toString('hex')}`;
     const already = this.#running.get(instanceId);
     if (already) return { ...already.instance };
@@ -144,7 +148,10 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
     return [...this.#running.values()].map((r) => ({ ...r.instance }));
   }
 
+  /** Stops every instance, and any still starting. */
   async close(): Promise<void> {
+    this.#closed = true;
+    for (const child of this.#launching) child.kill('SIGTERM');
     await Promise.all([...this.#running.keys()].map((id) => this.stop(id)));
   }
 
@@ -212,6 +219,7 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
       stderr = (stderr + chunk).slice(-4_000);
     });
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    this.#launching.add(child);
     try {
       const ready = await new Promise<ReadyLine>((resolve, reject) => {
         const timer = setTimeout(
@@ -236,6 +244,7 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       throw err;
     } finally {
+      this.#launching.delete(child);
       lines.close();
       // Anything it prints later is not read: keep the pipe drained.
       child.stdout?.resume();

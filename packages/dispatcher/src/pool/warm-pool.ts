@@ -78,11 +78,19 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     return this.#ready;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops refilling and reconciling. Starts under way are not waited for here (closing the
+   * orchestrator ends them); `settled` resolves once they are over.
+   */
+  stop(): void {
     if (!this.#running) return;
     this.#running = false;
     this.#options.orchestrator.off('restarted', this.#onRestarted);
     if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  /** Resolves when no start or resume of this pool is under way. */
+  async settled(): Promise<void> {
     await this.#ready;
     await this.#filling;
     this.#ready = null;
@@ -182,6 +190,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
       this.#log.info({ peerId: instance.peerId }, 'vacant peer ready');
       this.emit('ready', instance, performance.now() - begun);
     } catch (err) {
+      if (!this.#running) return;
       this.#log.warn({ err }, 'could not start a pool peer');
       this.emit('failed', err as Error);
     } finally {
@@ -236,6 +245,8 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
       await this.#place(instance);
       this.#log.info({ peerId: peer.id, owner: peer.owner }, 'peer resumed');
     } catch (err) {
+      // Stopped meanwhile: the entry stays for the next start.
+      if (!this.#running) return;
       if (peer.state === 'vacant') {
         await catalog.remove(peer.id);
       } else {

@@ -35,6 +35,17 @@ export function childrenOf(parent: number): number[] {
   });
 }
 
+/** The pids of the processes whose command line mentions `text` (e.g. a data dir). */
+export function processesMentioning(text: string): number[] {
+  return pids().filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+    } catch {
+      return false;
+    }
+  });
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
