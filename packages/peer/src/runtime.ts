@@ -164,8 +164,6 @@ export class PeerRuntime {
     const storePath = join(options.dataDir, 'messages.db');
     const store = new MessageStore(storePath, options.sync);
     const checkpointer = new Checkpointer(storePath, log, () => store.checkpointOnCommit('often'));
-    store.checkpointOnCommit('rarely');
-    checkpointer.start();
     const credentials = new PeerServerCredentials(identity);
     const book = new PeerBook(identity, store);
     const registry = new SessionRegistry(identity.id);
@@ -231,6 +229,13 @@ export class PeerRuntime {
       }),
     );
     servers.secure.addService(messagingServiceDefinition(), { session: sessionHandler(book, registry) });
+    // The checkpoint thread costs memory an idle peer does not need: it starts with the first
+    // session (until then commits checkpoint themselves, as SQLite does by default).
+    registry.once('opened', () => {
+      if (this.abort.signal.aborted) return;
+      servers.checkpointer.start();
+      this.store.checkpointOnCommit('rarely');
+    });
     registry.on('opened', (session) => {
       const link = new PeerLink(session, this.#inboundContext(), this.listener);
       this.links.set(session.peerId, link);

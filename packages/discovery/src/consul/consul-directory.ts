@@ -1,4 +1,3 @@
-import Consul from 'consul';
 import { type Logger, pino } from 'pino';
 import { backoffDelay } from '../backoff.js';
 import { DirectoryBase } from '../directory.js';
@@ -107,6 +106,9 @@ export class ConsulDirectory extends DirectoryBase {
     this.markStarted();
     this.#running = true;
     const { host, port, secure } = parseAgent(this.#options.agent);
+    // Loaded here, not with the package: peers that use no Consul do not carry its client.
+    const { default: Consul } = await import('consul');
+    if (!this.#running) return;
     this.#client = new Consul({ host, port, secure }) as unknown as ConsulClient;
     await this.#heartbeat();
     this.#startWatch();

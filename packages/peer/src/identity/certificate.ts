@@ -1,59 +1,71 @@
-import 'reflect-metadata';
-import { type KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { type KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto';
+import {
+  bitString,
+  boolean,
+  explicit,
+  octetString,
+  oid,
+  sequence,
+  set,
+  time,
+  tlv,
+  unsignedInteger,
+  utf8String,
+} from './der.js';
 import { rawPublicKey } from './keys.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const DAY_MS = 86_400_000;
 const VALIDITY_DAYS = 3650;
 /** Renew a certificate this close to its end (it is pinned by key, not by certificate). */
 const RENEW_BEFORE_DAYS = 30;
 
+const ED25519 = sequence(oid('1.3.101.112'));
+const COMMON_NAME = '2.5.4.3';
+
+function extension(id: string, critical: boolean, value: Buffer): Buffer {
+  return sequence(oid(id), ...(critical ? [boolean(true)] : []), octetString(value));
+}
+
 /**
  * A self-signed certificate for the identity key, naming the peer id as its subject and as
- * its DNS name, so TLS between peers is bound to their identities.
+ * its DNS name, so TLS between peers is bound to their identities. Written as DER by hand:
+ * one fixed shape of certificate does not need an X.509 library (and the memory it takes).
  */
 export async function createIdentityCertificate(
   peerId: string,
   signingKey: KeyObject,
   signingPublicKey: KeyObject,
 ): Promise<string> {
-  const algorithm = { name: 'Ed25519' };
-  const privateKey = await webcrypto.subtle.importKey(
-    'pkcs8',
-    signingKey.export({ format: 'der', type: 'pkcs8' }),
-    algorithm,
-    false,
-    ['sign'],
-  );
-  const publicKey = await webcrypto.subtle.importKey(
-    'spki',
-    signingPublicKey.export({ format: 'der', type: 'spki' }),
-    algorithm,
-    true,
-    ['verify'],
-  );
   const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(16)
-      .toString('hex')
-      .replace(/^[89a-f]/, '1'),
-    name: `CN=${peerId}`,
-    notBefore: new Date(now - DAY_MS),
-    notAfter: new Date(now + VALIDITY_DAYS * DAY_MS),
-    signingAlgorithm: algorithm,
-    keys: { privateKey, publicKey } as unknown as Parameters<
-      typeof x509.X509CertificateGenerator.createSelfSigned
-    >[0]['keys'],
-    extensions: [
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: peerId }]),
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
-    ],
-  });
-  return cert.toString('pem');
+  const name = sequence(set(sequence(oid(COMMON_NAME), utf8String(peerId))));
+  // A positive serial of 16 random bytes.
+  const serial = randomBytes(16);
+  serial[0] = ((serial[0] as number) & 0x7f) | 0x01;
+  const tbs = sequence(
+    explicit(0, unsignedInteger(Buffer.from([2]))), // v3
+    unsignedInteger(serial),
+    ED25519,
+    name,
+    sequence(time(new Date(now - DAY_MS)), time(new Date(now + VALIDITY_DAYS * DAY_MS))),
+    name,
+    signingPublicKey.export({ format: 'der', type: 'spki' }),
+    explicit(
+      3,
+      sequence(
+        // subjectAltName: dNSName = the peer id.
+        extension('2.5.29.17', false, sequence(tlv(0x82, Buffer.from(peerId, 'ascii')))),
+        // basicConstraints: a CA (it signs itself), critical.
+        extension('2.5.29.19', true, sequence(boolean(true))),
+        // keyUsage: digitalSignature and keyCertSign, critical.
+        extension('2.5.29.15', true, bitString(Buffer.from([0x84]), 2)),
+        // extKeyUsage: TLS server and client.
+        extension('2.5.29.37', false, sequence(oid('1.3.6.1.5.5.7.3.1'), oid('1.3.6.1.5.5.7.3.2'))),
+      ),
+    ),
+  );
+  const der = sequence(tbs, ED25519, bitString(sign(null, tbs, signingKey)));
+  const base64 = der.toString('base64').replace(/.{1,64}/g, '$&\n');
+  return `-----BEGIN CERTIFICATE-----\n${base64}-----END CERTIFICATE-----\n`;
 }
 
 /** Whether a stored certificate still fits the identity key and is not about to expire. */

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import QRCode from 'qrcode';
 import type { Peer } from '../peer.js';
 import { streamEvents } from './event-stream.js';
 import { OWNER_SESSION_MS, OwnerAccess } from './owner-access.js';
@@ -155,6 +154,8 @@ export class PeerWebServer {
     );
     app.get(`${base}/api/qr`, guarded, async (_request, reply) => {
       const me = peer.self();
+      // Loaded on first use: most of a peer's life nobody looks at its QR code.
+      const { default: QRCode } = await import('qrcode');
       const svg = await QRCode.toString(`p2pm:${me.id}#${me.fingerprint.replaceAll(' ', '')}`, { type: 'svg' });
       return reply.type('image/svg+xml').send(svg);
     });
