@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { progress } from '@p2p-messenger/peer/bench-stats';
 import type { PoolStats } from '../pool/warm-pool.js';
 import { childrenOf, runs } from './proc.js';
-import { progress } from './stats.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const READY_LINE = /^dispatcher ready: open (http:\/\/\S+?)\/? in a browser$/;
@@ -145,7 +145,13 @@ export class DispatcherProcess {
       await delay(POLL_MS);
       left = await this.#stillRunning(left);
     }
-    for (const pid of left) process.kill(pid, 'SIGKILL');
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // It exited just now.
+      }
+    }
   }
 
   async #stillRunning(pids: readonly number[]): Promise<number[]> {

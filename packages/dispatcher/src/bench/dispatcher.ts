@@ -12,18 +12,18 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { median, printFigure, progress, quantile } from '@p2p-messenger/peer/bench-stats';
 import { hashPassword } from '../index.js';
 import { Browser } from './browser.js';
 import { DispatcherProcess } from './dispatcher-process.js';
 import { memoryOf } from './proc.js';
-import { median, printFigure, progress, quantile } from './stats.js';
 
 const BENCH = 'dispatcher';
 const HASHES = 10;
 const COLD_ROUNDS = 3;
 const WARM = { users: 50, maxStarts: 4, maxRounds: 3 };
 /** Later warm rounds only while the whole warm part stays within this (each refills 50 peers). */
-const WARM_BUDGET_MS = 150_000;
+const WARM_BUDGET_MS = 240_000;
 /** Generous: a loaded machine starts peers slowly (about 50 s for 50 on a quiet 2-core one). */
 const FILL_TIMEOUT_MS = 300_000;
 /** How long the pool sits idle before its memory is read. */
@@ -49,21 +49,25 @@ function expect(condition: boolean, what: string): void {
 /** One guest, cold: from the log-in to the first answer of their new peer, in ms. */
 async function coldLogin(url: string, signal: AbortSignal): Promise<number> {
   const browser = new Browser(url);
-  const csrf = await browser.openFront();
-  const begun = performance.now();
-  const guest = await browser.send('/guest', { form: { _csrf: csrf } });
-  expect(guest.status === 303 && guest.location === '/starting', `POST /guest: ${guest.status} to ${guest.location}`);
-  const ready = await browser.waitForEvent('/starting/events', ['ready', 'busy'], signal);
-  const next = (ready.data as { url?: unknown }).url;
-  expect(ready.event === 'ready' && typeof next === 'string', `the progress stream said ${JSON.stringify(ready)}`);
-  const go = await browser.send(next as string);
-  const peerId = TICKET_URL.exec(go.location ?? '')?.[1];
-  expect(go.status === 303 && !!peerId, `GET /go: ${go.status} to ${go.location}`);
-  const login = await browser.send(go.location as string);
-  expect(login.status === 303 && !!browser.cookie('p2pm_owner'), `the ticket: ${login.status}, no owner cookie`);
-  const self = await browser.send(`/p/${peerId}/api/self`);
-  expect(self.status === 200 && self.contentType.startsWith('application/json'), `api/self: ${self.status}`);
-  return performance.now() - begun;
+  try {
+    const csrf = await browser.openFront();
+    const begun = performance.now();
+    const guest = await browser.send('/guest', { form: { _csrf: csrf } });
+    expect(guest.status === 303 && guest.location === '/starting', `POST /guest: ${guest.status} to ${guest.location}`);
+    const ready = await browser.waitForEvent('/starting/events', ['ready', 'busy'], signal);
+    const next = (ready.data as { url?: unknown }).url;
+    expect(ready.event === 'ready' && typeof next === 'string', `the progress stream said ${JSON.stringify(ready)}`);
+    const go = await browser.send(next as string);
+    const peerId = TICKET_URL.exec(go.location ?? '')?.[1];
+    expect(go.status === 303 && !!peerId, `GET /go: ${go.status} to ${go.location}`);
+    const login = await browser.send(go.location as string);
+    expect(login.status === 303 && !!browser.cookie('p2pm_owner'), `the ticket: ${login.status}, no owner cookie`);
+    const self = await browser.send(`/p/${peerId}/api/self`);
+    expect(self.status === 200 && self.contentType.startsWith('application/json'), `api/self: ${self.status}`);
+    return performance.now() - begun;
+  } finally {
+    browser.close();
+  }
 }
 
 async function cold(dataDir: string, signal: AbortSignal): Promise<void> {
@@ -96,24 +100,28 @@ type LogIn = { ms: number } | { failure: string };
 /** `users` browsers open the front page, then all log in as guests at once; each log-in is timed. */
 async function warmRound(url: string, users: number): Promise<WarmRound> {
   const browsers = Array.from({ length: users }, () => new Browser(url));
-  const tokens = await Promise.all(browsers.map((browser) => browser.openFront()));
-  const outcomes = await Promise.all(
-    browsers.map(async (browser, i): Promise<LogIn> => {
-      const begun = performance.now();
-      try {
-        const reply = await browser.send('/guest', { form: { _csrf: tokens[i] as string } });
-        const ms = performance.now() - begun;
-        const ok = reply.status === 303 && TICKET_URL.test(reply.location ?? '');
-        return ok ? { ms } : { failure: `${reply.status} to ${reply.location}` };
-      } catch (err) {
-        return { failure: (err as Error).message };
-      }
-    }),
-  );
-  return {
-    latencies: outcomes.flatMap((o) => ('ms' in o ? [o.ms] : [])),
-    failures: outcomes.flatMap((o) => ('failure' in o ? [o.failure] : [])),
-  };
+  try {
+    const tokens = await Promise.all(browsers.map((browser) => browser.openFront()));
+    const outcomes = await Promise.all(
+      browsers.map(async (browser, i): Promise<LogIn> => {
+        const begun = performance.now();
+        try {
+          const reply = await browser.send('/guest', { form: { _csrf: tokens[i] as string } });
+          const ms = performance.now() - begun;
+          const ok = reply.status === 303 && TICKET_URL.test(reply.location ?? '');
+          return ok ? { ms } : { failure: `${reply.status} to ${reply.location}` };
+        } catch (err) {
+          return { failure: (err as Error).message };
+        }
+      }),
+    );
+    return {
+      latencies: outcomes.flatMap((o) => ('ms' in o ? [o.ms] : [])),
+      failures: outcomes.flatMap((o) => ('failure' in o ? [o.failure] : [])),
+    };
+  } finally {
+    for (const browser of browsers) browser.close();
+  }
 }
 
 async function fill(dispatcher: DispatcherProcess, signal: AbortSignal): Promise<number> {
