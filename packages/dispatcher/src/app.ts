@@ -51,6 +51,8 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: parts.log.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
+    // Two synchronous log lines per request cost more than a log-in itself; what matters is logged by the handlers.
+    disableRequestLogging: true,
     // Event streams never go idle: closing ends them rather than waiting.
     forceCloseConnections: true,
   });

@@ -113,6 +113,13 @@ describe('the dispatcher: admin, operations and the peers’ catalog', () => {
     expect(after.index).toBeGreaterThan(before.index);
     expect(after.peers).toHaveLength(1);
     expect(after.peers[0]?.addresses).toEqual(['127.0.0.1']);
+    // The user's peer sees it; a spare peer of the pool, which nobody owns, sees nobody.
+    const claimedId = after.peers[0]?.id as string;
+    const spare = (await d.app.dispatcher.catalog.list()).find((p) => p.state === 'vacant')?.id as string;
+    const viewOf = async (peer: string) =>
+      ((await (await catalog(`?peer=${peer}`)).json()) as { peers: { id: string }[] }).peers.map((p) => p.id);
+    expect(await viewOf(claimedId)).toEqual([claimedId]);
+    expect(await viewOf(spare)).toEqual([]);
     // With nothing changing, it waits as long as asked.
     const idle = Date.now();
     const latest = (await (await catalog()).json()) as { index: number };

@@ -114,6 +114,8 @@ export class CatalogHttpDirectory extends DirectoryBase {
   /** One query: at once for index 0, else blocking until the catalog moves past `index`. */
   async #query(index: number, stop: AbortSignal): Promise<CatalogAnswer> {
     const url = new URL(this.#peersUrl);
+    // Who asks: a catalog may show each peer its own view (e.g. nobody to one nobody owns yet).
+    if (this.#options.selfId) url.searchParams.set('peer', this.#options.selfId);
     if (index > 0) {
       url.searchParams.set('index', String(index));
       url.searchParams.set('wait', String(this.#waitMs));

@@ -1,55 +1,98 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { on } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import type { FastifyInstance } from 'fastify';
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
 
 const MAX_WAIT_MS = 60_000;
+/** Changes this close together make one step of the index: a burst of log-ins wakes each peer once. */
+const BATCH_MS = 100;
+
+interface ListedPeer {
+  id: string;
+  name: string;
+  addresses: string[];
+  greetingPort: number;
+  securePort: number;
+  protocolVersion: number;
+}
+
+/** The catalog at one index: read once, however many peers ask. */
+interface Snapshot {
+  index: number;
+  /** The users' peers that are up: what a user's peer sees. */
+  listed: ListedPeer[];
+  claimed: Set<string>;
+}
 
 /**
- * The catalog as the dispatcher's peers see it: the claimed, healthy peers (vacant ones are
- * nobody yet), with Consul-style blocking queries: `?index=N&wait=MS` is answered when the
- * catalog changed after N, or when the wait is over. The index starts afresh with each
- * dispatcher process; a peer that sees it go back starts over.
+ * The catalog as the dispatcher's peers see it, with Consul-style blocking queries:
+ * `?index=N&wait=MS` is answered when the catalog changed after N, or when the wait is over.
+ * A user's peer sees the other users' peers that are up; a peer nobody owns yet (`?peer=` is
+ * its id) sees nobody, so the pool's spare peers greet no one. The index starts afresh with
+ * each dispatcher process; a peer that sees it go back starts over.
  */
 export function catalogApi(app: FastifyInstance, init: { catalog: Catalog; token: string }): void {
   const { catalog } = init;
   const expected = createHash('sha256').update(`Bearer ${init.token}`).digest();
+  const steps = new EventEmitter();
+  // Every blocking query waits on a step: lift the default cap of 10 listeners.
+  steps.setMaxListeners(0);
   let index = 1;
-  catalog.on('changed', () => {
-    index++;
+  let snapshot: Promise<Snapshot> | null = null;
+  let batch: NodeJS.Timeout | null = null;
+  const onChanged = () => {
+    batch ??= setTimeout(() => {
+      batch = null;
+      index++;
+      snapshot = null;
+      steps.emit('step');
+    }, BATCH_MS);
+  };
+  catalog.on('changed', onChanged);
+  app.addHook('onClose', async () => {
+    catalog.off('changed', onChanged);
+    if (batch) clearTimeout(batch);
   });
-  // Blocking queries wait on 'changed' together: lift the default cap of 10 listeners.
-  catalog.setMaxListeners(0);
+  const current = (): Promise<Snapshot> => {
+    snapshot ??= catalog.list().then((peers) => take(index, peers));
+    return snapshot;
+  };
 
   app.get('/catalog/v1/peers', async (request, reply) => {
     const given = createHash('sha256')
       .update(request.headers.authorization ?? '')
       .digest();
     if (!timingSafeEqual(given, expected)) return reply.code(401).send({ error: 'wrong or missing catalog token' });
-    const query = request.query as { index?: string; wait?: string };
-    const since = Number(query.index);
-    if (Number.isSafeInteger(since) && since === index) {
-      const waitMs = Math.min(MAX_WAIT_MS, Number.isFinite(Number(query.wait)) ? Number(query.wait) : MAX_WAIT_MS);
-      const done = AbortSignal.any([AbortSignal.timeout(Math.max(0, waitMs)), abortOnClose(reply.raw)]);
-      try {
-        for await (const _ of on(catalog, 'changed', { signal: done })) break;
-      } catch {
-        // The wait is over, or the peer went away.
-      }
+    const query = request.query as { index?: string; wait?: string; peer?: string };
+    if (Number(query.index) === index) {
+      const asked = Number(query.wait);
+      const waitMs = Math.min(MAX_WAIT_MS, Number.isFinite(asked) && asked >= 0 ? asked : MAX_WAIT_MS);
+      const done = AbortSignal.any([AbortSignal.timeout(waitMs), abortOnClose(reply.raw)]);
+      // The wait is over, the peer went away, or the catalog moved on.
+      await once(steps, 'step', { signal: done }).catch(() => {});
     }
-    const peers = (await catalog.list())
-      .filter((p) => p.state === 'claimed' && p.healthy)
-      .map((p) => ({
-        id: p.id,
-        name: p.name,
-        addresses: [p.address],
-        greetingPort: p.greetingPort,
-        securePort: p.securePort,
-        protocolVersion: PROTOCOL_VERSION,
-      }));
-    return reply.header('x-catalog-index', String(index)).send({ index, peers });
+    const view = await current();
+    const mine = typeof query.peer === 'string' && view.claimed.has(query.peer);
+    const peers = mine || query.peer === undefined ? view.listed : [];
+    return reply.header('x-catalog-index', String(view.index)).send({ index: view.index, peers });
   });
+}
+
+function take(index: number, peers: readonly CatalogPeer[]): Snapshot {
+  const up = peers.filter((p) => p.state === 'claimed' && p.healthy);
+  return {
+    index,
+    claimed: new Set(peers.filter((p) => p.state === 'claimed').map((p) => p.id)),
+    listed: up.map((p) => ({
+      id: p.id,
+      name: p.name,
+      addresses: [p.address],
+      greetingPort: p.greetingPort,
+      securePort: p.securePort,
+      protocolVersion: PROTOCOL_VERSION,
+    })),
+  };
 }
 
 /** Aborts when the response is done or the connection is lost (a request's own 'close' comes too early). */

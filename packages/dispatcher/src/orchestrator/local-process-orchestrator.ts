@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { backoffDelay } from '@p2p-messenger/discovery';
@@ -53,6 +54,16 @@ interface ReadyLine {
 const STOP_GRACE_MS = 5_000;
 const RESTART_BACKOFF = { minDelayMs: 200, maxDelayMs: 10_000 };
 const INSTANCE_ID = /^p-[0-9a-f]{12}$/;
+const STARTING_NICENESS = 10;
+
+/** Best effort: raising a process's priority again needs privileges some hosts do not give. */
+function setNiceness(child: ChildProcess, niceness: number): void {
+  try {
+    if (child.pid) setPriority(child.pid, niceness);
+  } catch {
+    // It runs at the priority it has.
+  }
+}
 
 /**
  * This Node running the built `peer` command. A small young generation (1 MB semi-spaces,
@@ -219,6 +230,9 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
     // The token goes in the environment: arguments are visible to every user of the machine.
     const env = token ? { ...process.env, P2PM_CATALOG_TOKEN: token } : process.env;
     const child = spawn(command, [...base, ...this.#args(name, dataDir)], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // A start is CPU-heavy and nobody waits on it most of the time (the pool refilling):
+    // behind the dispatcher's own work, so log-ins stay quick meanwhile. Back to normal once ready.
+    setNiceness(child, STARTING_NICENESS);
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-4_000);
@@ -244,6 +258,7 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
           reject(new PeerStartError(`peer ${name} exited with ${code} before it was ready: ${stderr.trim()}`));
         });
       });
+      setNiceness(child, 0);
       return { child, ready };
     } catch (err) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

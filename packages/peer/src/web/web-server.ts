@@ -65,6 +65,8 @@ export class PeerWebServer {
     this.#app = Fastify({
       loggerInstance: log.child({ component: 'web' }) as FastifyBaseLogger,
       bodyLimit: 2 * 1024 * 1024,
+      // Health checks every few seconds would fill the log; refusals are logged where they happen.
+      disableRequestLogging: true,
       // Event streams never go idle: a stopping peer ends them rather than waiting.
       forceCloseConnections: true,
     });
