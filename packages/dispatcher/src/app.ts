@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccountStore } from './accounts/account-store.js';
 import { LoginThrottle } from './accounts/login-throttle.js';
@@ -52,7 +52,7 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
     loggerInstance: parts.log.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     // Two synchronous log lines per request cost more than a log-in itself; what matters is logged by the handlers.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Event streams never go idle: closing ends them rather than waiting.
     forceCloseConnections: true,
   });

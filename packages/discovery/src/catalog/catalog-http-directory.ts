@@ -3,6 +3,7 @@ import { type Logger, pino } from 'pino';
 import { backoffDelay } from '../backoff.js';
 import { DirectoryBase } from '../directory.js';
 import { CatalogTokenError, CatalogUnavailableError, DiscoveryConfigError } from '../errors.js';
+import { httpGet } from '../http-get.js';
 import { type CatalogAnswer, parseCatalogAnswer } from './catalog-answer.js';
 
 export interface CatalogHttpOptions {
@@ -130,8 +131,7 @@ export class CatalogHttpDirectory extends DirectoryBase {
     }, timeoutMs);
     stop.addEventListener('abort', cancel, { once: true });
     try {
-      const response = await fetch(url, { headers, signal: request.signal });
-      const text = await response.text();
+      const response = await httpGet(url, headers, request.signal);
       if (response.status === 401) {
         throw new CatalogTokenError(
           this.#options.token === undefined
@@ -140,7 +140,7 @@ export class CatalogHttpDirectory extends DirectoryBase {
         );
       }
       if (response.status !== 200) throw new CatalogUnavailableError(`the catalog answered HTTP ${response.status}`);
-      return parseCatalogAnswer(text, Date.now());
+      return parseCatalogAnswer(response.body, Date.now());
     } catch (err) {
       if (err instanceof CatalogTokenError || err instanceof CatalogUnavailableError) throw err;
       if (request.signal.reason instanceof CatalogUnavailableError) throw request.signal.reason;

@@ -129,7 +129,7 @@ export class DispatchService {
     const { catalog, pool } = this.#options;
     const peer = await catalog.claim(userId);
     if (!peer) return null;
-    if (peer.claimedAtMs !== null && Date.now() - peer.claimedAtMs < 1_000) void pool.fill();
+    if (peer.claimedAtMs !== null && Date.now() - peer.claimedAtMs < 1_000) pool.refillSoon();
     return peer.healthy && peer.webPort > 0 ? peer : null;
   }
 

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import type { FastifyInstance } from 'fastify';
 import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
@@ -68,9 +68,7 @@ export function catalogApi(app: FastifyInstance, init: { catalog: Catalog; token
     if (Number(query.index) === index) {
       const asked = Number(query.wait);
       const waitMs = Math.min(MAX_WAIT_MS, Number.isFinite(asked) && asked >= 0 ? asked : MAX_WAIT_MS);
-      const done = AbortSignal.any([AbortSignal.timeout(waitMs), abortOnClose(reply.raw)]);
-      // The wait is over, the peer went away, or the catalog moved on.
-      await once(steps, 'step', { signal: done }).catch(() => {});
+      await nextStep(steps, waitMs, reply.raw);
     }
     const view = await current();
     const mine = typeof query.peer === 'string' && view.claimed.has(query.peer);
@@ -95,9 +93,21 @@ function take(index: number, peers: readonly CatalogPeer[]): Snapshot {
   };
 }
 
-/** Aborts when the response is done or the connection is lost (a request's own 'close' comes too early). */
-function abortOnClose(raw: NodeJS.EventEmitter): AbortSignal {
-  const controller = new AbortController();
-  raw.once('close', () => controller.abort());
-  return controller.signal;
+/**
+ * Until the catalog's next step, the wait's end, or the peer going away (the response's
+ * 'close': a request's own comes too early). Plain listeners: fifty peers waking at once
+ * made AbortSignals the bigger cost.
+ */
+function nextStep(steps: EventEmitter, waitMs: number, response: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      steps.off('step', done);
+      response.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, waitMs);
+    steps.once('step', done);
+    response.once('close', done);
+  });
 }

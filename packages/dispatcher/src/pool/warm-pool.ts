@@ -58,6 +58,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   #resumed = false;
   #filling: Promise<void> | null = null;
   #seq = 0;
+  #refillTimer: NodeJS.Timeout | null = null;
   readonly #onRestarted = (instance: PeerInstance) => void this.#place(instance);
 
   constructor(options: WarmPoolOptions) {
@@ -87,6 +88,8 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     this.#running = false;
     this.#options.orchestrator.off('restarted', this.#onRestarted);
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#refillTimer) clearTimeout(this.#refillTimer);
+    this.#refillTimer = null;
   }
 
   /** Resolves when no start or resume of this pool is under way. */
@@ -147,6 +150,18 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     this.emit('retired', peerId);
     void this.fill();
     return true;
+  }
+
+  /**
+   * A peer was just handed out: refill shortly, not at once, so that starting a peer (a
+   * spawn, then a CPU-heavy start) does not land in the middle of a burst of log-ins.
+   */
+  refillSoon(delayMs = 250): void {
+    if (!this.#running || this.#refillTimer) return;
+    this.#refillTimer = setTimeout(() => {
+      this.#refillTimer = null;
+      void this.fill();
+    }, delayMs);
   }
 
   /** Starts peers until target + waiting are vacant (counting those already starting). */

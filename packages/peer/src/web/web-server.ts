@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Peer } from '../peer.js';
 import { streamEvents } from './event-stream.js';
@@ -66,7 +72,7 @@ export class PeerWebServer {
       loggerInstance: log.child({ component: 'web' }) as FastifyBaseLogger,
       bodyLimit: 2 * 1024 * 1024,
       // Health checks every few seconds would fill the log; refusals are logged where they happen.
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true }),
       // Event streams never go idle: a stopping peer ends them rather than waiting.
       forceCloseConnections: true,
     });
