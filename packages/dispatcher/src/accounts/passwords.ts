@@ -1,7 +1,7 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 
 /**
- * Password hashes with scrypt: deliberately slow (about 50 ms here) and memory-hard, a random
+ * Password hashes with scrypt: deliberately slow (about 200 ms on a 2-core VM) and memory-hard, a random
  * salt per password. Stored as "scrypt$<log2 N>$<r>$<p>$<salt>$<hash>" (base64url), so the
  * cost can rise later and old hashes still verify.
  */
