@@ -1,5 +1,6 @@
 export { type BackoffInit, backoffDelay } from './backoff.js';
 export { base32Decode, base32Encode } from './base32.js';
+export type { CatalogEntry } from './catalog/catalog-answer.js';
 export { CatalogHttpDirectory, type CatalogHttpOptions } from './catalog/catalog-http-directory.js';
 export { ConsulDirectory, type ConsulOptions } from './consul/consul-directory.js';
 export { DEFAULT_SERVICE_NAME } from './consul/service-record.js';

@@ -51,7 +51,8 @@ export function parseCatalogAnswer(text: string, now: number): CatalogAnswer {
   return { index: body.index as number, peers, dropped };
 }
 
-type CatalogEntry = Omit<DirectoryPeer, 'knownPeerIds' | 'sources' | 'lastSeenMs'>;
+/** A peer as a catalog's `/peers` answer lists it (the wire format both sides share). */
+export type CatalogEntry = Omit<DirectoryPeer, 'knownPeerIds' | 'sources' | 'lastSeenMs'>;
 
 /** The entry's fields, or what is wrong with it (`ids`: those of the entries before it). */
 function readEntry(entry: unknown, ids: ReadonlySet<string>): CatalogEntry | string {

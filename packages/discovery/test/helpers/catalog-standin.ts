@@ -1,15 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** A peer as the dispatcher's catalog lists it. */
-export interface CatalogEntry {
-  id: string;
-  name: string;
-  addresses: string[];
-  greetingPort: number;
-  securePort: number;
-  protocolVersion: number;
-}
+import type { CatalogEntry } from '../../src/index.js';
+
+export type { CatalogEntry };
 
 export interface CatalogStandInOptions {
   /** 0 (the default) picks a free port; give a stopped stand-in's port to bring "the dispatcher" back there. */

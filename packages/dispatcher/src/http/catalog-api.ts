@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { CatalogEntry } from '@p2p-messenger/discovery';
 import { PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import type { FastifyInstance } from 'fastify';
 import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
@@ -8,20 +9,11 @@ const MAX_WAIT_MS = 60_000;
 /** Changes this close together make one step of the index: a burst of log-ins wakes each peer once. */
 const BATCH_MS = 100;
 
-interface ListedPeer {
-  id: string;
-  name: string;
-  addresses: string[];
-  greetingPort: number;
-  securePort: number;
-  protocolVersion: number;
-}
-
 /** The catalog at one index: read once, however many peers ask. */
 interface Snapshot {
   index: number;
   /** The users' peers that are up: what a user's peer sees. */
-  listed: ListedPeer[];
+  listed: CatalogEntry[];
   claimed: Set<string>;
 }
 
