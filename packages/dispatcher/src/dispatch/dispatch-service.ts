@@ -121,10 +121,6 @@ export class DispatchService {
     return peer ? `${this.#options.router.pathFor(peer.id)}logout` : null;
   }
 
-  get waiting(): number {
-    return this.#waiters.size;
-  }
-
   async #claimReady(userId: string): Promise<CatalogPeer | null> {
     const { catalog, pool } = this.#options;
     const peer = await catalog.claim(userId);

@@ -31,7 +31,7 @@ export async function handOver(
   return reply.redirect('/starting', 303);
 }
 
-export function tooBusy(reply: FastifyReply, err: TooBusyError): FastifyReply {
+function tooBusy(reply: FastifyReply, err: TooBusyError): FastifyReply {
   return reply
     .code(429)
     .header('retry-after', String(err.retryAfterS))
