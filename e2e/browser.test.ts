@@ -73,7 +73,11 @@ function tampered(cookie: Cookie): Cookie {
 }
 
 beforeAll(async () => {
-  [browser, dispatcher] = await Promise.all([launchChromium(), start({ pool: 2 })]);
+  // Both are kept even when the other fails, so that afterAll ends what did start.
+  const [launched, started] = await Promise.allSettled([launchChromium(), start({ pool: 2 })]);
+  if (launched.status === 'fulfilled') browser = launched.value;
+  if (started.status === 'fulfilled') dispatcher = started.value;
+  for (const result of [launched, started]) if (result.status === 'rejected') throw result.reason;
 });
 
 afterAll(async () => {
@@ -229,6 +233,41 @@ describe('the messenger in a browser, through the dispatcher', () => {
       expect(await landOnPeerPage(a.page)).toBe(a.peerId);
       await openConversation(a.page, b.peerId);
       await expect.poll(() => messageTexts(a.page)).toEqual([note]);
+    },
+    BROWSER_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'a page whose live stream was not yet through catches up once it is: the peer found and the message received meanwhile show',
+    async () => {
+      const context = await newUserContext();
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await context.route('**/api/events', async (route) => {
+        await released;
+        await route.continue();
+      });
+      const a = await signUp(context, base());
+      const b = await signUp(await newUserContext(), base());
+      const aPeers = `${base()}/p/${a.peerId}/api/peers`;
+      await expect
+        .poll(async () => ((await (await context.request.get(aPeers)).json()) as { id: string }[]).map((p) => p.id), {
+          timeout: DISCOVERY_TIMEOUT_MS,
+        })
+        .toContain(b.peerId);
+      await openConversation(b.page, a.peerId);
+      const hello = unique('while your page was not listening');
+      const sent = await sendMessage(b.page, hello);
+      await expect.poll(() => sent.getAttribute('data-state'), { timeout: DISCOVERY_TIMEOUT_MS }).toBe('delivered');
+      // A's page loaded before either happened, and has been told of neither.
+      expect(await peerItem(a.page, b.peerId).count()).toBe(0);
+
+      release();
+      await expect.poll(() => peerItem(a.page, b.peerId).locator('.unread').textContent()).toBe('1');
+      await openConversation(a.page, b.peerId);
+      await expect.poll(() => messageTexts(a.page)).toEqual([hello]);
     },
     BROWSER_TEST_TIMEOUT_MS,
   );

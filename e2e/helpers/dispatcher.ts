@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,8 @@ export async function startDispatcher(init: DispatcherInit = {}): Promise<Starte
   const logTail = async (lines = 40): Promise<string> => {
     const log = await readFile(logFile, 'utf8').catch(() => '(no log file)');
     const tail = log.trimEnd().split('\n').slice(-lines).join('\n');
-    return `--- ${logFile} (last ${lines} lines) ---\n${tail}\n--- stderr ---\n${output.stderr}`;
+    const peers = await peerLogTails(join(dataDir, 'peers'), lines);
+    return `--- ${logFile} (last ${lines} lines) ---\n${tail}\n--- stderr ---\n${output.stderr}${peers}`;
   };
   let stopped: Promise<Exit> | undefined;
   const stop = (): Promise<Exit> => {
@@ -103,6 +104,23 @@ function readyUrl(
     void exited.then((exit) => finish(new Error(`dispatcher exited before it was ready (${JSON.stringify(exit)})`)));
     onData();
   });
+}
+
+/** Each peer's warnings and errors (its own log in its data dir): why a peer did not do its part. */
+async function peerLogTails(peersDir: string, lines: number): Promise<string> {
+  const instances = await readdir(peersDir).catch(() => []);
+  const tails = await Promise.all(
+    instances.map(async (instance) => {
+      const file = join(peersDir, instance, 'peer.log');
+      const log = await readFile(file, 'utf8').catch(() => '');
+      const notable = log
+        .split('\n')
+        .filter((line) => /"level":(4|5|6)0/.test(line))
+        .slice(-lines);
+      return notable.length > 0 ? `\n--- ${file} (warnings and errors) ---\n${notable.join('\n')}` : '';
+    }),
+  );
+  return tails.join('');
 }
 
 /** SIGTERM and the exit; SIGKILL (and an error) if it does not stop in time. */

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import pino from 'pino';
@@ -53,5 +54,64 @@ describe('finding peers in a dispatcher catalog', () => {
     expect(message).toMatchObject({ senderId: ada.id, text: 'found you in the dispatcher catalog' });
     catalog.remove(bob.id);
     await expect.poll(() => seenBy(ada, bob)?.sources, { timeout: 3_000 }).toEqual([]);
+  });
+
+  it('greets a listed peer again later when it did not answer at first, though the catalog stays the same', async () => {
+    const catalog = await CatalogStandIn.start({ token: 'peer-token' });
+    resources.onCleanup(() => catalog.stop());
+    const dir = await resources.dir();
+    const peerIn = (name: string, discovery: ConstructorParameters<typeof Peer>[0]['discovery']) => {
+      const peer = new Peer({
+        name,
+        dataDir: join(dir, name),
+        listenHost: '127.0.0.1',
+        discovery,
+        logger: pino({ level: 'silent' }),
+      });
+      resources.onCleanup(() => peer.stop());
+      return peer;
+    };
+    // Bob finds nobody himself, so the only way Ada can know him is to reach him.
+    const bob = peerIn('bob', {});
+    await bob.start();
+    // Bob's greeting port behind a gate: connections are cut until it opens (a peer still busy starting).
+    const gate = { open: false, tries: 0 };
+    const sockets = new Set<Socket>();
+    const gateway = createServer((socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      gate.tries++;
+      if (!gate.open) return socket.destroy();
+      const upstream = connect(bob.greetingPort, '127.0.0.1');
+      sockets.add(upstream);
+      upstream.once('close', () => sockets.delete(upstream));
+      socket.pipe(upstream).pipe(socket);
+      socket.once('error', () => upstream.destroy());
+      upstream.once('error', () => socket.destroy());
+    });
+    gateway.listen(0, '127.0.0.1');
+    await once(gateway, 'listening');
+    resources.onCleanup(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => gateway.close(resolve));
+    });
+    const gatewayPort = (gateway.address() as { port: number }).port;
+    catalog.add({
+      id: bob.id,
+      name: 'bob',
+      addresses: ['127.0.0.1'],
+      greetingPort: gatewayPort,
+      securePort: bob.securePort,
+      protocolVersion: PROTOCOL_VERSION,
+    });
+    const ada = peerIn('ada', { catalog: { url: catalog.url, token: 'peer-token' } });
+    await ada.start();
+    await expect.poll(() => gate.tries, { timeout: 5_000 }).toBeGreaterThan(0);
+    expect(ada.peers().find((p) => p.id === bob.id)).toBeUndefined();
+
+    gate.open = true;
+    await expect
+      .poll(() => ada.peers().find((p) => p.id === bob.id), { timeout: 10_000 })
+      .toMatchObject({ sources: ['catalog'] });
   });
 });

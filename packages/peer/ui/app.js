@@ -1,7 +1,8 @@
 // The chat page of one peer. Everything from the network goes into the page as text
 // (textContent), never as HTML. URLs are relative: the page works under /p/<peerId>/ too.
 const MARKS = { queued: '… queued', sent: '✓ sent', delivered: '✓✓ delivered', read: '✓✓ read', failed: '✗ failed' };
-const view = { me: null, peers: new Map(), current: null, messages: [] };
+// `current` is the conversation asked for, `shown` the one whose history is on screen.
+const view = { me: null, peers: new Map(), current: null, shown: null, messages: [] };
 const $ = (selector) => document.querySelector(selector);
 
 async function api(path, init) {
@@ -30,7 +31,7 @@ function renderPeers() {
       .sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name))
       .map((peer) => {
         const item = element('li', { 'data-testid': 'peer-item', 'data-peer-id': peer.id }, peer.name);
-        if (peer.id === view.current) item.classList.add('current');
+        if (peer.id === view.shown) item.classList.add('current');
         item.append(element('span', { class: 'status' }, statusText(peer)));
         if (peer.unread > 0 && peer.id !== view.current)
           item.append(element('span', { class: 'unread' }, String(peer.unread)));
@@ -58,15 +59,68 @@ function renderMessages() {
   list.lastElementChild?.scrollIntoView({ block: 'end' });
 }
 
+/**
+ * Runs `load`, and once more after it when `changed()` was called meanwhile: an event that
+ * crossed a load in flight may be missing from its answer. A run asked for during one joins it.
+ */
+function loader(load) {
+  let running = null;
+  let again = false;
+  const run = () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await load();
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+  return {
+    run,
+    changed: () => {
+      if (running) again = true;
+    },
+  };
+}
+
+const peerList = loader(async () => {
+  const peers = await api('api/peers');
+  view.peers = new Map(peers.map((peer) => [peer.id, peer]));
+  renderPeers();
+});
+
+const conversation = loader(async () => {
+  const peerId = view.current;
+  if (!peerId) return;
+  const history = await api(`api/history/${encodeURIComponent(peerId)}`);
+  // The user went on to another conversation meanwhile: the run after this one loads it.
+  if (peerId !== view.current) return;
+  view.messages = history;
+  view.shown = peerId;
+  renderMessages();
+});
+
 async function open(peerId) {
   view.current = peerId;
+  if (peerId !== view.shown) {
+    view.shown = null;
+    view.messages = [];
+    renderMessages();
+  }
   const peer = view.peers.get(peerId);
   $('#conversation-title').textContent = peer ? peer.name : peerId;
   $('#their-fingerprint').textContent = peer ? `their fingerprint: ${peer.fingerprint}` : '';
   $('[data-testid="message-input"]').disabled = false;
   $('[data-testid="send-button"]').disabled = false;
-  view.messages = await api(`api/history/${encodeURIComponent(peerId)}`);
-  renderMessages();
+  await conversation.run();
   await markRead();
 }
 
@@ -98,30 +152,53 @@ async function send(event) {
   }
 }
 
+function showProblem(err) {
+  $('#problem').textContent = `cannot load: ${err.message}`;
+}
+
+/**
+ * Live updates. The stream is open before anything is loaded again: what changes after the
+ * load comes as an event, and an event that crosses a load makes it run once more. Every
+ * (re)connection loads again what a stream that was down may have missed.
+ */
 function listen() {
   const events = new EventSource('api/events');
+  events.addEventListener('open', () => {
+    peerList.run().catch(showProblem);
+    conversation.run().catch(showProblem);
+  });
   events.addEventListener('message', (event) => {
     const message = JSON.parse(event.data);
-    const peer = view.peers.get(message.peerId);
+    peerList.changed();
     if (message.peerId === view.current) {
-      view.messages.push(message);
+      conversation.changed();
+      if (!view.messages.some((m) => m.id === message.id)) view.messages.push(message);
       renderMessages();
       void markRead();
-    } else if (peer) {
+      return;
+    }
+    const peer = view.peers.get(message.peerId);
+    if (peer) {
       peer.unread += 1;
       renderPeers();
     }
   });
   events.addEventListener('state', (event) => {
     const change = JSON.parse(event.data);
+    if (change.peerId !== view.current) return;
+    conversation.changed();
     const message = view.messages.find((m) => m.id === change.messageId);
     if (message) {
       message.state = change.state;
       renderMessages();
+    } else {
+      // A message this page has not been told of yet (its send is still being answered).
+      conversation.run().catch(showProblem);
     }
   });
   events.addEventListener('peer', (event) => {
     const peer = JSON.parse(event.data);
+    peerList.changed();
     view.peers.set(peer.id, { ...view.peers.get(peer.id), ...peer });
     renderPeers();
   });
@@ -131,13 +208,10 @@ async function start() {
   view.me = await api('api/self');
   $('[data-testid="my-peer-id"]').textContent = view.me.id;
   $('[data-testid="my-fingerprint"]').textContent = view.me.fingerprint;
-  for (const peer of await api('api/peers')) view.peers.set(peer.id, peer);
-  renderPeers();
   $('#composer').addEventListener('submit', send);
   document.addEventListener('visibilitychange', () => void markRead());
   listen();
+  await peerList.run();
 }
 
-start().catch((err) => {
-  $('#problem').textContent = `cannot load: ${err.message}`;
-});
+start().catch(showProblem);

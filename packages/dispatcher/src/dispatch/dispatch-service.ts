@@ -8,8 +8,9 @@ import type { Router } from '../router/router.js';
 
 export interface DispatchOptions {
   catalog: Catalog;
-  pool: WarmPool;
-  router: Router;
+  /** Told who waits for a new peer, and when a claim took a vacant one. */
+  pool: Pick<WarmPool, 'want' | 'unwant' | 'refillSoon'>;
+  router: Pick<Router, 'pathFor'>;
   ticketKey: KeyObject;
   /** Users waiting for a new peer at once; the next one gets TooBusyError. */
   maxWaitingUsers: number;
@@ -129,35 +130,41 @@ export class DispatchService {
     return peer.healthy && peer.webPort > 0 ? peer : null;
   }
 
-  /** Hands ready peers to waiting users, first come first served. */
+  /** Hands ready peers to waiting users, first come first served; one drain at a time. */
   #drain(): Promise<void> {
     if (this.#draining) {
       this.#again = true;
       return this.#draining;
     }
-    this.#draining = (async () => {
-      do {
-        this.#again = false;
-        for (const [userId, waiter] of this.#waiters) {
-          const peer = await this.#claimReady(userId).catch((err: unknown) => {
-            this.#log.error({ err, userId }, 'claim failed');
-            return null;
-          });
-          if (!peer) {
-            // The earliest still has nothing: no peer is free for those behind them either,
-            // unless theirs is assigned already (a restart brought it back).
-            if (!(await this.#options.catalog.assignedTo(userId))) break;
-            continue;
-          }
-          this.#forget(userId, waiter);
-          this.#log.info({ userId, peerId: peer.id, waitedMs: Date.now() - waiter.sinceMs }, 'peer handed out');
-          waiter.resolve(peer);
-        }
-      } while (this.#again);
-    })().finally(() => {
-      this.#draining = null;
-    });
+    // The line moves a tick later, with the guard already set: a claim tells of its change at
+    // once, and that must find this drain under way rather than start a second one.
+    this.#draining = Promise.resolve()
+      .then(() => this.#moveLine())
+      .finally(() => {
+        this.#draining = null;
+      });
     return this.#draining;
+  }
+
+  async #moveLine(): Promise<void> {
+    do {
+      this.#again = false;
+      for (const [userId, waiter] of this.#waiters) {
+        const peer = await this.#claimReady(userId).catch((err: unknown) => {
+          this.#log.error({ err, userId }, 'claim failed');
+          return null;
+        });
+        if (!peer) {
+          // The earliest still has nothing: no peer is free for those behind them either,
+          // unless theirs is assigned already (a restart brought it back).
+          if (!(await this.#options.catalog.assignedTo(userId))) break;
+          continue;
+        }
+        this.#forget(userId, waiter);
+        this.#log.info({ userId, peerId: peer.id, waitedMs: Date.now() - waiter.sinceMs }, 'peer handed out');
+        waiter.resolve(peer);
+      }
+    } while (this.#again);
   }
 
   #waiterAhead(userId: string): boolean {

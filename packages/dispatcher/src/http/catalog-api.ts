@@ -47,7 +47,9 @@ export function catalogApi(app: FastifyInstance, init: { catalog: Catalog; token
     if (batch) clearTimeout(batch);
   });
   const current = (): Promise<Snapshot> => {
-    snapshot ??= catalog.list().then((peers) => take(index, peers));
+    // The index as the read starts: a step while it is under way must not relabel what it read.
+    const at = index;
+    snapshot ??= catalog.list().then((peers) => take(at, peers));
     return snapshot;
   };
 

@@ -1,4 +1,5 @@
 import {
+  backoffDelay,
   CatalogHttpDirectory,
   ConsulDirectory,
   type Contact,
@@ -47,6 +48,8 @@ export interface DiscoveryHost {
 
 const SELF_ADDRESS_CHECK_MS = 1_000;
 const KEY_FETCH_TIMEOUT_MS = 10_000;
+/** A listed peer that did not answer its greeting (busy, or still starting) is greeted again. */
+const REACH_RETRY = { minDelayMs: 500, maxDelayMs: 30_000 };
 
 /**
  * The peer's directories in one view: it greets what they find (the key must match the id),
@@ -61,6 +64,8 @@ export class PeerDiscovery {
   /** Peers some directory has listed in this run: gossip is then no longer how we know them. */
   readonly #everListed = new Set<string>();
   #ownAddresses = '';
+  /** Listed peers no greeting has reached yet, and the next try. */
+  readonly #retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
 
   constructor(host: DiscoveryHost, settings: DiscoverySettings, staticPeers: readonly string[]) {
     this.#host = host;
@@ -109,6 +114,7 @@ export class PeerDiscovery {
     this.#merged.on('found', reach);
     this.#merged.on('updated', reach);
     this.#merged.on('lost', (peer, reason) => {
+      this.#cancelRetry(peer.id);
       log.info({ remotePeerId: peer.id, reason }, 'peer left the directories');
       host.changed(peer.id);
     });
@@ -128,6 +134,7 @@ export class PeerDiscovery {
 
   async stop(): Promise<void> {
     if (this.#selfTimer) clearInterval(this.#selfTimer);
+    for (const peerId of [...this.#retries.keys()]) this.#cancelRetry(peerId);
     this.gossip.stop();
     await this.#merged.stop();
   }
@@ -163,10 +170,35 @@ export class PeerDiscovery {
         }
       }
     }
-    if (!host.book.get(peer.id)) return host.changed(peer.id);
+    if (!host.book.get(peer.id)) {
+      this.#retryLater(peer.id);
+      return host.changed(peer.id);
+    }
+    this.#cancelRetry(peer.id);
     host.book.noteAddresses(peer.id, peer.addresses);
     host.hurry(peer.id);
     host.changed(peer.id);
+  }
+
+  /** Greets a listed peer that did not answer again later, with backoff, while it stays listed and unknown. */
+  #retryLater(peerId: string): void {
+    const attempt = this.#retries.get(peerId)?.attempt ?? 0;
+    this.#cancelRetry(peerId);
+    const tryAgain = () => {
+      const listing = this.#merged.peer(peerId);
+      if (!listing || this.#host.book.get(peerId)) return this.#cancelRetry(peerId);
+      void this.#reach(listing).catch(() => this.#retryLater(peerId));
+    };
+    const timer = setTimeout(tryAgain, backoffDelay(attempt, REACH_RETRY));
+    timer.unref();
+    this.#retries.set(peerId, { attempt: attempt + 1, timer });
+  }
+
+  #cancelRetry(peerId: string): void {
+    const retry = this.#retries.get(peerId);
+    if (!retry) return;
+    clearTimeout(retry.timer);
+    this.#retries.delete(peerId);
   }
 
   /** Greets host:port, keeps the verified peer, and follows the peers it passed on. */

@@ -1,0 +1,75 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setTimeout } from 'node:timers/promises';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DispatchService, EmbeddedCatalog, type NewCatalogPeer } from '../src/index.js';
+
+const peer = (n: number): NewCatalogPeer => ({
+  id: `peer${String(n).padStart(4, '0')}`,
+  instanceId: `p-${String(n).padStart(12, '0')}`,
+  name: `peer ${n}`,
+  address: '127.0.0.1',
+  greetingPort: 7000 + n,
+  securePort: 8000 + n,
+  webPort: 9000 + n,
+  fingerprint: `fp-${n}`,
+});
+
+/** A logger whose lines the test reads. */
+function capturedLog(): { log: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: pino({ level: 'info' }, sink), lines };
+}
+
+describe('DispatchService with the embedded catalog', () => {
+  let dir: string;
+  let catalog: EmbeddedCatalog;
+  let service: DispatchService | undefined;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dispatch-'));
+    catalog = new EmbeddedCatalog(join(dir, 'catalog.db'));
+  });
+  afterEach(async () => {
+    service?.close();
+    await catalog.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('hands each waiting user one peer, in order of arrival, once', async () => {
+    const { log, lines } = capturedLog();
+    const wanted = new Set<string>();
+    service = new DispatchService({
+      catalog,
+      pool: { want: (id) => wanted.add(id), unwant: (id) => wanted.delete(id), refillSoon: () => {} },
+      router: { pathFor: (id) => `/p/${id}/` },
+      ticketKey: generateKeyPairSync('ed25519').privateKey,
+      maxWaitingUsers: 10,
+      log,
+    });
+    const users = ['ada', 'bob', 'cy'];
+    for (const user of users) service.enqueue(user);
+    expect([...wanted]).toEqual(users);
+    const handedOut = users.map((user) => service?.wait(user, new AbortController().signal, () => {}));
+    // Peers come one at a time, each to a line at rest: its registration sets the line moving.
+    for (let n = 1; n <= users.length; n++) {
+      await setTimeout(20);
+      await catalog.register(peer(n));
+    }
+    const peers = await Promise.all(handedOut);
+    expect(peers.map((p) => p?.id)).toEqual([peer(1).id, peer(2).id, peer(3).id]);
+    expect(peers.map((p) => p?.owner)).toEqual(users);
+    expect(wanted.size).toBe(0);
+    const handOvers = lines.filter((line) => line.msg === 'peer handed out').map((line) => line.userId);
+    expect(handOvers).toEqual(users);
+  });
+});
