@@ -21,6 +21,7 @@ export {
   KeyUnavailableError,
 } from './errors.js';
 export type { AnnouncementSigner, Contact, GreetedPeer, Greeter, LocalPeerInfo } from './host.js';
+export { httpGet } from './http-get.js';
 export { MergedDirectory, type MergedPeer } from './merged-directory.js';
 export { decodeAnnouncement, encodeAnnouncement, MAX_DATAGRAM_BYTES } from './multicast/announcement-codec.js';
 export { type IpFamily, multicastInterfaces } from './multicast/interfaces.js';

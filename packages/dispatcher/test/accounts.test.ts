@@ -52,6 +52,11 @@ describe('accounts', () => {
     expect(a.guest && b.guest).toBe(true);
     expect(a.username).not.toBe(b.username);
     expect(await accounts.logIn(a.username, '')).toBeNull();
+    // Fifty at once (one commit for all): fifty accounts, each kept, none shared.
+    const many = await Promise.all(Array.from({ length: 50 }, () => accounts.guest()));
+    expect(new Set(many.map((g) => g.id)).size).toBe(50);
+    expect(new Set(many.map((g) => g.username)).size).toBe(50);
+    for (const guest of many) expect(accounts.get(guest.id)).toEqual(guest);
   });
 });
 

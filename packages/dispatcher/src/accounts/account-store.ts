@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../sqlite.js';
+import { TurnBatch } from '../turn-batch.js';
 import { hashPassword, MAX_PASSWORD_CHARS, verifyPassword } from './passwords.js';
 
 export interface Account {
@@ -42,6 +43,7 @@ function toAccount(row: AccountRow): Account {
 export class AccountStore {
   readonly #db: Database.Database;
   readonly #statements;
+  readonly #guests = new TurnBatch<undefined, Account>((calls) => this.#insertGuests(calls.length));
 
   constructor(path: string) {
     this.#db = openDatabase(
@@ -83,11 +85,20 @@ export class AccountStore {
   }
 
   /** A guest: a generated name, no password (the session cookie is its only key). */
-  async guest(): Promise<Account> {
-    for (;;) {
-      const account = this.#insert(`guest-${randomBytes(5).toString('hex')}`, null);
-      if (account) return account;
-    }
+  guest(): Promise<Account> {
+    return this.#guests.add(undefined);
+  }
+
+  /** The guests of one turn in one transaction (a burst of one-click log-ins is one commit). */
+  #insertGuests(count: number): Account[] {
+    return this.#db.transaction(() =>
+      Array.from({ length: count }, () => {
+        for (;;) {
+          const account = this.#insert(`guest-${randomBytes(5).toString('hex')}`, null);
+          if (account) return account;
+        }
+      }),
+    )();
   }
 
   /** The account for a name and password, or null (the same answer for an unknown name). */

@@ -21,7 +21,11 @@ import { memoryOf } from './proc.js';
 const BENCH = 'dispatcher';
 const HASHES = 10;
 const COLD_ROUNDS = 3;
-const WARM = { users: 50, maxStarts: 4, maxRounds: 3 };
+/**
+ * Five rounds, for a median that neither the first (the dispatcher's code not yet optimized by
+ * the JIT) nor one round that met a stall of this shared machine's disk decides.
+ */
+const WARM = { users: 50, maxStarts: 4, maxRounds: 5 };
 /** Later warm rounds only while the whole warm part stays within this (each refills 50 peers). */
 const WARM_BUDGET_MS = 240_000;
 /** Generous: a loaded machine starts peers slowly (about 50 s for 50 on a quiet 2-core one). */
@@ -183,7 +187,8 @@ async function warm(dataDir: string, signal: AbortSignal): Promise<void> {
     // Per-round quantiles (each of 50 log-ins at once), then the median over rounds.
     const params = { users: WARM.users, rounds: p50s.length, failures };
     printFigure(BENCH, 'warm_login_p50_ms', median(p50s), 'ms', params);
-    printFigure(BENCH, 'warm_login_p99_ms', median(p99s), 'ms', params);
+    const rounded = p99s.map((ms) => Math.round(ms * 10) / 10);
+    printFigure(BENCH, 'warm_login_p99_ms', median(p99s), 'ms', { ...params, round_p99_ms: rounded });
   } finally {
     await dispatcher.stop();
   }

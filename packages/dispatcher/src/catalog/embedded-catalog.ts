@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../sqlite.js';
+import { TurnBatch } from '../turn-batch.js';
 import type { Catalog, CatalogEvents, CatalogPeer, NewCatalogPeer } from './catalog.js';
 
 interface PeerRow {
@@ -55,12 +56,13 @@ function toPeer(row: PeerRow): CatalogPeer {
 
 /**
  * The catalog of the embedded dispatcher: one SQLite file in its data dir, so assignments
- * survive restarts. A claim is one IMMEDIATE transaction, and an owner column that is UNIQUE
- * backs it: two dispatchers sharing the file cannot hand one peer, or two peers, to a user.
+ * survive restarts. The claims of one turn of the event loop are one IMMEDIATE transaction, and
+ * an owner column that is UNIQUE backs it: two dispatchers sharing the file cannot hand one peer, or two peers, to a user.
  */
 export class EmbeddedCatalog extends EventEmitter<CatalogEvents> implements Catalog {
   readonly #db: Database.Database;
   readonly #statements;
+  readonly #claims = new TurnBatch<string, CatalogPeer | null>((owners) => this.#claimAll(owners));
 
   constructor(path: string) {
     super();
@@ -92,19 +94,28 @@ export class EmbeddedCatalog extends EventEmitter<CatalogEvents> implements Cata
     this.emit('changed');
   }
 
-  async claim(owner: string): Promise<CatalogPeer | null> {
+  claim(owner: string): Promise<CatalogPeer | null> {
+    return this.#claims.add(owner);
+  }
+
+  /** The claims of one turn, in order, in one IMMEDIATE transaction; one change for all of them. */
+  #claimAll(owners: readonly string[]): (CatalogPeer | null)[] {
     const { byOwner, firstVacant, take, byId } = this.#statements;
-    const { peer, took } = this.#db
-      .transaction(() => {
-        const mine = byOwner.get(owner) as PeerRow | undefined;
-        if (mine) return { peer: toPeer(mine), took: false };
-        const vacant = firstVacant.get() as PeerRow | undefined;
-        if (!vacant || take.run(owner, Date.now(), vacant.id).changes !== 1) return { peer: null, took: false };
-        return { peer: toPeer(byId.get(vacant.id) as PeerRow), took: true };
-      })
+    let took = false;
+    const peers = this.#db
+      .transaction(() =>
+        owners.map((owner) => {
+          const mine = byOwner.get(owner) as PeerRow | undefined;
+          if (mine) return toPeer(mine);
+          const vacant = firstVacant.get() as PeerRow | undefined;
+          if (!vacant || take.run(owner, Date.now(), vacant.id).changes !== 1) return null;
+          took = true;
+          return toPeer(byId.get(vacant.id) as PeerRow);
+        }),
+      )
       .immediate();
     if (took) this.emit('changed');
-    return peer;
+    return peers;
   }
 
   async assignedTo(owner: string): Promise<CatalogPeer | null> {
