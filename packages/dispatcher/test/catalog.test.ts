@@ -5,21 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Catalog, EmbeddedCatalog, type NewCatalogPeer } from '../src/index.js';
+import { type Catalog, EmbeddedCatalog } from '../src/index.js';
+import { catalogPeer } from './helpers/catalog-peer.js';
 
 const run = promisify(execFile);
 const BUILT = fileURLToPath(new URL('../dist/catalog/embedded-catalog.js', import.meta.url));
-
-const peer = (n: number): NewCatalogPeer => ({
-  id: `peer${String(n).padStart(4, '0')}`,
-  instanceId: `p-${String(n).padStart(12, '0')}`,
-  name: `peer ${n}`,
-  address: '127.0.0.1',
-  greetingPort: 7000 + n,
-  securePort: 8000 + n,
-  webPort: 9000 + n,
-  fingerprint: `fp-${n}`,
-});
 
 describe('EmbeddedCatalog', () => {
   let dir: string;
@@ -34,7 +24,7 @@ describe('EmbeddedCatalog', () => {
   });
 
   it('gives each user one peer, the same one every time, and never one peer to two users', async () => {
-    for (let n = 1; n <= 10; n++) await catalog.register(peer(n));
+    for (let n = 1; n <= 10; n++) await catalog.register(catalogPeer(n));
     // Fifty logins at once for ten vacant peers.
     const claims = await Promise.all(Array.from({ length: 50 }, (_, i) => catalog.claim(`user-${i}`)));
     const won = claims.filter((c) => c !== null);
@@ -46,29 +36,31 @@ describe('EmbeddedCatalog', () => {
   });
 
   it('skips unhealthy peers, and hands out released ones again', async () => {
-    await catalog.register(peer(1));
-    await catalog.register(peer(2));
-    await catalog.setHealthy(peer(1).id, false);
-    expect((await catalog.claim('ada'))?.id).toBe(peer(2).id);
+    await catalog.register(catalogPeer(1));
+    await catalog.register(catalogPeer(2));
+    await catalog.setHealthy(catalogPeer(1).id, false);
+    expect((await catalog.claim('ada'))?.id).toBe(catalogPeer(2).id);
     expect(await catalog.claim('bob')).toBeNull();
-    await catalog.release(peer(2).id);
+    await catalog.release(catalogPeer(2).id);
     expect(await catalog.assignedTo('ada')).toBeNull();
-    expect((await catalog.claim('bob'))?.id).toBe(peer(2).id);
-    await catalog.remove(peer(2).id);
-    expect(await catalog.get(peer(2).id)).toBeNull();
+    expect((await catalog.claim('bob'))?.id).toBe(catalogPeer(2).id);
+    await catalog.remove(catalogPeer(2).id);
+    expect(await catalog.get(catalogPeer(2).id)).toBeNull();
   });
 
   it('keeps assignments across a restart', async () => {
-    await catalog.register(peer(1));
+    await catalog.register(catalogPeer(1));
     const claimed = await catalog.claim('ada');
     await catalog.close();
     catalog = new EmbeddedCatalog(join(dir, 'catalog.db'));
     expect(await catalog.assignedTo('ada')).toEqual(claimed);
-    expect((await catalog.list()).map((p) => [p.id, p.state, p.owner])).toEqual([[peer(1).id, 'claimed', 'ada']]);
+    expect((await catalog.list()).map((p) => [p.id, p.state, p.owner])).toEqual([
+      [catalogPeer(1).id, 'claimed', 'ada'],
+    ]);
   });
 
   it('stays exclusive when two processes claim from the same file at once', async () => {
-    for (let n = 1; n <= 20; n++) await catalog.register(peer(n));
+    for (let n = 1; n <= 20; n++) await catalog.register(catalogPeer(n));
     const racer = (prefix: string) => `
       const { EmbeddedCatalog } = await import(${JSON.stringify(BUILT)});
       const catalog = new EmbeddedCatalog(${JSON.stringify(join(dir, 'catalog.db'))});

@@ -6,18 +6,8 @@ import { Writable } from 'node:stream';
 import { setTimeout } from 'node:timers/promises';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DispatchService, EmbeddedCatalog, type NewCatalogPeer } from '../src/index.js';
-
-const peer = (n: number): NewCatalogPeer => ({
-  id: `peer${String(n).padStart(4, '0')}`,
-  instanceId: `p-${String(n).padStart(12, '0')}`,
-  name: `peer ${n}`,
-  address: '127.0.0.1',
-  greetingPort: 7000 + n,
-  securePort: 8000 + n,
-  webPort: 9000 + n,
-  fingerprint: `fp-${n}`,
-});
+import { DispatchService, EmbeddedCatalog } from '../src/index.js';
+import { catalogPeer } from './helpers/catalog-peer.js';
 
 /** A logger whose lines the test reads. */
 function capturedLog(): { log: pino.Logger; lines: Record<string, unknown>[] } {
@@ -63,10 +53,10 @@ describe('DispatchService with the embedded catalog', () => {
     // Peers come one at a time, each to a line at rest: its registration sets the line moving.
     for (let n = 1; n <= users.length; n++) {
       await setTimeout(20);
-      await catalog.register(peer(n));
+      await catalog.register(catalogPeer(n));
     }
     const peers = await Promise.all(handedOut);
-    expect(peers.map((p) => p?.id)).toEqual([peer(1).id, peer(2).id, peer(3).id]);
+    expect(peers.map((p) => p?.id)).toEqual([catalogPeer(1).id, catalogPeer(2).id, catalogPeer(3).id]);
     expect(peers.map((p) => p?.owner)).toEqual(users);
     expect(wanted.size).toBe(0);
     const handOvers = lines.filter((line) => line.msg === 'peer handed out').map((line) => line.userId);
