@@ -23,7 +23,7 @@ const HASHES = 10;
 const COLD_ROUNDS = 3;
 /**
  * Five rounds, for a median that neither the first (the dispatcher's code not yet optimized by
- * the JIT) nor one round that met a stall of this shared machine's disk decides.
+ * the JIT) nor one round that met a stall (a slow disk write, a peer's spawn) decides.
  */
 const WARM = { users: 50, maxStarts: 4, maxRounds: 5 };
 /** Later warm rounds only while the whole warm part stays within this (each refills 50 peers). */

@@ -56,8 +56,9 @@ function toPeer(row: PeerRow): CatalogPeer {
 
 /**
  * The catalog of the embedded dispatcher: one SQLite file in its data dir, so assignments
- * survive restarts. The claims of one turn of the event loop are one IMMEDIATE transaction, and
- * an owner column that is UNIQUE backs it: two dispatchers sharing the file cannot hand one peer, or two peers, to a user.
+ * survive restarts. The claims of one turn of the event loop are one IMMEDIATE transaction,
+ * and an owner column that is UNIQUE backs them: two dispatchers sharing the file cannot hand
+ * one peer, or two peers, to a user.
  */
 export class EmbeddedCatalog extends EventEmitter<CatalogEvents> implements Catalog {
   readonly #db: Database.Database;
