@@ -74,6 +74,8 @@ describe('finding peers in a dispatcher catalog', () => {
     // Bob finds nobody himself, so the only way Ada can know him is to reach him.
     const bob = peerIn('bob', {});
     await bob.start();
+    // Read now: the gate may still be asked after Bob has stopped, at cleanup.
+    const bobGreetingPort = bob.greetingPort;
     // Bob's greeting port behind a gate: connections are cut until it opens (a peer still busy starting).
     const gate = { open: false, tries: 0 };
     const sockets = new Set<Socket>();
@@ -82,7 +84,7 @@ describe('finding peers in a dispatcher catalog', () => {
       socket.once('close', () => sockets.delete(socket));
       gate.tries++;
       if (!gate.open) return socket.destroy();
-      const upstream = connect(bob.greetingPort, '127.0.0.1');
+      const upstream = connect(bobGreetingPort, '127.0.0.1');
       sockets.add(upstream);
       upstream.once('close', () => sockets.delete(upstream));
       socket.pipe(upstream).pipe(socket);
