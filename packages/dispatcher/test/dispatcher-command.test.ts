@@ -1,6 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { childrenOf, isAlive, processesMentioning } from './helpers/proc.js';
@@ -71,19 +72,21 @@ describe('the dispatcher command', () => {
 
   it('says where to go, stops its peers on SIGTERM, and its peers do not outlive a kill -9', async () => {
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-      const dispatcher = run(['--data-dir', await dirs.dataDir(), '--port', '0', '--pool', '2']);
+      const dataDir = await dirs.dataDir();
+      const dispatcher = run(['--data-dir', dataDir, '--port', '0', '--pool', '2']);
       await expect
         .poll(() => dispatcher.output(), { timeout: 20_000 })
         .toMatch(/open http:\/\/127\.0\.0\.1:\d+\/ in a browser/);
       const url = /open (http:\/\/\S+)\/ in a browser/.exec(dispatcher.output())?.[1] as string;
       expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
-      const pid = dispatcher.child.pid as number;
-      await expect.poll(() => childrenOf(pid).length, { timeout: 20_000 }).toBe(2);
-      const peers = childrenOf(pid);
+      // Its peers (started by its spawner process, a child of its own) and that spawner.
+      await expect.poll(() => processesMentioning(join(dataDir, 'peers')).length, { timeout: 20_000 }).toBe(2);
+      const started = [...processesMentioning(join(dataDir, 'peers')), ...childrenOf(dispatcher.child.pid as number)];
+      expect(started).toHaveLength(3);
       dispatcher.child.kill(signal);
       const code = await dispatcher.exited;
       if (signal === 'SIGTERM') expect(code).toBe(0);
-      await expect.poll(() => peers.filter(isAlive), { timeout: 10_000 }).toEqual([]);
+      await expect.poll(() => started.filter(isAlive), { timeout: 10_000 }).toEqual([]);
     }
   });
 

@@ -15,6 +15,7 @@ export { directConversationId } from './store/records.js';
 export { createFrameCodec, SESSION_PATH } from './transport/frame-codec.js';
 export { greet } from './transport/greeting.js';
 export { pinnedChannelCredentials, pinnedChannelOptions } from './transport/tls-credentials.js';
+export { compiledSibling } from './util/compiled-path.js';
 export { untilStopSignal } from './util/stop-signal.js';
 export { openEventStream } from './web/event-stream.js';
 export {

@@ -123,8 +123,14 @@ export class DispatcherProcess {
   }
 
   /** The peers it runs: its child processes. */
+  /** Its peers: the children of its spawner process, which is its own child. */
   async peerPids(): Promise<number[]> {
-    return this.#stillRunning(await childrenOf(this.pid));
+    const peers = await Promise.all((await this.spawnerPids()).map((pid) => childrenOf(pid)));
+    return this.#stillRunning(peers.flat());
+  }
+
+  async spawnerPids(): Promise<number[]> {
+    return childrenOf(this.pid);
   }
 
   /** SIGTERM, and waits for it (and its peers) to exit; SIGKILL for whatever outstays. Safe to call twice. */

@@ -144,12 +144,15 @@ async function idleMemory(dispatcher: DispatcherProcess, signal: AbortSignal): P
   await delay(IDLE_MS, undefined, { signal });
   const peers = (await Promise.all((await dispatcher.peerPids()).map(memoryOf))).filter((m) => m !== null);
   const own = await memoryOf(dispatcher.pid);
+  const spawners = (await Promise.all((await dispatcher.spawnerPids()).map(memoryOf))).filter((m) => m !== null);
   if (peers.length === 0 || !own) throw new Error('found no peer processes, or no dispatcher');
   // VmRSS counts the pages of the Node binary, which all these processes share; RssAnon is each one's own.
   const params = (anonMb: number) => ({ peers: peers.length, idle_s: IDLE_MS / 1000, rss_anon_mb: Math.round(anonMb) });
   const peerAnonMb = median(peers.map((m) => m.anonMb));
   printFigure(BENCH, 'peer_idle_rss_mb', median(peers.map((m) => m.rssMb)), 'MB', params(peerAnonMb));
-  printFigure(BENCH, 'dispatcher_idle_rss_mb', own.rssMb, 'MB', params(own.anonMb));
+  // Its spawner process (which starts the peers) apart: a Node process of its own.
+  const spawner = { spawner_rss_mb: Math.round(spawners.reduce((sum, m) => sum + m.rssMb, 0)) };
+  printFigure(BENCH, 'dispatcher_idle_rss_mb', own.rssMb, 'MB', { ...params(own.anonMb), ...spawner });
 }
 
 async function warm(dataDir: string, signal: AbortSignal): Promise<void> {

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -9,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { backoffDelay } from '@p2p-messenger/discovery';
 import { type Logger, pino } from 'pino';
 import type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from './orchestrator.js';
+import { type SpawnedChild, Spawner } from './spawner.js';
 
 /** A peer that did not start, with what it said on stderr. */
 export class PeerStartError extends Error {
@@ -37,7 +37,7 @@ export interface LocalProcessOptions {
 
 interface Running {
   instance: PeerInstance;
-  child: ChildProcess;
+  child: SpawnedChild;
   stopping: boolean;
   timer: NodeJS.Timeout | null;
 }
@@ -57,7 +57,7 @@ const INSTANCE_ID = /^p-[0-9a-f]{12}$/;
 const STARTING_NICENESS = 10;
 
 /** Best effort: raising a process's priority again needs privileges some hosts do not give. */
-function setNiceness(child: ChildProcess, niceness: number): void {
+function setNiceness(child: SpawnedChild, niceness: number): void {
   try {
     if (child.pid) setPriority(child.pid, niceness);
   } catch {
@@ -86,7 +86,8 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
   readonly #log: Logger;
   readonly #running = new Map<string, Running>();
   /** Children not ready yet: a close stops them too, rather than waiting for them. */
-  readonly #launching = new Set<ChildProcess>();
+  readonly #launching = new Set<SpawnedChild>();
+  readonly #spawner = new Spawner();
   #closed = false;
 
   constructor(options: LocalProcessOptions) {
@@ -169,6 +170,7 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
     this.#closed = true;
     for (const child of this.#launching) child.kill('SIGTERM');
     await Promise.all([...this.#running.keys()].map((id) => this.stop(id)));
+    this.#spawner.close();
   }
 
   /** Restarts the instance whenever it dies without being asked to stop. */
@@ -224,20 +226,19 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
     ];
   }
 
-  async #launch(name: string, dataDir: string): Promise<{ child: ChildProcess; ready: ReadyLine }> {
+  async #launch(name: string, dataDir: string): Promise<{ child: SpawnedChild; ready: ReadyLine }> {
     const [command, ...base] = this.#command as [string, ...string[]];
     const token = this.#settings().catalogToken;
     // The token goes in the environment: arguments are visible to every user of the machine.
     const env = token ? { ...process.env, P2PM_CATALOG_TOKEN: token } : process.env;
-    const child = spawn(command, [...base, ...this.#args(name, dataDir)], { stdio: ['ignore', 'pipe', 'pipe'], env });
     // A start is CPU-heavy and nobody waits on it most of the time (the pool refilling):
     // behind the dispatcher's own work, so log-ins stay quick meanwhile. Back to normal once ready.
-    setNiceness(child, STARTING_NICENESS);
+    const child = this.#spawner.spawn(command, [...base, ...this.#args(name, dataDir)], env, STARTING_NICENESS);
     let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-4_000);
     });
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    const lines = createInterface({ input: child.stdout });
     this.#launching.add(child);
     try {
       const ready = await new Promise<ReadyLine>((resolve, reject) => {
@@ -261,13 +262,13 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
       setNiceness(child, 0);
       return { child, ready };
     } catch (err) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      child.kill('SIGKILL');
       throw err;
     } finally {
       this.#launching.delete(child);
       lines.close();
       // Anything it prints later is not read: keep the pipe drained.
-      child.stdout?.resume();
+      child.stdout.resume();
     }
   }
 }

@@ -1,0 +1,41 @@
+/**
+ * The dispatcher's spawner: a small process that starts peers for it. A fork copies the page
+ * tables of the process that forks, and the parent waits until the child has exec'd: done by
+ * the dispatcher itself, that held its event loop (and every log-in) for milliseconds to tens of
+ * milliseconds per peer. Here it costs this process's time instead. It ends when the dispatcher
+ * goes (the IPC channel closes); its peers then see their parent gone and end too.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
+import type { SpawnerEvent, SpawnerRequest } from './spawner-protocol.js';
+
+const children = new Map<number, ChildProcess>();
+const send = (event: SpawnerEvent) => process.send?.(event);
+
+function start(request: Extract<SpawnerRequest, { type: 'spawn' }>): void {
+  const { key } = request;
+  const child = spawn(request.command, request.args, { stdio: ['ignore', 'pipe', 'pipe'], env: request.env });
+  children.set(key, child);
+  try {
+    if (child.pid && request.niceness) setPriority(child.pid, request.niceness);
+  } catch {
+    // Best effort: it runs at the priority it has.
+  }
+  if (child.pid) send({ type: 'spawned', key, pid: child.pid });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream].setEncoding('utf8').on('data', (chunk: string) => send({ type: stream, key, chunk }));
+  }
+  // A spawn that failed (no such command) ends the same way, with its reason on stderr.
+  child.once('error', (err) => send({ type: 'stderr', key, chunk: `${err.message}\n` }));
+  // 'close', not 'exit': all the child printed has been passed on by then.
+  child.once('close', (code, signal) => {
+    children.delete(key);
+    send({ type: 'exit', key, code, signal });
+  });
+}
+
+process.on('message', (request: SpawnerRequest) => {
+  if (request.type === 'spawn') start(request);
+  else children.get(request.key)?.kill(request.signal);
+});
+process.once('disconnect', () => process.exit(0));
