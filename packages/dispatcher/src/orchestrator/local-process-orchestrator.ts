@@ -76,7 +76,8 @@ function defaultCommand(): string[] {
 }
 
 /**
- * Peers as child processes of the dispatcher, on loopback, one data dir each. An instance
+ * Peers as processes on this machine (started by the dispatcher's spawner process, so that
+ * no fork holds its event loop), on loopback, one data dir each. An instance
  * that dies is started again (with backoff) from the same data dir: same identity, same
  * history; so is an instance started again by id after the dispatcher restarted.
  */
