@@ -3,7 +3,8 @@
  * tables of the process that forks, and the parent waits until the child has exec'd: done by
  * the dispatcher itself, that held its event loop (and every log-in) for milliseconds to tens of
  * milliseconds per peer. Here it costs this process's time instead. It ends when the dispatcher
- * goes (the IPC channel closes); its peers then see their parent gone and end too.
+ * goes (the IPC channel closes), and ends its peers first; were it killed, they would see their
+ * parent gone and end by themselves.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
@@ -14,7 +15,9 @@ const send = (event: SpawnerEvent) => process.send?.(event);
 
 function start(request: Extract<SpawnerRequest, { type: 'spawn' }>): void {
   const { key } = request;
-  const child = spawn(request.command, request.args, { stdio: ['ignore', 'pipe', 'pipe'], env: request.env });
+  // P2PM_PARENT_PID: a peer that is still loading when this process goes knows it was orphaned.
+  const env = { ...request.env, P2PM_PARENT_PID: String(process.pid) };
+  const child = spawn(request.command, request.args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.set(key, child);
   try {
     if (child.pid && request.niceness) setPriority(child.pid, request.niceness);
@@ -38,4 +41,9 @@ process.on('message', (request: SpawnerRequest) => {
   if (request.type === 'spawn') start(request);
   else children.get(request.key)?.kill(request.signal);
 });
-process.once('disconnect', () => process.exit(0));
+// The dispatcher went (a kill -9, say): its peers go too, at once; one still loading would only
+// notice its new parent once it got that far, which at a low priority on a busy machine is late.
+process.once('disconnect', () => {
+  for (const child of children.values()) child.kill('SIGTERM');
+  process.exit(0);
+});

@@ -46,10 +46,11 @@ export function processesMentioning(text: string): number[] {
   });
 }
 
+/** Whether `pid` still runs: a zombie (ended, not yet reaped by whoever adopted it) does not. */
 export function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

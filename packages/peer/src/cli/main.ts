@@ -51,10 +51,16 @@ async function serve(config: CliConfig): Promise<void> {
   await peer.stop();
 }
 
-/** Resolves when the parent process has gone (this process is then adopted by another). */
+/**
+ * Resolves when the parent process has gone (this process is then adopted by another). A parent
+ * that sets P2PM_PARENT_PID to its pid also covers going before this process got here (it was
+ * still loading): then the parent is already another one.
+ */
 function untilParentExits(): Promise<NodeJS.Signals> {
-  const parent = process.ppid;
+  const expected = Number(process.env.P2PM_PARENT_PID);
+  const parent = Number.isInteger(expected) && expected > 0 ? expected : process.ppid;
   return new Promise((resolve) => {
+    if (process.ppid !== parent) return resolve('SIGHUP');
     const timer = setInterval(() => {
       if (process.ppid === parent) return;
       clearInterval(timer);

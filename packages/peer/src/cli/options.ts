@@ -290,7 +290,7 @@ export const OPTIONS = {
   exitWithParent: {
     flag: 'exit-with-parent',
     kind: 'boolean',
-    help: 'stop (gracefully) when the process that started this one ends',
+    help: 'stop (gracefully) when the process that started this one ends (it may set P2PM_PARENT_PID to its pid)',
   },
   help: { flag: 'help', short: 'h', kind: 'boolean', help: 'show this help and exit' },
   version: { flag: 'version', kind: 'boolean', help: 'show the version and exit' },
