@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { backoffDelay } from '@p2p-messenger/discovery';
 import { type Logger, pino } from 'pino';
+import { trySetNiceness } from './niceness.js';
 import type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from './orchestrator.js';
 import { type SpawnedChild, Spawner } from './spawner.js';
 
@@ -55,15 +55,6 @@ const STOP_GRACE_MS = 5_000;
 const RESTART_BACKOFF = { minDelayMs: 200, maxDelayMs: 10_000 };
 const INSTANCE_ID = /^p-[0-9a-f]{12}$/;
 const STARTING_NICENESS = 10;
-
-/** Best effort: raising a process's priority again needs privileges some hosts do not give. */
-function setNiceness(child: SpawnedChild, niceness: number): void {
-  try {
-    if (child.pid) setPriority(child.pid, niceness);
-  } catch {
-    // It runs at the priority it has.
-  }
-}
 
 /**
  * This Node running the built `peer` command. A small young generation (1 MB semi-spaces,
@@ -260,7 +251,7 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
           reject(new PeerStartError(`peer ${name} exited with ${code} before it was ready: ${stderr.trim()}`));
         });
       });
-      setNiceness(child, 0);
+      trySetNiceness(child.pid, 0);
       return { child, ready };
     } catch (err) {
       child.kill('SIGKILL');

@@ -7,7 +7,7 @@
  * parent gone and end by themselves.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { setPriority } from 'node:os';
+import { trySetNiceness } from './niceness.js';
 import type { SpawnerEvent, SpawnerRequest } from './spawner-protocol.js';
 
 const children = new Map<number, ChildProcess>();
@@ -19,11 +19,7 @@ function start(request: Extract<SpawnerRequest, { type: 'spawn' }>): void {
   const env = { ...request.env, P2PM_PARENT_PID: String(process.pid) };
   const child = spawn(request.command, request.args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.set(key, child);
-  try {
-    if (child.pid && request.niceness) setPriority(child.pid, request.niceness);
-  } catch {
-    // Best effort: it runs at the priority it has.
-  }
+  if (request.niceness) trySetNiceness(child.pid, request.niceness);
   if (child.pid) send({ type: 'spawned', key, pid: child.pid });
   for (const stream of ['stdout', 'stderr'] as const) {
     child[stream].setEncoding('utf8').on('data', (chunk: string) => send({ type: stream, key, chunk }));
