@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Cookie } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchChromium } from './helpers/browser.js';
+import { holdRequests, launchChromium } from './helpers/browser.js';
 import {
   DISCOVERY_TIMEOUT_MS,
   messageTexts,
@@ -241,14 +241,7 @@ describe('the messenger in a browser, through the dispatcher', () => {
     'a page whose live stream was not yet through catches up once it is: the peer found and the message received meanwhile show',
     async () => {
       const context = await newUserContext();
-      let release = () => {};
-      const released = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      await context.route('**/api/events', async (route) => {
-        await released;
-        await route.continue();
-      });
+      const release = await holdRequests(context, '**/api/events');
       const a = await signUp(context, base());
       const b = await signUp(await newUserContext(), base());
       const aPeers = `${base()}/p/${a.peerId}/api/peers`;
@@ -304,14 +297,7 @@ describe('the messenger in a browser, through the dispatcher', () => {
         await page.goto(`${empty.url}/`);
         // Progress comes by server-sent events, and "ready" may come at once: hold the stream back
         // until the page has been seen, then let it go on without any more help.
-        let release = () => {};
-        const seen = new Promise<void>((resolve) => {
-          release = resolve;
-        });
-        await page.route('**/starting/events', async (route) => {
-          await seen;
-          await route.continue();
-        });
+        const release = await holdRequests(page, '**/starting/events');
         await page.getByTestId('guest').click();
         await page.waitForURL(`${empty.url}/starting`);
         await page.getByTestId('progress').waitFor();

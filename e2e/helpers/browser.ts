@@ -1,4 +1,4 @@
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
 /** Debian's Chromium (see ENVIRONMENT.md, "Browsers"): Playwright cannot download its own here. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -17,4 +17,17 @@ const CHROMIUM_ARGS = [
 /** Headless Chromium with a fresh temporary profile; give each user a context of their own. */
 export function launchChromium(init: { executablePath?: string } = {}): Promise<Browser> {
   return chromium.launch({ executablePath: init.executablePath ?? CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** Holds back requests to `url` (a glob) until the function it resolves with is called; then they go on. */
+export async function holdRequests(target: Page | BrowserContext, url: string): Promise<() => void> {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await target.route(url, async (route) => {
+    await released;
+    await route.continue();
+  });
+  return release;
 }
