@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccountStore } from './accounts/account-store.js';
-import { LoginThrottle } from './accounts/login-throttle.js';
+import { LoginGuard } from './accounts/login-guard.js';
 import type { Catalog, CatalogPeer } from './catalog/catalog.js';
 import type { DispatcherConfig } from './config/config.js';
 import type { DispatcherSecrets } from './config/secrets.js';
@@ -10,6 +10,7 @@ import { accountRoutes } from './http/account-routes.js';
 import { adminRoutes } from './http/admin-routes.js';
 import { assetRoutes } from './http/assets.js';
 import { catalogApi } from './http/catalog-api.js';
+import { DeviceCookies } from './http/device-cookie.js';
 import { dispatchRoutes } from './http/dispatch-routes.js';
 import { SECURITY_HEADERS } from './http/html.js';
 import { opsRoutes } from './http/ops-routes.js';
@@ -55,9 +56,12 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // Event streams never go idle: closing ends them rather than waiting.
     forceCloseConnections: true,
+    // Behind a proxy, the client's address is X-Forwarded-For's only where that proxy is trusted.
+    trustProxy: config.trustProxy ? [...config.trustProxy] : false,
   });
   const router = parts.router(app);
-  await registerSessions(app, { key: secrets.sessionKey, secure: (config.publicUrl ?? '').startsWith('https:') });
+  const secure = (config.publicUrl ?? '').startsWith('https:');
+  await registerSessions(app, { key: secrets.sessionKey, secure });
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -88,7 +92,17 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
   app.decorate('dispatcher', { pool, dispatch, catalog, metrics });
 
   assetRoutes(app);
-  accountRoutes(app, { accounts, throttle: new LoginThrottle(), dispatch, metrics, guests: config.guests });
+  accountRoutes(app, {
+    accounts,
+    guard: new LoginGuard({
+      account: { freeAttempts: config.loginAccountAttempts },
+      address: { freeAttempts: config.loginAddressAttempts },
+    }),
+    devices: new DeviceCookies({ sessionKey: secrets.sessionKey, secure }),
+    dispatch,
+    metrics,
+    guests: config.guests,
+  });
   dispatchRoutes(app, { dispatch, metrics });
   adminRoutes(app, { user: config.adminUser, password: secrets.adminPassword, catalog, orchestrator, pool, accounts });
   catalogApi(app, { catalog, token: secrets.catalogToken });

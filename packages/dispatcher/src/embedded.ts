@@ -8,6 +8,7 @@ import type { CatalogPeer } from './catalog/catalog.js';
 import { EmbeddedCatalog } from './catalog/embedded-catalog.js';
 import type { DispatcherConfig } from './config/config.js';
 import { type DispatcherSecrets, loadOrCreateSecrets } from './config/secrets.js';
+import { DEVICE_COOKIE } from './http/device-cookie.js';
 import { SESSION_COOKIE } from './http/sessions.js';
 import { LocalProcessOrchestrator } from './orchestrator/local-process-orchestrator.js';
 import { EmbeddedRouter } from './router/embedded-router.js';
@@ -61,7 +62,7 @@ export async function startEmbedded(
     accounts,
     catalog,
     orchestrator,
-    router: (fastify) => new EmbeddedRouter(fastify, { dispatcherCookies: [SESSION_COOKIE] }),
+    router: (fastify) => new EmbeddedRouter(fastify, { dispatcherCookies: [SESSION_COOKIE, DEVICE_COOKIE] }),
     probe: webServerAnswers,
     ...(init.reconcileIntervalMs ? { reconcileIntervalMs: init.reconcileIntervalMs } : {}),
   });

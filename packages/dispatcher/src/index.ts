@@ -1,5 +1,6 @@
 export { type Account, AccountError, AccountStore, MIN_PASSWORD_CHARS } from './accounts/account-store.js';
-export { LoginThrottle } from './accounts/login-throttle.js';
+export { type LoginAttempt, LoginGuard, type LoginGuardLimits } from './accounts/login-guard.js';
+export { LoginThrottle, type ThrottleLimits } from './accounts/login-throttle.js';
 export { hashPassword, MAX_PASSWORD_CHARS, verifyPassword } from './accounts/passwords.js';
 export { build, type DispatcherParts } from './app.js';
 export type { Catalog, CatalogEvents, CatalogPeer, NewCatalogPeer } from './catalog/catalog.js';
@@ -9,6 +10,7 @@ export { type DispatcherSecrets, loadOrCreateSecrets } from './config/secrets.js
 export { DispatchService, type WaitProgress } from './dispatch/dispatch-service.js';
 export { type EmbeddedDispatcher, startEmbedded } from './embedded.js';
 export { DispatcherConfigError, DispatcherError, TooBusyError } from './errors.js';
+export { DEVICE_COOKIE, DeviceCookies } from './http/device-cookie.js';
 export { safeNext } from './http/safe-redirect.js';
 export { DispatcherMetrics } from './ops/metrics.js';
 export {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccountStore, LoginThrottle } from '../src/index.js';
+import { AccountStore, type LoginAttempt, LoginGuard, LoginThrottle } from '../src/index.js';
 
 describe('accounts', () => {
   let dir: string;
@@ -63,18 +63,82 @@ describe('accounts', () => {
 describe('LoginThrottle', () => {
   it('lets a few failures pass, then makes each attempt wait longer, until a success', () => {
     const throttle = new LoginThrottle({ freeAttempts: 3, baseLockMs: 1_000, maxLockMs: 4_000 });
-    const keys = ['user:ada', 'ip:10.0.0.9'];
     const now = 1_000_000;
-    for (let i = 0; i < 3; i++) throttle.failed(keys, now);
-    expect(throttle.retryAfterMs(keys, now)).toBe(0);
-    throttle.failed(keys, now);
-    expect(throttle.retryAfterMs(keys, now)).toBe(1_000);
-    throttle.failed(keys, now);
-    expect(throttle.retryAfterMs(['ip:10.0.0.9'], now)).toBe(2_000);
-    for (let i = 0; i < 5; i++) throttle.failed(keys, now);
-    expect(throttle.retryAfterMs(keys, now)).toBe(4_000);
-    expect(throttle.retryAfterMs(['user:bob'], now)).toBe(0);
-    throttle.succeeded(keys);
-    expect(throttle.retryAfterMs(keys, now)).toBe(0);
+    for (let i = 0; i < 3; i++) throttle.failed('ada', now);
+    expect(throttle.retryAfterMs('ada', now)).toBe(0);
+    throttle.failed('ada', now);
+    expect(throttle.retryAfterMs('ada', now)).toBe(1_000);
+    throttle.failed('ada', now);
+    expect(throttle.retryAfterMs('ada', now)).toBe(2_000);
+    for (let i = 0; i < 5; i++) throttle.failed('ada', now);
+    expect(throttle.retryAfterMs('ada', now)).toBe(4_000);
+    expect(throttle.retryAfterMs('bob', now)).toBe(0);
+    throttle.succeeded('ada');
+    expect(throttle.retryAfterMs('ada', now)).toBe(0);
+  });
+
+  it('forgets the failures of a key that has been quiet for long, once its wait is over', () => {
+    const throttle = new LoginThrottle({ freeAttempts: 1, baseLockMs: 1_000, forgetAfterMs: 60_000 });
+    throttle.failed('ada', 0);
+    throttle.failed('ada', 0);
+    expect(throttle.retryAfterMs('ada', 500)).toBe(500);
+    // Not forgotten yet: a third failure waits twice as long.
+    throttle.failed('ada', 30_000);
+    expect(throttle.retryAfterMs('ada', 30_000)).toBe(2_000);
+    // Quiet for more than a minute: the next failure counts as the first.
+    throttle.failed('ada', 100_000);
+    expect(throttle.retryAfterMs('ada', 100_000)).toBe(0);
+  });
+});
+
+describe('LoginGuard', () => {
+  const now = 5_000_000;
+  const attempt = (username: string, address = '192.0.2.1', device: string | null = null): LoginAttempt => ({
+    username,
+    address,
+    device,
+  });
+
+  it('locks an account under attack, not the other accounts behind the same address', () => {
+    const guard = new LoginGuard({ account: { freeAttempts: 5 }, address: { freeAttempts: 100 } });
+    for (let i = 0; i < 6; i++) guard.failed(attempt('ada'), now);
+    expect(guard.retryAfterMs(attempt('ada'), now)).toBeGreaterThan(0);
+    // From the same address, and from another one: the account waits.
+    expect(guard.retryAfterMs(attempt('ada', '198.51.100.9'), now)).toBeGreaterThan(0);
+    expect(guard.retryAfterMs(attempt('bob'), now)).toBe(0);
+  });
+
+  it('slows an address that guesses at many accounts, far later than one account', () => {
+    const guard = new LoginGuard({ account: { freeAttempts: 5 }, address: { freeAttempts: 20 } });
+    for (let i = 0; i < 20; i++) guard.failed(attempt(`user${i}`), now);
+    expect(guard.retryAfterMs(attempt('newcomer'), now)).toBe(0);
+    guard.failed(attempt('user20'), now);
+    expect(guard.retryAfterMs(attempt('newcomer'), now)).toBeGreaterThan(0);
+    // Another address is not concerned.
+    expect(guard.retryAfterMs(attempt('newcomer', '198.51.100.9'), now)).toBe(0);
+  });
+
+  it('a success clears the account, never the address an attacker could reset with log-ins of their own', () => {
+    const guard = new LoginGuard({ account: { freeAttempts: 2 }, address: { freeAttempts: 3 } });
+    for (let i = 0; i < 3; i++) guard.failed(attempt('ada'), now);
+    expect(guard.retryAfterMs(attempt('ada'), now)).toBeGreaterThan(0);
+    guard.succeeded(attempt('mallory'));
+    guard.failed(attempt('bob'), now);
+    expect(guard.retryAfterMs(attempt('carol'), now)).toBeGreaterThan(0);
+    const later = now + 60 * 60_000;
+    guard.succeeded(attempt('ada', '198.51.100.9'));
+    expect(guard.retryAfterMs(attempt('ada', '198.51.100.9'), later)).toBe(0);
+  });
+
+  it("lets a known device of the account in while others guess at it, with a budget of the device's own", () => {
+    const guard = new LoginGuard({ account: { freeAttempts: 5 }, address: { freeAttempts: 10 } });
+    for (let i = 0; i < 50; i++) guard.failed(attempt('ada'), now);
+    expect(guard.retryAfterMs(attempt('ada'), now)).toBeGreaterThan(0);
+    // The owner's browser, behind the same (locked) address.
+    expect(guard.retryAfterMs(attempt('ada', '192.0.2.1', 'device-1'), now)).toBe(0);
+    // That device guessing wrongly locks only itself.
+    for (let i = 0; i < 6; i++) guard.failed(attempt('ada', '192.0.2.1', 'device-1'), now);
+    expect(guard.retryAfterMs(attempt('ada', '192.0.2.1', 'device-1'), now)).toBeGreaterThan(0);
+    expect(guard.retryAfterMs(attempt('ada', '192.0.2.1', 'device-2'), now)).toBe(0);
   });
 });

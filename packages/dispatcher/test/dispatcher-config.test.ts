@@ -19,6 +19,9 @@ describe('dispatcher configuration', () => {
       maxConcurrentStarts: 4,
       maxWaitingUsers: 20,
       guests: true,
+      trustProxy: null,
+      loginAccountAttempts: 5,
+      loginAddressAttempts: 100,
       adminUser: 'admin',
       adminPasswordFile: null,
       logLevel: 'info',
@@ -40,6 +43,19 @@ describe('dispatcher configuration', () => {
     expect(parseDispatcherCommand(['--port', 'x', '--help'], {}, '/')).toEqual({ kind: 'help' });
   });
 
+  it('trusts X-Forwarded-For only from the proxies it is given', () => {
+    expect(run(['--trust-proxy', '10.0.0.0/8, 127.0.0.1,fd00::/8']).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      'fd00::/8',
+    ]);
+    expect(run([], { P2PM_TRUST_PROXY: '10.0.1.5' }).trustProxy).toEqual(['10.0.1.5']);
+    expect(run(['--login-account-attempts', '3', '--login-address-attempts', '1000'])).toMatchObject({
+      loginAccountAttempts: 3,
+      loginAddressAttempts: 1000,
+    });
+  });
+
   it.each([
     [['--port', '70000'], '--port must be a whole number 0-65535, got "70000"'],
     [['--pool', 'many'], '--pool must be a whole number 0-1000'],
@@ -52,6 +68,11 @@ describe('dispatcher configuration', () => {
     [['--port'], '--port needs a value'],
     [['--no-guests=yes'], '--no-guests takes no value'],
     [['serve'], 'unexpected argument "serve"'],
+    [['--trust-proxy', 'true'], '"true" is not one'],
+    [['--trust-proxy', '10.0.0.0/33'], 'must list the proxies in front as addresses or CIDRs'],
+    [['--trust-proxy', '10.0.0.1,'], '"" is not one'],
+    [['--trust-proxy', 'traefik'], '"traefik" is not one'],
+    [['--login-address-attempts', '0'], '--login-address-attempts must be a whole number 1-1000000'],
   ])('refuses %j with a message that says what to change', (argv, message) => {
     expect(() => run(argv)).toThrow(message);
     try {

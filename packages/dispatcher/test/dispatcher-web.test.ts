@@ -77,8 +77,8 @@ describe('the dispatcher: accounts, sessions and CSRF', () => {
       statuses.push(wrong.status);
       expect(await wrong.text()).not.toContain('data-testid="current-user"');
     }
-    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
-    expect(statuses[5]).toBe(429);
+    // Five failures cost nothing; the sixth makes the next attempt wait.
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 401]);
     const throttled = await eve.post('/login', {
       _csrf: await eve.csrf(),
       username: 'ada',
@@ -86,6 +86,36 @@ describe('the dispatcher: accounts, sessions and CSRF', () => {
     });
     expect(throttled.status).toBe(429);
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The same address, another account: not under attack, so let in.
+    const bob = new WebClient(d.url);
+    await bob.post('/signup', { _csrf: await bob.csrf(), username: 'bob', password: 'bob has a password' });
+    const bobAgain = new WebClient(d.url);
+    const bobLogin = await bobAgain.post('/login', {
+      _csrf: await bobAgain.csrf(),
+      username: 'bob',
+      password: 'bob has a password',
+    });
+    expect(bobLogin.status).toBe(303);
+    // Ada's own browser, which logged in to her account before, is let in while eve waits.
+    expect(ada.cookies.has('p2pm_device')).toBe(true);
+    const adaLogin = await ada.post('/login', {
+      _csrf: await ada.csrf(),
+      username: 'ada',
+      password: 'correct horse battery',
+    });
+    expect(adaLogin.status).toBe(303);
+    // A device cookie made up, or one of another account, buys eve nothing.
+    eve.cookies.set('p2pm_device', {
+      value: ada.cookies.get('p2pm_device')?.value.replace(/.$/, 'x') ?? '',
+      path: '/',
+    });
+    expect(
+      (await eve.post('/login', { _csrf: await eve.csrf(), username: 'ada', password: 'guess again' })).status,
+    ).toBe(429);
+    eve.cookies.set('p2pm_device', bobAgain.cookies.get('p2pm_device') ?? { value: '', path: '/' });
+    expect(
+      (await eve.post('/login', { _csrf: await eve.csrf(), username: 'ada', password: 'guess again' })).status,
+    ).toBe(429);
 
     // Ada is still logged in, goes back to the same peer, and logs out.
     const home = await (await ada.get('/')).text();
@@ -105,6 +135,36 @@ describe('the dispatcher: accounts, sessions and CSRF', () => {
     // The old peer cookie, kept by someone, opens nothing any more.
     const kept = await fetch(`${d.url}/p/${peerId}/api/self`, { headers: { cookie: `p2pm_owner=${peerCookie}` } });
     expect(kept.status).toBe(401);
+  });
+
+  it('takes the client address from X-Forwarded-For only from a trusted proxy', async () => {
+    const failAt = async (web: WebClient, clientAddress: string, username: string, password = 'not the password') =>
+      (await web.post('/login', { _csrf: await web.csrf(), username, password }, { 'x-forwarded-for': clientAddress }))
+        .status;
+    // By default the header is anybody's to write: the client is the socket's peer, whatever it says.
+    const open = await dispatchers.start(['--pool', '0', '--login-address-attempts', '3']);
+    const anyone = new WebClient(open.url);
+    for (const name of ['name1', 'name2', 'name3', 'name4'])
+      expect(await failAt(anyone, '198.51.100.1', name)).toBe(401);
+    expect(await failAt(anyone, '198.51.100.2', 'name5')).toBe(429);
+
+    // Behind a trusted proxy, each client has its own budget.
+    const behind = await dispatchers.start([
+      '--pool',
+      '0',
+      '--login-address-attempts',
+      '3',
+      '--trust-proxy',
+      '127.0.0.1, ::1',
+    ]);
+    const proxy = new WebClient(behind.url);
+    await proxy.post('/signup', { _csrf: await proxy.csrf(), username: 'carol', password: 'carol has a password' });
+    for (const name of ['name1', 'name2', 'name3', 'name4'])
+      expect(await failAt(proxy, '198.51.100.1', name)).toBe(401);
+    expect(await failAt(proxy, '198.51.100.1', 'name5')).toBe(429);
+    expect(await failAt(proxy, '198.51.100.2', 'name5')).toBe(401);
+    const fresh = new WebClient(behind.url);
+    expect(await failAt(fresh, '198.51.100.3', 'carol', 'carol has a password')).toBe(303);
   });
 
   it('treats a tampered or made-up session cookie as no session', async () => {

@@ -1,37 +1,68 @@
+export interface ThrottleLimits {
+  /** Failures of a key that cost nothing; each one after that makes the next try wait. */
+  freeAttempts?: number;
+  /** The first wait; it doubles with each further failure, up to `maxLockMs`. */
+  baseLockMs?: number;
+  maxLockMs?: number;
+  /** A key with no failure for this long starts again from nothing. */
+  forgetAfterMs?: number;
+}
+
+interface Failures {
+  count: number;
+  lastMs: number;
+  lockedUntilMs: number;
+}
+
+const MAX_KEYS = 100_000;
+
 /**
- * Slows down password guessing: after `freeAttempts` failures for a key (a user name, or an
- * address), each further attempt must wait, doubling up to `maxLockMs`. A success clears the
- * key. Kept in memory: a restart forgives, which costs an attacker a restart of ours.
+ * Slows down password guessing for one kind of key (an account, an address, a device):
+ * after `freeAttempts` failures, each further attempt must wait, doubling up to `maxLockMs`.
+ * Kept in memory: a restart forgives, which costs an attacker a restart of ours.
  */
 export class LoginThrottle {
-  readonly #failures = new Map<string, { count: number; lockedUntilMs: number }>();
+  readonly #failures = new Map<string, Failures>();
   readonly #freeAttempts: number;
   readonly #baseLockMs: number;
   readonly #maxLockMs: number;
+  readonly #forgetAfterMs: number;
 
-  constructor(init: { freeAttempts?: number; baseLockMs?: number; maxLockMs?: number } = {}) {
+  constructor(init: ThrottleLimits = {}) {
     this.#freeAttempts = init.freeAttempts ?? 5;
     this.#baseLockMs = init.baseLockMs ?? 1_000;
     this.#maxLockMs = init.maxLockMs ?? 15 * 60_000;
+    this.#forgetAfterMs = init.forgetAfterMs ?? 60 * 60_000;
   }
 
-  /** Milliseconds until the keys may try again (0: now). */
-  retryAfterMs(keys: readonly string[], now = Date.now()): number {
-    return Math.max(0, ...keys.map((key) => (this.#failures.get(key)?.lockedUntilMs ?? 0) - now));
+  /** Milliseconds until `key` may try again (0: now). */
+  retryAfterMs(key: string, now = Date.now()): number {
+    const entry = this.#current(key, now);
+    return entry ? Math.max(0, entry.lockedUntilMs - now) : 0;
   }
 
-  failed(keys: readonly string[], now = Date.now()): void {
-    for (const key of keys) {
-      const entry = this.#failures.get(key) ?? { count: 0, lockedUntilMs: 0 };
-      entry.count++;
-      const over = entry.count - this.#freeAttempts;
-      if (over > 0) entry.lockedUntilMs = now + Math.min(this.#maxLockMs, this.#baseLockMs * 2 ** (over - 1));
-      this.#failures.set(key, entry);
+  failed(key: string, now = Date.now()): void {
+    const entry = this.#current(key, now) ?? { count: 0, lastMs: now, lockedUntilMs: 0 };
+    entry.count++;
+    entry.lastMs = now;
+    const over = entry.count - this.#freeAttempts;
+    if (over > 0) entry.lockedUntilMs = now + Math.min(this.#maxLockMs, this.#baseLockMs * 2 ** (over - 1));
+    // Re-inserted, so that the oldest key is the first one dropped when there are too many.
+    this.#failures.delete(key);
+    this.#failures.set(key, entry);
+    if (this.#failures.size > MAX_KEYS) this.#failures.delete(this.#failures.keys().next().value as string);
+  }
+
+  succeeded(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  #current(key: string, now: number): Failures | undefined {
+    const entry = this.#failures.get(key);
+    if (entry && now - entry.lastMs > this.#forgetAfterMs && now >= entry.lockedUntilMs) {
+      this.#failures.delete(key);
+      return undefined;
     }
-    if (this.#failures.size > 100_000) this.#failures.delete(this.#failures.keys().next().value as string);
-  }
-
-  succeeded(keys: readonly string[]): void {
-    for (const key of keys) this.#failures.delete(key);
+    return entry;
   }
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DispatcherConfigError } from '../errors.js';
@@ -14,6 +15,13 @@ export interface DispatcherConfig {
   readonly maxConcurrentStarts: number;
   readonly maxWaitingUsers: number;
   readonly guests: boolean;
+  /**
+   * The proxies whose X-Forwarded-For is believed (Fastify's `trustProxy`), as addresses and
+   * CIDRs; null: none, the client is the socket's peer.
+   */
+  readonly trustProxy: readonly string[] | null;
+  readonly loginAccountAttempts: number;
+  readonly loginAddressAttempts: number;
   readonly adminUser: string;
   /** null: `<dataDir>/admin-password`, made on first start. */
   readonly adminPasswordFile: string | null;
@@ -54,6 +62,9 @@ export function parseDispatcherCommand(argv: readonly string[], env: Env, homedi
     maxConcurrentStarts: whole(one('maxConcurrentStarts'), 1, 100) ?? DEFAULTS.maxConcurrentStarts,
     maxWaitingUsers: whole(one('maxWaitingUsers'), 1, 10_000) ?? DEFAULTS.maxWaitingUsers,
     guests: !flags.has('noGuests'),
+    trustProxy: trustProxyOf(one('trustProxy')),
+    loginAccountAttempts: whole(one('loginAccountAttempts'), 1, 1_000) ?? DEFAULTS.loginAccountAttempts,
+    loginAddressAttempts: whole(one('loginAddressAttempts'), 1, 1_000_000) ?? DEFAULTS.loginAddressAttempts,
     adminUser: adminUserOf(one('adminUser')),
     adminPasswordFile: passwordFile ? absolute(passwordFile, homedir) : null,
     logLevel: logLevelOf(one('logLevel')),
@@ -135,6 +146,25 @@ function publicUrlOf(setting: Setting | undefined): string | null {
     );
   }
   return url.origin;
+}
+
+function trustProxyOf(setting: Setting | undefined): readonly string[] | null {
+  if (!setting) return null;
+  const proxies = setting.value.split(',').map((item) => item.trim());
+  const wrong = proxies.find((item) => !isAddressOrCidr(item));
+  if (wrong !== undefined) {
+    throw new DispatcherConfigError(
+      `${setting.from} must list the proxies in front as addresses or CIDRs, comma-separated (e.g. 10.0.0.0/8,127.0.0.1); ${JSON.stringify(wrong)} is not one`,
+    );
+  }
+  return Object.freeze(proxies);
+}
+
+function isAddressOrCidr(item: string): boolean {
+  const [address = '', bits, ...rest] = item.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
 
 function adminUserOf(setting: Setting | undefined): string {

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccountError, type AccountStore } from '../accounts/account-store.js';
-import type { LoginThrottle } from '../accounts/login-throttle.js';
+import type { LoginAttempt, LoginGuard } from '../accounts/login-guard.js';
 import type { DispatchService } from '../dispatch/dispatch-service.js';
 import type { DispatcherMetrics, LoginKind } from '../ops/metrics.js';
+import type { DeviceCookies } from './device-cookie.js';
 import { handOver } from './hand-over.js';
 import { homePage, loginPage } from './pages.js';
 import { safeNext } from './safe-redirect.js';
@@ -10,7 +11,8 @@ import { currentUser, type SessionUser, startSession } from './sessions.js';
 
 export interface AccountRouteParts {
   accounts: AccountStore;
-  throttle: LoginThrottle;
+  guard: LoginGuard;
+  devices: DeviceCookies;
   dispatch: DispatchService;
   metrics: DispatcherMetrics;
   guests: boolean;
@@ -30,7 +32,7 @@ const ACCOUNT_ERROR_STATUS: Record<AccountError['reason'], number> = {
 
 /** The front page, sign-up, log-in (throttled), guests and log-out; every POST checks CSRF. */
 export function accountRoutes(app: FastifyInstance, parts: AccountRouteParts): void {
-  const { accounts, throttle, metrics } = parts;
+  const { accounts, guard, devices, metrics } = parts;
   const guarded = { preHandler: app.csrfProtection };
 
   const showLogin = (
@@ -68,8 +70,8 @@ export function accountRoutes(app: FastifyInstance, parts: AccountRouteParts): v
     const form = request.body as LoginForm;
     const username = typeof form.username === 'string' ? form.username.trim().toLowerCase() : '';
     const password = typeof form.password === 'string' ? form.password : '';
-    const keys = [`name:${username}`, `ip:${request.ip}`];
-    const waitMs = throttle.retryAfterMs(keys);
+    const attempt: LoginAttempt = { username, address: request.ip, device: devices.knownDevice(request, username) };
+    const waitMs = guard.retryAfterMs(attempt);
     if (waitMs > 0) {
       metrics.logins.inc({ kind: 'password', outcome: 'throttled' });
       reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
@@ -80,12 +82,13 @@ export function accountRoutes(app: FastifyInstance, parts: AccountRouteParts): v
     }
     const account = username && password ? await accounts.logIn(username, password) : null;
     if (!account) {
-      throttle.failed(keys);
+      guard.failed(attempt);
       metrics.logins.inc({ kind: 'password', outcome: 'refused' });
-      request.log.info({ username }, 'log-in refused');
+      request.log.info({ username, address: attempt.address, knownDevice: attempt.device !== null }, 'log-in refused');
       return showLogin(request, reply, 401, { username, problem: 'Wrong user name or password.' });
     }
-    throttle.succeeded(keys);
+    guard.succeeded(attempt);
+    devices.remember(request, reply, account.username);
     return loggedIn(request, reply, { uid: account.id, username: account.username, guest: false }, 'password');
   });
 
@@ -96,6 +99,7 @@ export function accountRoutes(app: FastifyInstance, parts: AccountRouteParts): v
       const password = typeof form.password === 'string' ? form.password : '';
       const account = await accounts.signUp(username, password);
       request.log.info({ username: account.username }, 'signed up');
+      devices.remember(request, reply, account.username);
       return await loggedIn(request, reply, { uid: account.id, username: account.username, guest: false }, 'signup');
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
