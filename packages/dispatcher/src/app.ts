@@ -73,13 +73,12 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
     catalog,
     target: config.poolTarget,
     maxConcurrentStarts: config.maxConcurrentStarts,
+    router,
     probe: parts.probe,
     reconcileIntervalMs: parts.reconcileIntervalMs,
     log,
   });
   const metrics = new DispatcherMetrics(() => pool.stats());
-  pool.on('placed', (peer) => void router.route(peer.id, { host: peer.address, port: peer.webPort }));
-  pool.on('retired', (peerId) => void router.unroute(peerId));
   pool.on('ready', (_instance, startMs) => metrics.spawnSeconds.observe(startMs / 1000));
   const dispatch = new DispatchService({
     catalog,

@@ -47,7 +47,7 @@ describe('DispatchService with the embedded catalog', () => {
       log,
     });
     const users = ['ada', 'bob', 'cy'];
-    for (const user of users) service.enqueue(user);
+    for (const user of users) await service.enqueue(user);
     expect([...wanted]).toEqual(users);
     const handedOut = users.map((user) => service?.wait(user, new AbortController().signal, () => {}));
     // Peers come one at a time, each to a line at rest: its registration sets the line moving.
@@ -61,5 +61,32 @@ describe('DispatchService with the embedded catalog', () => {
     expect(wanted.size).toBe(0);
     const handOvers = lines.filter((line) => line.msg === 'peer handed out').map((line) => line.userId);
     expect(handOvers).toEqual(users);
+  });
+
+  it('lets a user whose peer is coming back wait for it: nothing started, no place in the line taken', async () => {
+    const wanted = new Set<string>();
+    service = new DispatchService({
+      catalog,
+      pool: { want: (id) => wanted.add(id), unwant: (id) => wanted.delete(id), refillSoon: () => {} },
+      router: { pathFor: (id) => `/p/${id}/` },
+      ticketKey: generateKeyPairSync('ed25519').privateKey,
+      maxWaitingUsers: 1,
+    });
+    // Ada's peer, down (a restart of the dispatcher is bringing it back).
+    await catalog.register(catalogPeer(1));
+    expect((await catalog.claim('ada'))?.id).toBe(catalogPeer(1).id);
+    await catalog.setHealthy(catalogPeer(1).id, false);
+    expect(await service.peerNow('ada')).toBeNull();
+    // A newcomer fills the line for new peers; Ada still gets in it, behind nobody.
+    await service.enqueue('newcomer');
+    await service.enqueue('ada');
+    expect([...wanted]).toEqual(['newcomer']);
+    await expect(service.enqueue('another')).rejects.toMatchObject({ name: 'TooBusyError' });
+    const positions: number[] = [];
+    const adaGets = service.wait('ada', new AbortController().signal, (p) => positions.push(p.position));
+    await catalog.register(catalogPeer(1));
+    expect((await adaGets).id).toBe(catalogPeer(1).id);
+    expect(positions[0]).toBe(1);
+    expect([...wanted]).toEqual(['newcomer']);
   });
 });

@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
 import { issueTicket } from '@p2p-messenger/peer';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedCatalog } from '../src/index.js';
 import { TestDispatchers, vacantPeers } from './helpers/test-dispatcher.js';
 import { WebClient } from './helpers/web-client.js';
 
@@ -177,5 +179,69 @@ describe('the dispatcher: handing users their peers', () => {
     }
     expect(await history(ada, adaPeer, bobPeer)).toEqual(['before the restart:delivered']);
     expect(await (await ada.get(`/p/${adaPeer}/api/self`)).json()).toMatchObject({ name: 'ada' });
+  });
+
+  it('sends returning users through the progress page into their own peer while it comes back after a restart', async () => {
+    const dataDir = await dispatchers.dataDir();
+    const first = await dispatchers.start(['--pool', '1'], dataDir);
+    await vacantPeers(first, 1);
+    const users = [await guest(first.url), await guest(first.url)];
+    const peers: string[] = [];
+    for (const user of users) {
+      // The second waits for a peer started for them.
+      if (user.location === '/starting') await readEvents(await user.web.get('/starting/events'), (e) => e === 'ready');
+      const go =
+        user.location === '/starting' ? ((await user.web.get('/go')).headers.get('location') ?? '') : user.location;
+      peers.push(TICKET_PATH.exec(go)?.[1] as string);
+      expect((await user.web.follow(await user.web.get(go))).response.status).toBe(200);
+    }
+    await vacantPeers(first, 1);
+    const port = new URL(first.url).port;
+    await first.close();
+    // What the catalog holds at the restart (a refill may have been under way until the close).
+    const stopped = new EmbeddedCatalog(join(dataDir, 'catalog.db'));
+    const before = (await stopped.list()).map((p) => p.id).sort();
+    await stopped.close();
+
+    const second = await dispatchers.start(['--pool', '1', '--port', port], dataDir);
+    // At once, before any peer is back: no ticket to a peer that is not there yet.
+    for (const [i, user] of users.entries()) {
+      const go = await user.web.get('/go');
+      expect(go.headers.get('location'), `user ${i}`).toBe('/starting');
+      expect((await user.web.get('/starting')).status).toBe(200);
+      // An old bookmark of the chat page goes the same way; the page's API calls hear "try again".
+      const bookmark = await user.web.get(`/p/${peers[i]}/`, { accept: 'text/html' });
+      expect([bookmark.status, bookmark.headers.get('location')]).toEqual([303, '/go']);
+      const api = await user.web.get(`/p/${peers[i]}/api/self`, { accept: '*/*' });
+      expect(api.status).toBe(503);
+      expect(api.headers.get('retry-after')).toBe('2');
+    }
+    // The progress stream says "ready" once each user's own peer is back; /go then lets them in.
+    for (const [i, user] of users.entries()) {
+      const events = await readEvents(await user.web.get('/starting/events'), (event) => event !== 'progress');
+      expect(events.at(-1)).toEqual({ event: 'ready', data: { url: '/go' } });
+      const go = await user.web.get('/go');
+      expect(TICKET_PATH.exec(go.headers.get('location') ?? '')?.[1]).toBe(peers[i]);
+      const { response } = await user.web.follow(await user.web.get(go.headers.get('location') as string));
+      expect(response.status).toBe(200);
+      expect(await (await user.web.get(`/p/${peers[i]}/api/self`)).json()).toMatchObject({ id: peers[i] });
+    }
+    // Nothing new was started for them: the same peers as before the restart, theirs and the pool's.
+    await vacantPeers(second, 1);
+    expect(before).toEqual(expect.arrayContaining(peers));
+    expect((await second.app.dispatcher.catalog.list()).map((p) => p.id).sort()).toEqual(before);
+  });
+
+  it('sends a person opening a peer that is not here to the way in, and tells scripts to try again', async () => {
+    const d = await dispatchers.start(['--pool', '0']);
+    const web = new WebClient(d.url);
+    const missing = 'a'.repeat(32);
+    const page = await web.get(`/p/${missing}/`, { accept: 'text/html,application/xhtml+xml' });
+    expect([page.status, page.headers.get('location')]).toEqual([303, '/go']);
+    const { visited } = await web.follow(page);
+    expect(visited).toEqual(['/go', '/?next=/go']);
+    const api = await web.post(`/p/${missing}/api/send`, { text: 'hello' });
+    expect(api.status).toBe(503);
+    expect(await api.json()).toMatchObject({ error: expect.stringContaining('try again') });
   });
 });

@@ -27,6 +27,8 @@ export interface WaitProgress {
 
 interface Waiter {
   sinceMs: number;
+  /** No peer is assigned to the user yet: one is started for them, and they count against the limit. */
+  wantsNewPeer: boolean;
   watchers: number;
   abandonTimer: NodeJS.Timeout | null;
   done: Promise<CatalogPeer>;
@@ -60,23 +62,39 @@ export class DispatchService {
 
   /** The user's peer if it is ready now (claiming one if needed), else null. Never waits. */
   async peerNow(userId: string): Promise<CatalogPeer | null> {
-    if (this.#waiters.has(userId)) return this.#waiterAhead(userId) ? null : this.#claimReady(userId);
+    const waiter = this.#waiters.get(userId);
+    // A user waiting for a new peer takes their turn; one whose peer is assigned never waits behind others.
+    if (waiter?.wantsNewPeer && this.#waiterAhead(userId)) return null;
     return this.#claimReady(userId);
   }
 
-  /** Puts the user in line for a new peer; TooBusyError when the line is full. Idempotent. */
-  enqueue(userId: string): void {
+  /**
+   * Puts the user in line for their peer: a new one (TooBusyError when too many wait for
+   * one), or theirs while it is not reachable yet (after a restart: it is coming back, and
+   * nothing new is started for them). Idempotent.
+   */
+  async enqueue(userId: string): Promise<void> {
     if (this.#waiters.has(userId)) return;
-    if (this.#waiters.size >= this.#options.maxWaitingUsers) throw new TooBusyError(5);
+    const wantsNewPeer = !(await this.#options.catalog.assignedTo(userId));
+    if (this.#waiters.has(userId)) return;
+    if (wantsNewPeer && this.#newPeerWaiters() >= this.#options.maxWaitingUsers) throw new TooBusyError(5);
     let resolve: (peer: CatalogPeer) => void = () => {};
     const done = new Promise<CatalogPeer>((r) => {
       resolve = r;
     });
-    const waiter: Waiter = { sinceMs: Date.now(), watchers: 0, abandonTimer: null, done, resolve };
+    const waiter: Waiter = { sinceMs: Date.now(), wantsNewPeer, watchers: 0, abandonTimer: null, done, resolve };
     this.#waiters.set(userId, waiter);
     this.#armAbandon(userId, waiter);
-    this.#options.pool.want(userId);
-    this.#log.info({ userId, waiting: this.#waiters.size }, 'user waits for a peer');
+    if (wantsNewPeer) this.#options.pool.want(userId);
+    this.#log.info({ userId, wantsNewPeer, waiting: this.#waiters.size }, 'user waits for a peer');
+    // Theirs may have come back meanwhile.
+    if (!wantsNewPeer) void this.#drain();
+  }
+
+  #newPeerWaiters(): number {
+    let count = 0;
+    for (const waiter of this.#waiters.values()) if (waiter.wantsNewPeer) count++;
+    return count;
   }
 
   /** Waits for the user's peer (enqueue first), reporting progress; rejects when `signal` aborts. */
@@ -149,15 +167,17 @@ export class DispatchService {
   async #moveLine(): Promise<void> {
     do {
       this.#again = false;
+      let noneFree = false;
       for (const [userId, waiter] of this.#waiters) {
+        // The earliest waiting for a new peer got none: neither do those behind them. Users
+        // whose own peers are coming back are still looked at.
+        if (noneFree && waiter.wantsNewPeer) continue;
         const peer = await this.#claimReady(userId).catch((err: unknown) => {
           this.#log.error({ err, userId }, 'claim failed');
           return null;
         });
         if (!peer) {
-          // The earliest still has nothing: no peer is free for those behind them either,
-          // unless theirs is assigned already (a restart brought it back).
-          if (!(await this.#options.catalog.assignedTo(userId))) break;
+          if (waiter.wantsNewPeer) noneFree = true;
           continue;
         }
         this.#forget(userId, waiter);
@@ -171,11 +191,12 @@ export class DispatchService {
     return this.#positionOf(userId) > 1;
   }
 
+  /** Among those waiting for a new peer; a user whose own peer is coming back is always next. */
   #positionOf(userId: string): number {
     let position = 1;
-    for (const id of this.#waiters.keys()) {
-      if (id === userId) return position;
-      position++;
+    for (const [id, waiter] of this.#waiters) {
+      if (id === userId) return waiter.wantsNewPeer ? position : 1;
+      if (waiter.wantsNewPeer) position++;
     }
     return 0;
   }
@@ -183,7 +204,7 @@ export class DispatchService {
   #forget(userId: string, waiter: Waiter): void {
     if (waiter.abandonTimer) clearTimeout(waiter.abandonTimer);
     this.#waiters.delete(userId);
-    this.#options.pool.unwant(userId);
+    if (waiter.wantsNewPeer) this.#options.pool.unwant(userId);
   }
 
   #armAbandon(userId: string, waiter: Waiter): void {

@@ -34,7 +34,7 @@ export function dispatchRoutes(
     raw.once('close', () => left.abort());
     try {
       if (!(await dispatch.peerNow(user.uid))) {
-        dispatch.enqueue(user.uid);
+        await dispatch.enqueue(user.uid);
         await dispatch.wait(user.uid, left.signal, (progress) => send('progress', progress));
         parts.metrics.claims.inc({ outcome: 'cold' });
       }

@@ -23,7 +23,7 @@ export async function handOver(
     return reply.redirect(dispatch.ticketUrl(peer, user), 303);
   }
   try {
-    dispatch.enqueue(user.uid);
+    await dispatch.enqueue(user.uid);
   } catch (err) {
     if (!(err instanceof TooBusyError)) throw err;
     return tooBusy(reply, err);

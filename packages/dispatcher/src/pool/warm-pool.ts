@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type Logger, pino } from 'pino';
 import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
 import type { Orchestrator, PeerInstance } from '../orchestrator/orchestrator.js';
+import type { Router } from '../router/router.js';
 
 export interface WarmPoolOptions {
   orchestrator: Orchestrator;
@@ -11,6 +12,11 @@ export interface WarmPoolOptions {
   /** Peers started at once while refilling. */
   maxConcurrentStarts?: number;
   reconcileIntervalMs?: number;
+  /**
+   * Makes each peer reachable for its owner before the catalog lists it as healthy (and so
+   * before any ticket is handed out for it), and unreachable once it leaves the catalog.
+   */
+  router?: Pick<Router, 'route' | 'unroute'>;
   /** Whether a running peer answers (e.g. its web server's /healthz); default: always. */
   probe?: (peer: CatalogPeer) => Promise<boolean>;
   /** Failed probes in a row before a peer counts as unhealthy. */
@@ -144,10 +150,9 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     const { catalog, orchestrator } = this.#options;
     const peer = await catalog.get(peerId);
     if (!peer) return false;
-    await catalog.remove(peerId);
+    await this.#drop(peerId);
     const instance = orchestrator.list().find((i) => i.peerId === peerId);
     await orchestrator.stop(instance?.instanceId ?? peer.instanceId, { deleteData: !options.keepData });
-    this.emit('retired', peerId);
     void this.fill();
     return true;
   }
@@ -213,9 +218,10 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     }
   }
 
-  /** Records where an instance now listens, and tells whoever routes to it. */
+  /** Routes to where an instance now listens, then records it (healthy) in the catalog. */
   async #place(instance: PeerInstance): Promise<void> {
-    const { catalog } = this.#options;
+    const { catalog, router } = this.#options;
+    await router?.route(instance.peerId, { host: instance.address, port: instance.webPort });
     await catalog.register({
       id: instance.peerId,
       instanceId: instance.instanceId,
@@ -230,6 +236,13 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     if (placed) this.emit('placed', placed);
   }
 
+  /** Out of the catalog and of the router, for good. */
+  async #drop(peerId: string): Promise<void> {
+    await this.#options.catalog.remove(peerId);
+    await this.#options.router?.unroute(peerId);
+    this.emit('retired', peerId);
+  }
+
   /** Starts again every peer the catalog lists (after a restart of the dispatcher), a few at a time. */
   async #resume(): Promise<void> {
     const { orchestrator, catalog } = this.#options;
@@ -238,6 +251,9 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     const listed = (await catalog.list())
       .filter((p) => !running.has(p.id))
       .sort((a, b) => Number(b.state === 'claimed') - Number(a.state === 'claimed'));
+    // Not reachable until they are back: no ticket is handed out for them meanwhile, and
+    // their owners wait on the progress page instead.
+    for (const peer of listed) if (peer.healthy) await catalog.setHealthy(peer.id, false);
     const queue = [...listed];
     const worker = async () => {
       for (let peer = queue.shift(); peer && this.#running; peer = queue.shift()) await this.#resumeOne(peer);
@@ -263,7 +279,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
       // Stopped meanwhile: the entry stays for the next start.
       if (!this.#running) return;
       if (peer.state === 'vacant') {
-        await catalog.remove(peer.id);
+        await this.#drop(peer.id);
       } else {
         this.#log.error({ err, peerId: peer.id, owner: peer.owner }, 'a user’s peer could not be resumed');
         await catalog.setHealthy(peer.id, false);
@@ -291,7 +307,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
       const instance = instances.get(peer.id);
       if (!instance && peer.state === 'vacant') {
         this.#log.warn({ peerId: peer.id }, 'vacant peer without a running instance; removing it');
-        await catalog.remove(peer.id);
+        await this.#drop(peer.id);
       } else if (!instance) {
         // Someone's peer: the assignment stays, and the peer shows unhealthy until it runs again.
         if (peer.healthy) await catalog.setHealthy(peer.id, false);
@@ -300,7 +316,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
         if (!healthy && peer.state === 'vacant' && instance.state === 'running') {
           this.#log.warn({ peerId: peer.id }, 'vacant peer stopped answering; replacing it');
           await orchestrator.stop(instance.instanceId);
-          await catalog.remove(peer.id);
+          await this.#drop(peer.id);
         } else if (peer.healthy !== healthy) {
           await catalog.setHealthy(peer.id, healthy);
         }

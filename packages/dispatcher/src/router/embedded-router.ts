@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Router, RouteTarget } from './router.js';
 
 const PEER_PATH = /^\/p\/([a-z2-7]{16,64})(\/|$)/;
@@ -34,6 +34,26 @@ function ownCookiesOnly(lines: string[] | undefined, names: ReadonlySet<string>)
 }
 
 /**
+ * A peer that is not reachable here now (starting again after a restart, stopped, or never
+ * here). A person opening one of its pages goes the way in (`/go`), which takes them to
+ * their own peer, through the progress page while it starts; anything else (the page's API
+ * calls, its event stream) is told to try again shortly.
+ */
+function notRouted(request: FastifyRequest, reply: FastifyReply): void {
+  const navigation =
+    request.method === 'GET' &&
+    (request.headers['sec-fetch-mode'] === 'navigate' || (request.headers.accept ?? '').includes('text/html'));
+  if (navigation) {
+    void reply.redirect('/go', 303);
+    return;
+  }
+  void reply
+    .code(503)
+    .header('retry-after', '2')
+    .send({ error: 'this peer is not reachable right now (it may be starting); try again in a moment' });
+}
+
+/**
  * The embedded dispatcher's router: it proxies `/p/<peerId>/...` to that peer's web server,
  * streaming both ways (server-sent events included), before Fastify parses anything, so the
  * peer sees the request exactly as the browser sent it.
@@ -49,7 +69,7 @@ export class EmbeddedRouter implements Router {
       const target = match ? this.#routes.get(match[1] as string) : undefined;
       if (!match) return done();
       if (!target) {
-        void reply.code(404).send({ error: 'no such peer here' });
+        notRouted(request, reply);
         return;
       }
       reply.hijack();
