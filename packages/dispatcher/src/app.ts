@@ -1,4 +1,11 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import { drainRefusedBodies } from '@p2p-messenger/peer';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { AccountStore } from './accounts/account-store.js';
 import { LoginGuard } from './accounts/login-guard.js';
@@ -17,9 +24,24 @@ import { opsRoutes } from './http/ops-routes.js';
 import { messagePage } from './http/pages.js';
 import { registerSessions } from './http/sessions.js';
 import { DispatcherMetrics } from './ops/metrics.js';
+import { MetricsListener } from './ops/metrics-listener.js';
 import type { Orchestrator } from './orchestrator/orchestrator.js';
 import { WarmPool } from './pool/warm-pool.js';
 import type { Router } from './router/router.js';
+
+/** What a person is told when a page's form (or a page) fails. */
+function pageError(status: number): [title: string, text: string] {
+  if (status === 413) return ['Too large', 'What you sent is more than this form takes. Go back and send less.'];
+  if (status >= 500) return ['Something went wrong', 'Something went wrong on our side. Try again in a moment.'];
+  return ['Bad request', 'The form could not be read. Go back, reload the page and try again.'];
+}
+
+/** A browser's form post, or a page a person opens (not a script's JSON call). */
+function fromPage(request: FastifyRequest): boolean {
+  const type = request.headers['content-type'] ?? '';
+  if (type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')) return true;
+  return request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+}
 
 /** What the dispatcher is made of; the embedded and the cloud setups pass different ones. */
 export interface DispatcherParts {
@@ -38,7 +60,14 @@ export interface DispatcherParts {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    dispatcher: { pool: WarmPool; dispatch: DispatchService; catalog: Catalog; metrics: DispatcherMetrics };
+    dispatcher: {
+      pool: WarmPool;
+      dispatch: DispatchService;
+      catalog: Catalog;
+      metrics: DispatcherMetrics;
+      /** Where /metrics is served when it has a port of its own. */
+      metricsListener: MetricsListener | null;
+    };
   }
 }
 
@@ -60,6 +89,7 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
     trustProxy: config.trustProxy ? [...config.trustProxy] : false,
   });
   const router = parts.router(app);
+  drainRefusedBodies(app);
   const secure = (config.publicUrl ?? '').startsWith('https:');
   await registerSessions(app, { key: secrets.sessionKey, secure });
   app.addHook('onSend', async (_request, reply) => {
@@ -88,7 +118,8 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
     maxWaitingUsers: config.maxWaitingUsers,
     log,
   });
-  app.decorate('dispatcher', { pool, dispatch, catalog, metrics });
+  const metricsListener = config.metrics ? new MetricsListener(metrics, config.metrics) : null;
+  app.decorate('dispatcher', { pool, dispatch, catalog, metrics, metricsListener });
 
   assetRoutes(app);
   accountRoutes(app, {
@@ -105,7 +136,12 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
   dispatchRoutes(app, { dispatch, metrics });
   adminRoutes(app, { user: config.adminUser, password: secrets.adminPassword, catalog, orchestrator, pool, accounts });
   catalogApi(app, { catalog, token: secrets.catalogToken });
-  opsRoutes(app, { metrics, ready: () => pool.resumed });
+  opsRoutes(app, {
+    metrics,
+    ready: () => pool.resumed,
+    admin: { user: config.adminUser, password: secrets.adminPassword },
+    metricsElsewhere: metricsListener !== null,
+  });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err.code?.startsWith('FST_CSRF')) {
@@ -123,15 +159,28 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) request.log.error({ err }, 'request failed');
+    // A person sent one of the pages' forms (or opened a page): they get a page, scripts get JSON.
+    if (fromPage(request)) {
+      const [title, text] = pageError(status);
+      return reply
+        .code(status)
+        .type('text/html; charset=utf-8')
+        .send(messagePage(title, text, { href: '/', label: 'Start page' }));
+    }
     return reply
       .code(status)
       .send({ error: status >= 500 ? 'something went wrong on our side; try again' : err.message });
   });
 
+  // Before the main port opens: a metrics port that cannot be had fails the start.
+  app.addHook('onReady', async () => {
+    await metricsListener?.listen();
+  });
   app.addHook('onListen', async () => {
     void pool.start().catch((err: unknown) => log.error({ err }, 'the pool did not start'));
   });
   app.addHook('onClose', async () => {
+    await metricsListener?.close();
     dispatch.close();
     pool.stop();
     // Peers still starting are stopped, not waited for: a shutdown takes seconds, not a start's worth.

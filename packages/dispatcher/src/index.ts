@@ -13,6 +13,7 @@ export { DispatcherConfigError, DispatcherError, TooBusyError } from './errors.j
 export { DEVICE_COOKIE, DeviceCookies } from './http/device-cookie.js';
 export { safeNext } from './http/safe-redirect.js';
 export { DispatcherMetrics } from './ops/metrics.js';
+export { MetricsListener } from './ops/metrics-listener.js';
 export {
   type LocalProcessOptions,
   LocalProcessOrchestrator,

@@ -50,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     [
       `dispatcher ready: open ${dispatcher.url}/ in a browser`,
       `  admin        ${dispatcher.url}/admin (user ${config.adminUser}, password in ${passwordFile})`,
+      `  metrics      ${metricsUrl(dispatcher)}`,
       `  data         ${config.dataDir}`,
       `  log          ${config.logFile === '-' ? 'stderr' : config.logFile}`,
       '  Ctrl+C stops it (and the peers it runs; they come back at the next start)',
@@ -61,6 +62,13 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write('dispatcher: stopping the peers…\n');
   await dispatcher.app.close();
   return 0;
+}
+
+function metricsUrl(dispatcher: Awaited<ReturnType<typeof startEmbedded>>): string {
+  const own = dispatcher.app.dispatcher.metricsListener?.address();
+  if (!own) return `${dispatcher.url}/metrics (admin log-in)`;
+  const host = own.family === 'IPv6' ? `[${own.address}]` : own.address;
+  return `http://${host}:${own.port}/metrics (port of its own, no log-in)`;
 }
 
 function describe(err: unknown, config: DispatcherConfig): string {

@@ -81,7 +81,12 @@ describe('the dispatcher: admin, operations and the peers’ catalog', () => {
     const web = new WebClient(d.url);
     await web.post('/guest', { _csrf: await web.csrf() });
     await web.post('/login', { _csrf: await web.csrf(), username: 'nobody', password: 'not a password' });
-    const metrics = await fetch(`${d.url}/metrics`);
+    // Not for anyone: the admin's credentials (Prometheus sends them as basic_auth).
+    expect((await fetch(`${d.url}/metrics`)).status).toBe(401);
+    const wrong = { authorization: `Basic ${Buffer.from('admin:wrong').toString('base64')}` };
+    expect((await fetch(`${d.url}/metrics`, { headers: wrong })).status).toBe(401);
+    const admin = { authorization: `Basic ${Buffer.from(`admin:${d.adminPassword}`).toString('base64')}` };
+    const metrics = await fetch(`${d.url}/metrics`, { headers: admin });
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();
     expect(text).toMatch(/^p2pm_pool_peers\{state="target"\} 1$/m);
@@ -91,6 +96,30 @@ describe('the dispatcher: admin, operations and the peers’ catalog', () => {
     expect(text).toMatch(/^p2pm_logins_total\{kind="password",outcome="refused"\} 1$/m);
     expect(text).toMatch(/^p2pm_peer_spawn_seconds_count [1-9]/m);
     expect(text).toMatch(/^p2pm_dispatcher_process_resident_memory_bytes \d+/m);
+  });
+
+  it('serves /metrics on a port of its own when given one, and then not on the public port', async () => {
+    const d = await dispatchers.start(['--pool', '0', '--metrics-port', '0', '--metrics-host', '127.0.0.1']);
+    const address = d.app.dispatcher.metricsListener?.address();
+    expect(address?.port).toBeGreaterThan(0);
+    const scraped = await fetch(`http://127.0.0.1:${address?.port}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toMatch(/^p2pm_pool_peers\{state="target"\} 0$/m);
+    // Nothing else there; and on the public port, no /metrics even for the admin.
+    expect((await fetch(`http://127.0.0.1:${address?.port}/admin`)).status).toBe(404);
+    const admin = { authorization: `Basic ${Buffer.from(`admin:${d.adminPassword}`).toString('base64')}` };
+    expect((await fetch(`${d.url}/metrics`, { headers: admin })).status).toBe(404);
+    await d.close();
+    // Closed with the dispatcher.
+    await expect(fetch(`http://127.0.0.1:${address?.port}/metrics`)).rejects.toThrow();
+  });
+
+  it('refuses to start when the metrics port is taken, saying which flag to change', async () => {
+    const taken = await dispatchers.start(['--pool', '0', '--metrics-port', '0']);
+    const port = taken.app.dispatcher.metricsListener?.address()?.port as number;
+    await expect(dispatchers.start(['--pool', '0', '--metrics-port', String(port)])).rejects.toThrow(
+      `the metrics port ${port} on 127.0.0.1 cannot be used (EADDRINUSE): pass another --metrics-port`,
+    );
   });
 
   it('serves its peers the claimed, healthy peers with blocking queries, to the token only', async () => {

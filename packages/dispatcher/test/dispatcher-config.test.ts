@@ -24,6 +24,7 @@ describe('dispatcher configuration', () => {
       loginAddressAttempts: 100,
       adminUser: 'admin',
       adminPasswordFile: null,
+      metrics: null,
       logLevel: 'info',
       logFile: '/home/ada/.p2p-messenger/dispatcher/dispatcher.log',
     });
@@ -50,6 +51,11 @@ describe('dispatcher configuration', () => {
       'fd00::/8',
     ]);
     expect(run([], { P2PM_TRUST_PROXY: '10.0.1.5' }).trustProxy).toEqual(['10.0.1.5']);
+    expect(run(['--host', '0.0.0.0', '--metrics-port', '9464']).metrics).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(run(['--metrics-port', '9464', '--metrics-host', '10.0.0.2']).metrics).toEqual({
+      host: '10.0.0.2',
+      port: 9464,
+    });
     expect(run(['--login-account-attempts', '3', '--login-address-attempts', '1000'])).toMatchObject({
       loginAccountAttempts: 3,
       loginAddressAttempts: 1000,
@@ -72,6 +78,8 @@ describe('dispatcher configuration', () => {
     [['--trust-proxy', '10.0.0.0/33'], 'must list the proxies in front as addresses or CIDRs'],
     [['--trust-proxy', '10.0.0.1,'], '"" is not one'],
     [['--trust-proxy', 'traefik'], '"traefik" is not one'],
+    [['--metrics-host', '0.0.0.0'], '--metrics-host needs --metrics-port (or P2PM_METRICS_PORT) too'],
+    [['--metrics-port', '99999'], '--metrics-port must be a whole number 0-65535'],
     [['--login-address-attempts', '0'], '--login-address-attempts must be a whole number 1-1000000'],
   ])('refuses %j with a message that says what to change', (argv, message) => {
     expect(() => run(argv)).toThrow(message);

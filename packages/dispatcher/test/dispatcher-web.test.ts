@@ -167,6 +167,30 @@ describe('the dispatcher: accounts, sessions and CSRF', () => {
     expect(await failAt(fresh, '198.51.100.3', 'carol', 'carol has a password')).toBe(303);
   });
 
+  it('answers a form too large with a page, and a script with JSON, both 413', async () => {
+    const d = await dispatchers.start(['--pool', '0']);
+    const web = new WebClient(d.url);
+    const csrf = await web.csrf();
+    const huge = 'x'.repeat(100 * 1024);
+    for (const path of ['/login', '/signup', '/guest']) {
+      const form = await web.post(path, { _csrf: csrf, username: huge, password: 'whatever it is' });
+      expect(form.status, path).toBe(413);
+      expect(form.headers.get('content-type')).toContain('text/html');
+      const html = await form.text();
+      expect(html).toContain('data-testid="problem"');
+      expect(html).toContain('more than this form takes');
+    }
+    const json = await fetch(`${d.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: web.cookieHeader('/') },
+      body: JSON.stringify({ _csrf: csrf, username: huge }),
+    });
+    expect(json.status).toBe(413);
+    expect(await json.json()).toMatchObject({ error: expect.stringContaining('too large') });
+    // Nothing was lost: the same browser logs in as a guest right after.
+    expect((await web.post('/guest', { _csrf: await web.csrf() })).status).toBe(303);
+  });
+
   it('treats a tampered or made-up session cookie as no session', async () => {
     const d = await dispatchers.start(['--pool', '1']);
     await vacantPeers(d, 1);

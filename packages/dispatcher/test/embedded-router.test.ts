@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,8 +68,8 @@ describe('EmbeddedRouter', () => {
     expect(await (await fetch(`${base}/`)).json()).toEqual({ dispatcher: true });
   });
 
-  it('answers 404 for a peer it does not route, and 502 when the peer is down', async () => {
-    expect((await fetch(`${base}/p/${'a'.repeat(32)}/`)).status).toBe(404);
+  it('answers 503 for a peer it does not route, and 502 when the peer is down', async () => {
+    expect((await fetch(`${base}/p/${'a'.repeat(32)}/`)).status).toBe(503);
     const id = peer.id;
     await router.route(id, { host: '127.0.0.1', port: peer.webPort as number });
     await peer.stop();
@@ -77,7 +77,24 @@ describe('EmbeddedRouter', () => {
     expect(down.status).toBe(502);
     expect(await down.json()).toEqual({ error: 'the peer is not answering; try again in a moment' });
     await router.unroute(id);
-    expect((await fetch(`${base}${router.pathFor(id)}`)).status).toBe(404);
+    expect((await fetch(`${base}${router.pathFor(id)}`)).status).toBe(503);
+  });
+
+  it("passes on the peer's 413 for an oversized chunked body, every time", async () => {
+    await router.route(peer.id, { host: '127.0.0.1', port: peer.webPort as number });
+    const path = router.pathFor(peer.id);
+    const ticket = issueTicket(dispatcher.privateKey, { peerId: peer.id, owner: 'user-1' });
+    const login = await fetch(`${base}${path}login?ticket=${ticket}`, { redirect: 'manual' });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const answer = await postChunked(`${base}${path}api/send`, cookie, 16 * 1024 * 1024);
+      statuses.push(answer.status);
+      if (answer.status === 413) expect(JSON.parse(answer.body)).toMatchObject({ statusCode: 413 });
+    }
+    expect(statuses).toEqual(Array(8).fill(413));
+    // The peer is still fine, and so is the way to it.
+    expect((await fetch(`${base}${path}api/self`, { headers: { cookie } })).status).toBe(200);
   });
 
   it('keeps the dispatcher’s own cookies from the peer, both ways', async () => {
@@ -106,3 +123,36 @@ describe('EmbeddedRouter', () => {
     }
   });
 });
+
+/**
+ * A JSON POST of `bytes` in chunks (no Content-Length), as a script streaming a large body
+ * would send it; resolves with the answer, or with status 0 if the connection broke first.
+ */
+function postChunked(url: string, cookie: string, bytes: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const request = httpRequest(url, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    });
+    request.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', () => resolve({ status: 0, body: '' }));
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    let sent = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        sent += chunk.length;
+        if (!request.write(chunk)) return void request.once('drain', pump);
+      }
+      request.end();
+    };
+    request.write('{"peerId":"x","text":"');
+    pump();
+  });
+}

@@ -18,6 +18,7 @@ export { pinnedChannelCredentials, pinnedChannelOptions } from './transport/tls-
 export { compiledSibling } from './util/compiled-path.js';
 export { untilStopSignal } from './util/stop-signal.js';
 export { openEventStream } from './web/event-stream.js';
+export { drainRefusedBodies, type RefusedBodyLimits } from './web/refused-bodies.js';
 export {
   DEFAULT_TICKET_TTL_MS,
   issueTicket,

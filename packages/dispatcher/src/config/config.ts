@@ -25,6 +25,8 @@ export interface DispatcherConfig {
   readonly adminUser: string;
   /** null: `<dataDir>/admin-password`, made on first start. */
   readonly adminPasswordFile: string | null;
+  /** Where Prometheus scrapes /metrics without a log-in; null: on the main listener, behind the admin's log-in. */
+  readonly metrics: { readonly host: string; readonly port: number } | null;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** An absolute path, or `-` for stderr. */
   readonly logFile: string;
@@ -53,8 +55,14 @@ export function parseDispatcherCommand(argv: readonly string[], env: Env, homedi
   const dataDir = dataDirSetting ? absolute(dataDirSetting, homedir) : join(homedir, DEFAULTS.dataDirUnderHome);
   const logFile = one('logFile');
   const passwordFile = one('adminPasswordFile');
+  const host = one('host')?.value.trim() || DEFAULTS.host;
+  const metricsPort = whole(one('metricsPort'), 0, 65_535);
+  const metricsHost = one('metricsHost');
+  if (metricsHost && metricsPort === undefined) {
+    throw new DispatcherConfigError(`${metricsHost.from} needs --metrics-port (or P2PM_METRICS_PORT) too`);
+  }
   const config: DispatcherConfig = {
-    host: one('host')?.value.trim() || DEFAULTS.host,
+    host,
     port: whole(one('port'), 0, 65_535) ?? DEFAULTS.port,
     publicUrl: publicUrlOf(one('publicUrl')),
     dataDir,
@@ -67,6 +75,8 @@ export function parseDispatcherCommand(argv: readonly string[], env: Env, homedi
     loginAddressAttempts: whole(one('loginAddressAttempts'), 1, 1_000_000) ?? DEFAULTS.loginAddressAttempts,
     adminUser: adminUserOf(one('adminUser')),
     adminPasswordFile: passwordFile ? absolute(passwordFile, homedir) : null,
+    metrics:
+      metricsPort === undefined ? null : Object.freeze({ host: metricsHost?.value.trim() || host, port: metricsPort }),
     logLevel: logLevelOf(one('logLevel')),
     logFile: !logFile
       ? join(dataDir, DEFAULTS.logFileName)

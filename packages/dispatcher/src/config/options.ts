@@ -107,6 +107,22 @@ export const OPTIONS = {
     shown: '<data-dir>/admin-password (made on first start)',
     help: 'file holding the admin password',
   },
+  metricsPort: {
+    flag: 'metrics-port',
+    env: 'P2PM_METRICS_PORT',
+    kind: 'string',
+    arg: 'PORT',
+    shown: 'none: /metrics on the main port, admin log-in needed',
+    help: 'serve Prometheus /metrics on a port of its own (0 = any free), without log-in, and not on the main port',
+  },
+  metricsHost: {
+    flag: 'metrics-host',
+    env: 'P2PM_METRICS_HOST',
+    kind: 'string',
+    arg: 'ADDR',
+    shown: 'the --host address',
+    help: 'address the metrics port listens on',
+  },
   logLevel: {
     flag: 'log-level',
     env: 'P2PM_LOG_LEVEL',

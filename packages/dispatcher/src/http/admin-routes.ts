@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { WarmPool } from '../pool/warm-pool.js';
+import { adminOnly } from './admin-auth.js';
 import { page } from './html.js';
 
 export interface AdminParts {
@@ -15,34 +15,13 @@ export interface AdminParts {
   accounts: AccountStore;
 }
 
-/** State changes need this header: a cross-site form or image cannot send it (CSRF). */
-const ADMIN_HEADER = 'x-p2pm-admin';
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
 /**
  * The operator's page and JSON API, behind HTTP Basic auth with the configured credentials:
  * peers with state, owner, health and age; the pool's target; release (the owner gets a new
  * peer next time; the old one stops, its data kept) or remove (stopped and its data deleted).
  */
 export function adminRoutes(app: FastifyInstance, parts: AdminParts): void {
-  const expected = digest(`${parts.user}:${parts.password}`);
-  const authorized = async (request: FastifyRequest, reply: FastifyReply) => {
-    const header = request.headers.authorization ?? '';
-    const given = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : '';
-    if (!timingSafeEqual(digest(given), expected)) {
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Basic realm="p2p-messenger admin", charset="UTF-8"')
-        .send({ error: 'admin credentials needed' });
-    }
-    if (request.method !== 'GET' && request.headers[ADMIN_HEADER] !== '1') {
-      return reply.code(403).send({ error: `state changes need the header ${ADMIN_HEADER}: 1` });
-    }
-  };
-  const guarded = { onRequest: authorized };
+  const guarded = { onRequest: adminOnly(parts) };
 
   app.get('/admin', guarded, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(

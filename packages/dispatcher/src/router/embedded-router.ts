@@ -84,14 +84,22 @@ export class EmbeddedRouter implements Router {
           host: `${target.host}:${target.port}`,
         },
       });
+      let answered = false;
       upstream.on('response', (response) => {
         const headers = withoutHopByHop(response.headers);
         headers['set-cookie'] = ownCookiesOnly(response.headers['set-cookie'], reserved) ?? [];
         reply.raw.writeHead(response.statusCode ?? 502, headers);
+        response.once('end', () => {
+          answered = true;
+        });
         response.pipe(reply.raw);
       });
       upstream.on('error', () => {
-        if (!reply.raw.headersSent) reply.raw.writeHead(502, { 'content-type': 'application/json' });
+        // After the whole answer (a refusal while the body still came): nothing is missing.
+        if (answered) return;
+        // Midway through the answer: the client must see it broken off, not a made-up end.
+        if (reply.raw.headersSent) return void reply.raw.destroy();
+        reply.raw.writeHead(502, { 'content-type': 'application/json' });
         reply.raw.end(JSON.stringify({ error: 'the peer is not answering; try again in a moment' }));
       });
       // The browser left (or a stream ended): so does the upstream request.

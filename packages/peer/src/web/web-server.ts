@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Peer } from '../peer.js';
 import { streamEvents } from './event-stream.js';
 import { OWNER_SESSION_MS, OwnerAccess } from './owner-access.js';
+import { drainRefusedBodies } from './refused-bodies.js';
 import { TicketError } from './ticket.js';
 
 export interface WebOptions {
@@ -77,6 +78,7 @@ export class PeerWebServer {
       forceCloseConnections: true,
     });
     void this.#app.register(cookie);
+    drainRefusedBodies(this.#app);
     this.#app.addHook('onSend', async (_request, reply) => {
       reply.headers(SECURITY_HEADERS);
     });
