@@ -35,17 +35,20 @@ describe('DispatchService with the embedded catalog', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('hands each waiting user one peer, in order of arrival, once', async () => {
-    const { log, lines } = capturedLog();
-    const wanted = new Set<string>();
-    service = new DispatchService({
+  /** A service whose pool records in `wanted` who waits for a new peer. */
+  const newService = (wanted: Set<string>, init: { maxWaitingUsers: number; log?: pino.Logger }) =>
+    new DispatchService({
       catalog,
       pool: { want: (id) => wanted.add(id), unwant: (id) => wanted.delete(id), refillSoon: () => {} },
       router: { pathFor: (id) => `/p/${id}/` },
       ticketKey: generateKeyPairSync('ed25519').privateKey,
-      maxWaitingUsers: 10,
-      log,
+      ...init,
     });
+
+  it('hands each waiting user one peer, in order of arrival, once', async () => {
+    const { log, lines } = capturedLog();
+    const wanted = new Set<string>();
+    service = newService(wanted, { maxWaitingUsers: 10, log });
     const users = ['ada', 'bob', 'cy'];
     for (const user of users) await service.enqueue(user);
     expect([...wanted]).toEqual(users);
@@ -65,13 +68,7 @@ describe('DispatchService with the embedded catalog', () => {
 
   it('lets a user whose peer is coming back wait for it: nothing started, no place in the line taken', async () => {
     const wanted = new Set<string>();
-    service = new DispatchService({
-      catalog,
-      pool: { want: (id) => wanted.add(id), unwant: (id) => wanted.delete(id), refillSoon: () => {} },
-      router: { pathFor: (id) => `/p/${id}/` },
-      ticketKey: generateKeyPairSync('ed25519').privateKey,
-      maxWaitingUsers: 1,
-    });
+    service = newService(wanted, { maxWaitingUsers: 1 });
     // Ada's peer, down (a restart of the dispatcher is bringing it back).
     await catalog.register(catalogPeer(1));
     expect((await catalog.claim('ada'))?.id).toBe(catalogPeer(1).id);
