@@ -73,4 +73,24 @@ describe('WarmPool with local peers and the embedded catalog', () => {
     // (A replacement may have started meanwhile: the pool counts only healthy vacant peers.)
     expect(placed).toContain(`${peer?.id}:${moved?.webPort}`);
   });
+
+  it('starts no extra peer for a refill asked for while the vacant peers are coming back', async () => {
+    pool.start();
+    await expect.poll(vacantCount, { timeout: 20_000 }).toBe(2);
+    const before = (await catalog.list()).map((p) => p.id).sort();
+    // A restart of the dispatcher: the same catalog and data, a new orchestrator and pool.
+    pool.stop();
+    await orchestrator.close();
+    await pool.settled();
+    orchestrator = new LocalProcessOrchestrator({ dataRoot: join(dir, 'peers') });
+    pool = new WarmPool({ orchestrator, catalog, target: 2, reconcileIntervalMs: 200 });
+    const resumed = pool.start();
+    // While they come back (not healthy yet), a refill is asked for, as a claim right after the start would.
+    await expect.poll(vacantCount, { timeout: 5_000, interval: 5 }).toBe(0);
+    await pool.fill();
+    await resumed;
+    await expect.poll(vacantCount, { timeout: 20_000 }).toBe(2);
+    expect((await catalog.list()).map((p) => p.id).sort()).toEqual(before);
+    expect(orchestrator.list()).toHaveLength(2);
+  });
 });

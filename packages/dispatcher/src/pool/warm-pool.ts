@@ -58,6 +58,8 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   readonly #waiting = new Set<string>();
   readonly #failedProbes = new Map<string, number>();
   #starting = 0;
+  /** Vacant peers of the catalog still coming back after a start: they count as vacant for refills. */
+  #resumingVacant = 0;
   #timer: NodeJS.Timeout | null = null;
   #running = false;
   #ready: Promise<void> | null = null;
@@ -183,7 +185,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     const starts: Promise<void>[] = [];
     for (;;) {
       const { vacant } = await this.stats();
-      const missing = this.#options.target + this.#waiting.size - vacant - this.#starting;
+      const missing = this.#options.target + this.#waiting.size - vacant - this.#resumingVacant - this.#starting;
       if (!this.#running || missing <= 0 || this.#starting >= limit) break;
       starts.push(this.#startOne());
     }
@@ -254,11 +256,14 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     // Not reachable until they are back: no ticket is handed out for them meanwhile, and
     // their owners wait on the progress page instead.
     for (const peer of listed) if (peer.healthy) await catalog.setHealthy(peer.id, false);
+    this.#resumingVacant = listed.filter((p) => p.state === 'vacant').length;
     const queue = [...listed];
     const worker = async () => {
       for (let peer = queue.shift(); peer && this.#running; peer = queue.shift()) await this.#resumeOne(peer);
     };
     await Promise.all(Array.from({ length: this.#options.maxConcurrentStarts ?? 2 }, worker));
+    // Those a stop left in the queue are not coming back in this run.
+    this.#resumingVacant = 0;
   }
 
   async #resumeOne(peer: CatalogPeer): Promise<void> {
@@ -284,6 +289,8 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
         this.#log.error({ err, peerId: peer.id, owner: peer.owner }, 'a user’s peer could not be resumed');
         await catalog.setHealthy(peer.id, false);
       }
+    } finally {
+      if (peer.state === 'vacant') this.#resumingVacant--;
     }
   }
 
