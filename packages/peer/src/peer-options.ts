@@ -4,7 +4,7 @@ import { ConfigError } from './errors.js';
 import { MAX_ADDRESSES, MAX_NAME_LENGTH } from './identity/identity-record.js';
 import type { SyncMode } from './store/message-store.js';
 import { parseHostPort } from './util/address.js';
-import type { WebOptions } from './web/web-server.js';
+import type { WebOptions } from './web/web-options.js';
 
 export interface PeerOptions {
   name: string;

@@ -5,66 +5,17 @@ import pino, { type Logger } from 'pino';
 import { ConfigError, MessageTooLargeError, PeerStoppedError, PeerUnreachableError } from './errors.js';
 import { MAX_NAME_LENGTH } from './identity/identity-record.js';
 import { fingerprintOf } from './identity/peer-id.js';
+import type { PeerEvents, PeerSelf, PeerStatus, PeerSummary, SessionInfo } from './peer-api.js';
 import { type PeerOptions, type ResolvedPeerOptions, resolvePeerOptions } from './peer-options.js';
 import { PeerRuntime } from './runtime.js';
-import { directConversationId, type MessageRecord, type MessageStateName, type StoredPeer } from './store/records.js';
+import { directConversationId, type MessageRecord, type StoredPeer } from './store/records.js';
 import type { GreetResult } from './transport/greeting.js';
 import { parseHostPort } from './util/address.js';
 import type { CallOptions } from './util/deadline.js';
 import { PeerWebServer } from './web/web-server.js';
 
+export type { PeerEvents, PeerSelf, PeerStatus, PeerSummary, SessionInfo, StateChange } from './peer-api.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, type PeerOptions } from './peer-options.js';
-
-/**
- * online: a session is open. unreachable: a directory lists it (or its session just failed)
- * but it cannot be reached. offline: nothing lists it now; see lastSeenMs.
- */
-export type PeerStatus = 'online' | 'offline' | 'unreachable';
-
-export interface PeerSummary {
-  id: string;
-  name: string;
-  fingerprint: string;
-  status: PeerStatus;
-  /** Where it is known from now: multicast, consul, static, gossip, ... */
-  sources: string[];
-  online: boolean;
-  lastSeenMs: number;
-  unread: number;
-  addresses: string[];
-}
-
-export interface StateChange {
-  messageId: string;
-  peerId: string;
-  state: MessageStateName;
-  error?: string;
-}
-
-export interface PeerEvents {
-  /** A new message from another peer (each one once). */
-  message: [MessageRecord];
-  /** One of this peer's own messages moved to a new state. */
-  state: [StateChange];
-  /** A peer was learned of, or its status or sources changed. */
-  peer: [PeerSummary];
-}
-
-/** Who a peer is and where it listens, as `self()` reports it. */
-export interface PeerSelf {
-  id: string;
-  name: string;
-  fingerprint: string;
-  listenHost: string;
-  greetingPort: number;
-  securePort: number;
-}
-
-export interface SessionInfo {
-  peerId: string;
-  initiator: 'local' | 'remote';
-  openedAtMs: number;
-}
 
 /**
  * A messenger peer: its identity, its durable store, the two ports other peers talk to, and

@@ -60,7 +60,7 @@ export class PeerLink {
     this.#session = session;
     this.#ctx = ctx;
     this.#listener = listener;
-    this.#log = ctx.log.child({ peerId: session.peerId });
+    this.#log = ctx.log.child({ remotePeerId: session.peerId });
   }
 
   get peerId(): string {

@@ -137,7 +137,7 @@ export class Dialer {
       adopted = this.#components.registry.offer(session);
     } catch (err) {
       const details = (err as Partial<grpc.StatusObject>).details ?? (err as Error).message;
-      this.#log.debug({ peerId, attempt: target.attempts, details }, 'dial failed');
+      this.#log.debug({ remotePeerId: peerId, attempt: target.attempts, details }, 'dial failed');
     } finally {
       target.dialing = false;
     }

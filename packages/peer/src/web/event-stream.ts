@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
-import type { Peer, PeerEvents } from '../peer.js';
+import type { PeerEvents } from '../peer-api.js';
+import type { ChatPeer } from './chat-peer.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -24,7 +25,7 @@ export function openEventStream(reply: FastifyReply): {
  * incoming), `state` (queued, sent, delivered, read, failed) and `peer` (status changes).
  * A comment every 15 s keeps proxies from closing an idle stream.
  */
-export function streamEvents(peer: Peer, reply: FastifyReply): void {
+export function streamEvents(peer: ChatPeer, reply: FastifyReply): void {
   const { raw, send: write } = openEventStream(reply);
   raw.write(': connected\n\n');
   const send = (event: keyof PeerEvents) => (data: unknown) => write(event, data);

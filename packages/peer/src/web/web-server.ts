@@ -10,19 +10,14 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
-import type { Peer } from '../peer.js';
+import type { ChatPeer } from './chat-peer.js';
 import { streamEvents } from './event-stream.js';
 import { OWNER_SESSION_MS, OwnerAccess } from './owner-access.js';
 import { drainRefusedBodies } from './refused-bodies.js';
 import { TicketError } from './ticket.js';
+import type { WebOptions } from './web-options.js';
 
-export interface WebOptions {
-  /** 0 picks a free port. */
-  port: number;
-  host?: string;
-  /** The dispatcher's Ed25519 public key (PEM): tickets it signs let its users in. */
-  dispatcherKeyPem?: string;
-}
+export type { WebOptions } from './web-options.js';
 
 const COOKIE = 'p2pm_owner';
 const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
@@ -63,10 +58,10 @@ const SECURITY_HEADERS = {
 export class PeerWebServer {
   readonly access: OwnerAccess;
   readonly #app: FastifyInstance;
-  readonly #peer: Peer;
+  readonly #peer: ChatPeer;
   #port = 0;
 
-  constructor(peer: Peer, options: WebOptions, log: Logger) {
+  constructor(peer: ChatPeer, options: WebOptions, log: Logger) {
     this.#peer = peer;
     this.access = new OwnerAccess(peer.id, options.dispatcherKeyPem);
     this.#app = Fastify({
