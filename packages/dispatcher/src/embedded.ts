@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { httpGet } from '@p2p-messenger/discovery';
+import { loopbackFor } from '@p2p-messenger/peer';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AccountStore } from './accounts/account-store.js';
@@ -44,7 +45,7 @@ export async function startEmbedded(
   const accounts = new AccountStore(join(config.dataDir, 'accounts.db'));
   const catalog = new EmbeddedCatalog(join(config.dataDir, 'catalog.db'));
   // Read at each peer's start, by when the app listens (and, for port 0, has its port).
-  const catalogUrl = () => `http://${hostForUrl(loopbackOf(config.host))}:${portOf(app, config.port)}/catalog/v1`;
+  const catalogUrl = () => `http://${loopbackFor(config.host)}:${portOf(app, config.port)}/catalog/v1`;
   const orchestrator = new LocalProcessOrchestrator({
     dataRoot: join(config.dataDir, 'peers'),
     peerSettings: () => ({
@@ -67,20 +68,13 @@ export async function startEmbedded(
     ...(init.reconcileIntervalMs ? { reconcileIntervalMs: init.reconcileIntervalMs } : {}),
   });
   await app.listen({ host: config.host, port: config.port });
-  const url = config.publicUrl ?? `http://${hostForUrl(loopbackOf(config.host))}:${portOf(app, config.port)}`;
+  const url = config.publicUrl ?? `http://${loopbackFor(config.host)}:${portOf(app, config.port)}`;
   return { app, url, secrets };
 }
 
 function portOf(app: FastifyInstance, configured: number): number {
   const address = app.server.address();
   return typeof address === 'object' && address ? address.port : configured;
-}
-
-/** Where processes on this machine reach a server listening on `host`. */
-function loopbackOf(host: string): string {
-  if (host === '0.0.0.0' || host === '' || host === 'localhost') return '127.0.0.1';
-  if (host === '::') return '::1';
-  return host;
 }
 
 function hostForUrl(host: string): string {

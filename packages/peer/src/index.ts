@@ -16,6 +16,7 @@ export { createFrameCodec, SESSION_PATH } from './transport/frame-codec.js';
 export { greet } from './transport/greeting.js';
 export { pinnedChannelCredentials, pinnedChannelOptions } from './transport/tls-credentials.js';
 export { compiledSibling } from './util/compiled-path.js';
+export { loopbackFor, probeHealth } from './util/health-probe.js';
 export { untilStopSignal } from './util/stop-signal.js';
 export { openEventStream } from './web/event-stream.js';
 export { drainRefusedBodies, type RefusedBodyLimits } from './web/refused-bodies.js';
