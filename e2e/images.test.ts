@@ -1,12 +1,9 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAST_BUILD } from '../tools/images-setup.js';
 
-/** `pnpm images` on a bare machine: the local base, two `pnpm deploy`s and two builds. */
-const BUILD_TIMEOUT_MS = 300_000;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PEER_IMAGE = 'p2p-messenger/peer:local';
 const DISPATCHER_IMAGE = 'p2p-messenger/dispatcher:local';
 
@@ -20,33 +17,6 @@ const docker = new Docker();
 const started: StartedTestContainer[] = [];
 let built: Built[] = [];
 
-/** Runs the images command as a user would; resolves with the JSON lines it printed. */
-function buildImages(): Promise<Built[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['deploy/images/build.mjs'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`pnpm images exited ${code}:\n${stderr.slice(-4_000)}`));
-      resolve(
-        stdout
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => JSON.parse(line) as Built),
-      );
-    });
-  });
-}
-
 async function run(container: GenericContainer): Promise<StartedTestContainer> {
   const running = await container.start();
   started.push(running);
@@ -59,8 +29,12 @@ async function stop(container: StartedTestContainer): Promise<void> {
 }
 
 beforeAll(async () => {
-  built = await buildImages();
-}, BUILD_TIMEOUT_MS);
+  // The test run's global setup ran `pnpm images` and kept what it printed.
+  built = (await readFile(LAST_BUILD, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Built);
+});
 
 afterAll(async () => {
   await Promise.all(started.map((container) => container.stop({ remove: true, removeVolumes: true })));

@@ -21,6 +21,21 @@ export {
   PeerStartError,
 } from './orchestrator/local-process-orchestrator.js';
 export type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from './orchestrator/orchestrator.js';
+export { LABELS as SWARM_LABELS, serviceName, volumeName } from './orchestrator/swarm/service-spec.js';
+export {
+  DockerUnreachableError,
+  ImageMissingError,
+  NetworkMissingError,
+  NotSwarmManagerError,
+  SwarmError,
+  TaskFailedError,
+  TaskPendingError,
+} from './orchestrator/swarm/swarm-errors.js';
+export {
+  SwarmOrchestrator,
+  type SwarmOrchestratorOptions,
+  type SwarmPeerSettings,
+} from './orchestrator/swarm/swarm-orchestrator.js';
 export { type PoolStats, WarmPool, type WarmPoolOptions } from './pool/warm-pool.js';
 export { EmbeddedRouter } from './router/embedded-router.js';
 export type { Router, RouteTarget } from './router/router.js';

@@ -98,6 +98,29 @@ describe('parseCommandLine', () => {
     expect(configError(['--catalog-token', 'tok-3f9a']).message).toBe('unknown flag --catalog-token');
   });
 
+  it('reads the catalog token from the file P2PM_CATALOG_TOKEN_FILE names (a Docker secret), and says which one it cannot read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'token-'));
+    try {
+      const file = join(dir, 'catalog-token');
+      await writeFile(file, 'tok-from-file\n', { mode: 0o600 });
+      const env = { P2PM_CATALOG_URL: 'http://10.0.0.2:7600', P2PM_CATALOG_TOKEN_FILE: file };
+      expect(configOf(['--no-multicast'], env).discovery).toEqual({
+        catalog: { url: 'http://10.0.0.2:7600', token: 'tok-from-file' },
+      });
+      // The variable itself wins over the file.
+      expect(configOf(['--no-multicast'], { ...env, P2PM_CATALOG_TOKEN: 'tok-env' }).discovery).toMatchObject({
+        catalog: { token: 'tok-env' },
+      });
+      const missing = configError([], { ...env, P2PM_CATALOG_TOKEN_FILE: join(dir, 'nothing') });
+      expect(missing.message).toBe(
+        `P2PM_CATALOG_TOKEN_FILE names ${join(dir, 'nothing')}, which cannot be read (ENOENT)`,
+      );
+      expect(missing.name).toBe('ConfigError');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('explains a bad catalog URL or token without showing secrets', () => {
     expect(configError(['--catalog', '10.0.0.2:7600']).message).toBe(
       '--catalog must be the catalog\'s http(s) URL (e.g. http://10.0.0.2:7600), got "10.0.0.2:7600"',

@@ -7,13 +7,16 @@ import { createInterface } from 'node:readline';
 import { backoffDelay } from '@p2p-messenger/discovery';
 import { type Logger, pino } from 'pino';
 import { trySetNiceness } from './niceness.js';
-import type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from './orchestrator.js';
+import {
+  type Orchestrator,
+  type OrchestratorEvents,
+  type PeerInstance,
+  type PeerSpec,
+  PeerStartError,
+} from './orchestrator.js';
 import { type SpawnedChild, Spawner } from './spawner.js';
 
-/** A peer that did not start, with what it said on stderr. */
-export class PeerStartError extends Error {
-  override name = 'PeerStartError';
-}
+export { PeerStartError };
 
 /** What every peer of this dispatcher is told at start. */
 export interface PeerSettings {
@@ -88,6 +91,9 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
     this.#command = options.command ?? defaultCommand();
     this.#log = (options.log ?? pino({ level: 'silent' })).child({ component: 'orchestrator' });
   }
+
+  /** Nothing to take over: the peers of an earlier dispatcher ended with it. */
+  async resume(): Promise<void> {}
 
   async start(spec: PeerSpec): Promise<PeerInstance> {
     if (this.#closed) throw new PeerStartError('the orchestrator is closing');

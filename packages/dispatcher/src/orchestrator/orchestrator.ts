@@ -1,5 +1,10 @@
 import type { EventEmitter } from 'node:events';
 
+/** A peer that did not start, with the reason (what it said, or what its orchestrator saw). */
+export class PeerStartError extends Error {
+  override name = 'PeerStartError';
+}
+
 /** One running (or restarting) peer instance. */
 export interface PeerInstance {
   /** The orchestrator's handle (also its data dir's name). */
@@ -33,14 +38,23 @@ export interface PeerSpec {
 
 /**
  * Starts, stops and inspects peer instances. Implementations: LocalProcessOrchestrator
- * (child processes on this machine); a Swarm one later.
+ * (child processes on this machine) and SwarmOrchestrator (a Swarm service per peer).
  */
 export interface Orchestrator extends EventEmitter<OrchestratorEvents> {
+  /**
+   * Takes over the instances that outlived a previous dispatcher (Swarm services do; local
+   * processes end with it), so that `list` shows them. Called once, before any start.
+   */
+  resume(): Promise<void>;
+  /** Starts an instance, or (by `instanceId`) the one of that id again: same data, same peer. */
   start(spec: PeerSpec): Promise<PeerInstance>;
   /** Stops an instance for good (no restart); `deleteData` also deletes its identity and history. */
   stop(instanceId: string, options?: { deleteData?: boolean }): Promise<void>;
   inspect(instanceId: string): PeerInstance | null;
   list(): PeerInstance[];
-  /** Stops every instance. */
+  /**
+   * Lets go: local processes are stopped (they cannot outlive the dispatcher); Swarm services
+   * go on running, for the next dispatcher to resume.
+   */
   close(): Promise<void>;
 }

@@ -248,6 +248,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   /** Starts again every peer the catalog lists (after a restart of the dispatcher), a few at a time. */
   async #resume(): Promise<void> {
     const { orchestrator, catalog } = this.#options;
+    await orchestrator.resume();
     const running = new Set(orchestrator.list().map((i) => i.peerId));
     // Users' peers first: someone may be waiting for theirs.
     const listed = (await catalog.list())

@@ -114,9 +114,11 @@ export function parseCommandLine(argv: readonly string[], env: Env, system: Syst
   const logFile = one('logFile');
   const interactive = !flags.has('noInteractive');
   const secret = (key: SecretKey): Setting | undefined => {
-    const name = SECRETS[key].env;
+    const { env: name, fileEnv } = SECRETS[key];
     const value = env[name];
-    return value ? { value, from: name } : undefined;
+    if (value) return { value, from: name };
+    const file = env[fileEnv];
+    return file ? { value: readSecretFile(file, fileEnv), from: fileEnv } : undefined;
   };
   const discovery = discoveryOf({ one, list, secret, noMulticast: flags.has('noMulticast') }, advertise);
   const web = webOf(one);
@@ -224,6 +226,14 @@ function defaultName(system: SystemInfo): Setting {
     throw new ConfigError('--name is required (or set P2PM_NAME): the OS user name is not available as a default');
   }
   return { value: system.username, from: 'the OS user name' };
+}
+
+function readSecretFile(path: string, from: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`${from} names ${path}, which cannot be read (${(err as NodeJS.ErrnoException).code})`);
+  }
 }
 
 /** The home directory and OS user name of this process. */

@@ -16,7 +16,9 @@ export function usage(): string {
     const head = `  ${(left[i] ?? '').padEnd(width)}${spec.help}`;
     return details ? `${head}\n  ${''.padEnd(width)}(${details})` : head;
   });
-  const secrets = Object.values(SECRETS).map(({ env, help }) => `  ${env.padEnd(width)}${help}`);
+  const secrets = Object.values(SECRETS).map(
+    ({ env, fileEnv, help }) => `  ${env.padEnd(width)}${help}\n  ${''.padEnd(width)}(or in the file ${fileEnv} names)`,
+  );
   return `Usage: peer [flags]
 
 Runs a peer-to-peer messenger peer with a chat in this terminal (or as a daemon).

@@ -298,9 +298,16 @@ export const OPTIONS = {
 
 export type OptionKey = keyof typeof OPTIONS;
 
-/** Settings read from the environment only: secrets, which as flags would show in `ps`. */
+/**
+ * Settings read from the environment only: secrets, which as flags would show in `ps`. Each
+ * may also come from a file named by `fileEnv` (as Docker secrets are mounted).
+ */
 export const SECRETS = {
-  catalogToken: { env: 'P2PM_CATALOG_TOKEN', help: 'bearer token for --catalog, given by the dispatcher' },
-} as const satisfies Record<string, { env: string; help: string }>;
+  catalogToken: {
+    env: 'P2PM_CATALOG_TOKEN',
+    fileEnv: 'P2PM_CATALOG_TOKEN_FILE',
+    help: 'bearer token for --catalog, given by the dispatcher',
+  },
+} as const satisfies Record<string, { env: string; fileEnv: string; help: string }>;
 
 export type SecretKey = keyof typeof SECRETS;

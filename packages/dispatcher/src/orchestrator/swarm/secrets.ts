@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import type Docker from 'dockerode';
+import { LABELS } from './service-spec.js';
+import { swarmErrorOf } from './swarm-errors.js';
+
+export interface SwarmObjectRef {
+  id: string;
+  name: string;
+}
+
+/** Docker configs and secrets cannot change: each content gets a name of its own. */
+function nameOf(pool: string, kind: string, content: string): string {
+  return `p2pm-${pool}-${kind}-${createHash('sha256').update(content).digest('hex').slice(0, 12)}`;
+}
+
+function labelsOf(pool: string): Record<string, string> {
+  return { [LABELS.project]: 'p2p-messenger', [LABELS.pool]: pool };
+}
+
+/** A Docker config holding `content` (public material: the ticket key), made once. */
+export async function ensureConfig(
+  docker: Docker,
+  pool: string,
+  kind: string,
+  content: string,
+): Promise<SwarmObjectRef> {
+  const name = nameOf(pool, kind, content);
+  const [found] = await docker.listConfigs({ filters: { name: [name] } });
+  if (found?.ID) return { id: found.ID, name };
+  try {
+    const created = await docker.createConfig({
+      Name: name,
+      Labels: labelsOf(pool),
+      Data: Buffer.from(content).toString('base64'),
+    });
+    return { id: (created as { id: string }).id, name };
+  } catch (err) {
+    throw swarmErrorOf(err, `creating the config ${name}`);
+  }
+}
+
+/** A Docker secret holding `content` (the catalog token), made once; peers get it as a file. */
+export async function ensureSecret(
+  docker: Docker,
+  pool: string,
+  kind: string,
+  content: string,
+): Promise<SwarmObjectRef> {
+  const name = nameOf(pool, kind, content);
+  const [found] = await docker.listSecrets({ filters: { name: [name] } });
+  if (found?.ID) return { id: found.ID, name };
+  try {
+    const created = await docker.createSecret({
+      Name: name,
+      Labels: labelsOf(pool),
+      Data: Buffer.from(content).toString('base64'),
+    });
+    return { id: (created as { id: string }).id, name };
+  } catch (err) {
+    throw swarmErrorOf(err, `creating the secret ${name}`);
+  }
+}

@@ -1,0 +1,53 @@
+import { PeerStartError } from '../orchestrator.js';
+
+/** Why a Swarm orchestrator cannot work, or a peer service did not start. Test `err.name`. */
+export class SwarmError extends PeerStartError {
+  override name = 'SwarmError';
+}
+
+/** The Docker engine's socket does not answer. */
+export class DockerUnreachableError extends SwarmError {
+  override name = 'DockerUnreachableError';
+}
+
+/** The engine answers, but is not a manager of a Swarm (`docker swarm init`, or run on a manager). */
+export class NotSwarmManagerError extends SwarmError {
+  override name = 'NotSwarmManagerError';
+}
+
+/** The peer image is not on this engine (no registry here, or a typo). */
+export class ImageMissingError extends SwarmError {
+  override name = 'ImageMissingError';
+}
+
+/** The overlay network peers join does not exist. */
+export class NetworkMissingError extends SwarmError {
+  override name = 'NetworkMissingError';
+}
+
+/** Swarm rejected the peer's task, or it failed before the peer was ready; the message has Swarm's reason. */
+export class TaskFailedError extends SwarmError {
+  override name = 'TaskFailedError';
+}
+
+/** The peer's task stayed pending (no node can take it), with Swarm's reason. */
+export class TaskPendingError extends SwarmError {
+  override name = 'TaskPendingError';
+}
+
+/** The engine's error as one of the above, when it is one; else as it came. */
+export function swarmErrorOf(err: unknown, what: string): Error {
+  const e = err as { code?: string; statusCode?: number; json?: { message?: string }; message?: string };
+  const message = e.json?.message ?? e.message ?? String(err);
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'EACCES') {
+    return new DockerUnreachableError(
+      `the Docker engine does not answer (${e.code}): start dockerd, or give the dispatcher its socket`,
+    );
+  }
+  if (e.statusCode === 503 && /swarm/i.test(message)) {
+    return new NotSwarmManagerError(
+      `${what}: this engine is not a Swarm manager (${message}): run "docker swarm init" or run on a manager`,
+    );
+  }
+  return err instanceof Error ? err : new SwarmError(`${what}: ${message}`);
+}

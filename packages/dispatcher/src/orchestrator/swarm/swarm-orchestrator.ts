@@ -1,0 +1,331 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import Docker from 'dockerode';
+import { type Logger, pino } from 'pino';
+import type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from '../orchestrator.js';
+import { DockerEvents, type EngineEvent } from './docker-events.js';
+import { ensureConfig, ensureSecret } from './secrets.js';
+import {
+  LABELS,
+  PEER_PORTS,
+  type PeerServiceSettings,
+  peerServiceSpec,
+  serviceName,
+  volumeName,
+} from './service-spec.js';
+import {
+  ImageMissingError,
+  NetworkMissingError,
+  NotSwarmManagerError,
+  SwarmError,
+  swarmErrorOf,
+} from './swarm-errors.js';
+import { TaskWatch } from './task-watch.js';
+
+/** What every peer service of this dispatcher is given. */
+export interface SwarmPeerSettings {
+  /** The dispatcher's ticket key (public, PEM): becomes a Docker config. */
+  ticketPublicKeyPem?: string;
+  /** The dispatcher's catalog, as peers on the overlay network reach it. */
+  catalogUrl?: string;
+  /** Becomes a Docker secret. */
+  catalogToken?: string;
+}
+
+export interface SwarmOrchestratorOptions {
+  /** The engine (a Swarm manager); default: the local socket (or DOCKER_HOST). */
+  docker?: Docker;
+  image: string;
+  /** The attachable overlay network, by name. */
+  network: string;
+  /** This dispatcher's pool: its services are labelled with it, others are never touched. */
+  pool: string;
+  /** Swarm placement constraints of peer services, e.g. `node.role==worker`. */
+  placement?: string[];
+  /** Per peer; default half a core and 256 MiB. */
+  cpus?: number;
+  memoryBytes?: number;
+  peerSettings?: () => SwarmPeerSettings;
+  /** From service creation to a healthy peer. */
+  startTimeoutMs?: number;
+  /** How long a task may wait for a node before the start fails with Swarm's reason. */
+  pendingTimeoutMs?: number;
+  maxConcurrentStarts?: number;
+  log?: Logger;
+}
+
+interface Running {
+  instance: PeerInstance;
+  serviceId: string;
+  stopping: boolean;
+}
+
+const INSTANCE_ID = /^p-[0-9a-f]{12}$/;
+
+/**
+ * Peers as Docker Swarm services, one per peer, through the Engine API: a named volume each
+ * (identity and history outlive containers), restarts by Swarm, state from the engine's
+ * event stream. Services outlive the dispatcher: `resume` adopts those of this pool after a
+ * restart, and `close` leaves them running.
+ */
+export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implements Orchestrator {
+  readonly #options: SwarmOrchestratorOptions;
+  readonly #docker: Docker;
+  readonly #log: Logger;
+  readonly #running = new Map<string, Running>();
+  readonly #events: DockerEvents;
+  #checked: Promise<string> | null = null;
+  #startsUnderWay = 0;
+  readonly #startQueue: (() => void)[] = [];
+  #closed = false;
+
+  constructor(options: SwarmOrchestratorOptions) {
+    super();
+    this.#options = options;
+    this.#docker = options.docker ?? new Docker();
+    this.#log = (options.log ?? pino({ level: 'silent' })).child({ component: 'orchestrator' });
+    this.#events = new DockerEvents(this.#docker, { [LABELS.pool]: options.pool }, this.#log);
+    this.#events.on('event', (event) => this.#onEvent(event));
+  }
+
+  /** Adopts the peer services of this pool that outlived a previous dispatcher. */
+  async resume(): Promise<void> {
+    await this.#ready();
+    const services = await this.#docker.listServices({
+      filters: { label: [`${LABELS.pool}=${this.#options.pool}`, `${LABELS.role}=peer`] },
+    });
+    await Promise.all(
+      services.map(async (service) => {
+        const labels = service.Spec?.Labels ?? {};
+        const instanceId = labels[LABELS.instanceId];
+        if (!instanceId || this.#running.has(instanceId)) return;
+        try {
+          await this.#adopt(instanceId, labels[LABELS.name] ?? instanceId, service.ID);
+        } catch (err) {
+          this.#log.warn({ err, instanceId }, 'a peer service of this pool does not answer; left for reconciling');
+        }
+      }),
+    );
+  }
+
+  async start(spec: PeerSpec): Promise<PeerInstance> {
+    if (this.#closed) throw new SwarmError('the orchestrator is closing');
+    const networkId = await this.#ready();
+    const instanceId = spec.instanceId ?? `p-${randomBytes(6).toString('hex')}`;
+    if (!INSTANCE_ID.test(instanceId)) throw new SwarmError(`${instanceId} is not an instance id`);
+    const already = this.#running.get(instanceId);
+    if (already) return { ...already.instance };
+    await this.#turn();
+    try {
+      const existing = await this.#serviceOf(instanceId);
+      if (existing) return await this.#adopt(instanceId, spec.name, existing);
+      if (spec.instanceId && !(await this.#volumeExists(instanceId))) {
+        throw new SwarmError(`instance ${instanceId} has no volume (${volumeName(instanceId)}) any more`);
+      }
+      await this.#checkImage();
+      const created = await this.#docker
+        .createService(peerServiceSpec(await this.#serviceSettings(networkId), instanceId, spec.name))
+        .catch((err: unknown) => {
+          throw swarmErrorOf(err, `creating the service of ${spec.name}`);
+        });
+      this.#log.info({ instanceId, serviceId: created.id }, 'peer service created');
+      try {
+        return await this.#adopt(instanceId, spec.name, created.id);
+      } catch (err) {
+        // A service that never became a peer is not left behind (its volume stays for a retry).
+        await this.#docker
+          .getService(created.id)
+          .remove()
+          .catch(() => {});
+        this.#running.delete(instanceId);
+        throw err;
+      }
+    } finally {
+      this.#release();
+    }
+  }
+
+  async stop(instanceId: string, options: { deleteData?: boolean } = {}): Promise<void> {
+    const running = this.#running.get(instanceId);
+    if (running) running.stopping = true;
+    this.#running.delete(instanceId);
+    const serviceId = running?.serviceId ?? (await this.#serviceOf(instanceId));
+    if (serviceId) {
+      await this.#docker
+        .getService(serviceId)
+        .remove()
+        .catch((err: { statusCode?: number }) => {
+          if (err.statusCode !== 404) throw swarmErrorOf(err, `removing the service of ${instanceId}`);
+        });
+      await new TaskWatch(this.#docker, serviceId).untilNoContainers(instanceId);
+    }
+    if (options.deleteData && INSTANCE_ID.test(instanceId)) {
+      await this.#docker
+        .getVolume(volumeName(instanceId))
+        .remove()
+        .catch((err: { statusCode?: number }) => {
+          if (err.statusCode !== 404) throw swarmErrorOf(err, `removing the volume of ${instanceId}`);
+        });
+    }
+    if (running) running.instance.state = 'stopped';
+    this.#log.info({ instanceId, deleteData: options.deleteData === true }, 'peer service removed');
+  }
+
+  inspect(instanceId: string): PeerInstance | null {
+    const running = this.#running.get(instanceId);
+    return running ? { ...running.instance } : null;
+  }
+
+  list(): PeerInstance[] {
+    return [...this.#running.values()].map((r) => ({ ...r.instance }));
+  }
+
+  /** Stops watching. The services go on running: the next dispatcher adopts them. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#events.stop();
+    for (const wake of this.#startQueue.splice(0)) wake();
+  }
+
+  /** Waits until the service's peer has said who it is (it then answers); keeps it as running. */
+  async #adopt(instanceId: string, name: string, serviceId: string): Promise<PeerInstance> {
+    const watch = new TaskWatch(this.#docker, serviceId, {
+      startTimeoutMs: this.#options.startTimeoutMs ?? 60_000,
+      pendingTimeoutMs: this.#options.pendingTimeoutMs ?? 20_000,
+    });
+    const ready = await watch.untilReady(name);
+    const instance: PeerInstance = {
+      instanceId,
+      peerId: ready.id,
+      name,
+      fingerprint: ready.fingerprint,
+      address: serviceName(instanceId),
+      greetingPort: PEER_PORTS.greeting,
+      securePort: PEER_PORTS.secure,
+      webPort: PEER_PORTS.web,
+      state: 'running',
+      restarts: 0,
+      startedAtMs: Date.now(),
+    };
+    this.#running.set(instanceId, { instance, serviceId, stopping: false });
+    this.#log.info({ instanceId, peerId: ready.id }, 'peer started');
+    return { ...instance };
+  }
+
+  /** A container of one of ours died (Swarm starts another), or turned healthy again. */
+  #onEvent(event: EngineEvent): void {
+    const running = this.#running.get(event.labels[LABELS.instanceId] ?? '');
+    if (!running || running.stopping) return;
+    const { instance } = running;
+    if (event.action === 'die' && instance.state === 'running') {
+      instance.state = 'restarting';
+      this.#log.warn({ instanceId: instance.instanceId, exitCode: event.exitCode }, 'peer died; Swarm restarts it');
+      this.emit('died', { ...instance }, event.exitCode);
+    } else if (event.action === 'health_status: healthy' && instance.state === 'restarting') {
+      instance.state = 'running';
+      instance.restarts++;
+      this.emit('restarted', { ...instance });
+    }
+  }
+
+  /** Once: the engine answers, is a Swarm manager, and has the network. Resolves with the network's id. */
+  #ready(): Promise<string> {
+    this.#checked ??= (async () => {
+      const info = await this.#docker.info().catch((err: unknown) => {
+        throw swarmErrorOf(err, 'asking the engine');
+      });
+      if (info.Swarm?.ControlAvailable !== true) {
+        throw new NotSwarmManagerError(
+          `this Docker engine is not a Swarm manager (state: ${info.Swarm?.LocalNodeState ?? 'unknown'}): run "docker swarm init", or run the dispatcher on a manager`,
+        );
+      }
+      const network = await this.#docker
+        .getNetwork(this.#options.network)
+        .inspect()
+        .catch((err: { statusCode?: number }) => {
+          if (err.statusCode === 404) {
+            throw new NetworkMissingError(
+              `the network ${this.#options.network} does not exist: create it (docker network create --driver overlay --attachable ${this.#options.network})`,
+            );
+          }
+          throw swarmErrorOf(err, `looking up the network ${this.#options.network}`);
+        });
+      if (network.Scope !== 'swarm') {
+        throw new NetworkMissingError(`the network ${this.#options.network} is not a Swarm (overlay) network`);
+      }
+      this.#events.start();
+      return network.Id as string;
+    })();
+    // A failed check is tried again at the next call (Docker may have been started meanwhile).
+    this.#checked.catch(() => {
+      this.#checked = null;
+    });
+    return this.#checked;
+  }
+
+  async #checkImage(): Promise<void> {
+    await this.#docker
+      .getImage(this.#options.image)
+      .inspect()
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode === 404) {
+          throw new ImageMissingError(
+            `the peer image ${this.#options.image} is not on this engine: build it (pnpm images) or push it to the registry the nodes use`,
+          );
+        }
+        throw swarmErrorOf(err, `looking up the image ${this.#options.image}`);
+      });
+  }
+
+  async #serviceSettings(networkId: string): Promise<PeerServiceSettings> {
+    const given = this.#options.peerSettings?.() ?? {};
+    const { pool } = this.#options;
+    return {
+      image: this.#options.image,
+      networkId,
+      pool: this.#options.pool,
+      cpus: this.#options.cpus ?? 0.5,
+      memoryBytes: this.#options.memoryBytes ?? 256 * 1024 * 1024,
+      placement: this.#options.placement ?? [],
+      ...(given.catalogUrl ? { catalogUrl: given.catalogUrl } : {}),
+      ...(given.ticketPublicKeyPem
+        ? { ticketKey: await ensureConfig(this.#docker, pool, 'ticket-key', given.ticketPublicKeyPem) }
+        : {}),
+      ...(given.catalogToken
+        ? { catalogToken: await ensureSecret(this.#docker, pool, 'catalog-token', given.catalogToken) }
+        : {}),
+    };
+  }
+
+  async #serviceOf(instanceId: string): Promise<string | null> {
+    const [service] = await this.#docker.listServices({
+      filters: { label: [`${LABELS.pool}=${this.#options.pool}`, `${LABELS.instanceId}=${instanceId}`] },
+    });
+    return service?.ID ?? null;
+  }
+
+  async #volumeExists(instanceId: string): Promise<boolean> {
+    return this.#docker
+      .getVolume(volumeName(instanceId))
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
+  }
+
+  /** At most `maxConcurrentStarts` starts at once; the others wait their turn. */
+  async #turn(): Promise<void> {
+    if (this.#startsUnderWay < (this.#options.maxConcurrentStarts ?? 4)) {
+      this.#startsUnderWay++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#startQueue.push(resolve));
+    this.#startsUnderWay++;
+  }
+
+  #release(): void {
+    this.#startsUnderWay--;
+    this.#startQueue.shift()?.();
+  }
+}
