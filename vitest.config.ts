@@ -11,7 +11,7 @@ export default defineConfig({
     env: { TESTCONTAINERS_RYUK_DISABLED: 'true' },
     hookTimeout: 60_000,
     reporters: ['./tools/summary-reporter.ts', 'default'],
-    // The images are built once, before any test uses them.
-    globalSetup: ['./tools/images-setup.ts'],
+    // The images are built, and a Swarm made, once before any test uses them.
+    globalSetup: ['./tools/docker-setup.ts'],
   },
 });

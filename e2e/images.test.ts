@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAST_BUILD } from '../tools/images-setup.js';
+import { LAST_BUILD } from '../tools/docker-setup.js';
 
 const PEER_IMAGE = 'p2p-messenger/peer:local';
 const DISPATCHER_IMAGE = 'p2p-messenger/dispatcher:local';

@@ -8,8 +8,8 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccountStore } from './accounts/account-store.js';
-import { LoginGuard } from './accounts/login-guard.js';
-import type { Catalog, CatalogPeer } from './catalog/catalog.js';
+import { LoginGuard, type LoginGuardLimits } from './accounts/login-guard.js';
+import type { Catalog } from './catalog/catalog.js';
 import type { DispatcherConfig } from './config/config.js';
 import type { DispatcherSecrets } from './config/secrets.js';
 import { DispatchService } from './dispatch/dispatch-service.js';
@@ -26,7 +26,7 @@ import { registerSessions } from './http/sessions.js';
 import { DispatcherMetrics } from './ops/metrics.js';
 import { MetricsListener } from './ops/metrics-listener.js';
 import type { Orchestrator } from './orchestrator/orchestrator.js';
-import { WarmPool } from './pool/warm-pool.js';
+import { type ProbeTarget, WarmPool } from './pool/warm-pool.js';
 import type { Router } from './router/router.js';
 
 /** What a person is told when a page's form (or a page) fails. */
@@ -54,8 +54,10 @@ export interface DispatcherParts {
   /** Makes the router; the embedded one proxies through the app itself. */
   router: (app: FastifyInstance) => Router;
   /** Whether a running peer answers; see WarmPool. */
-  probe?: (peer: CatalogPeer) => Promise<boolean>;
+  probe?: (peer: ProbeTarget) => Promise<boolean>;
   reconcileIntervalMs?: number;
+  /** How log-ins are slowed down, beyond the configured budgets (e.g. longer locks). */
+  loginLimits?: LoginGuardLimits;
 }
 
 declare module 'fastify' {
@@ -125,8 +127,9 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
   accountRoutes(app, {
     accounts,
     guard: new LoginGuard({
-      account: { freeAttempts: config.loginAccountAttempts },
-      address: { freeAttempts: config.loginAddressAttempts },
+      ...parts.loginLimits,
+      account: { ...parts.loginLimits?.account, freeAttempts: config.loginAccountAttempts },
+      address: { ...parts.loginLimits?.address, freeAttempts: config.loginAddressAttempts },
     }),
     devices: new DeviceCookies({ sessionKey: secrets.sessionKey, secure }),
     dispatch,

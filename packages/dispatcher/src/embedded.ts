@@ -4,14 +4,17 @@ import { loopbackFor } from '@p2p-messenger/peer';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AccountStore } from './accounts/account-store.js';
+import type { LoginGuardLimits } from './accounts/login-guard.js';
 import { build } from './app.js';
-import type { CatalogPeer } from './catalog/catalog.js';
 import { EmbeddedCatalog } from './catalog/embedded-catalog.js';
 import type { DispatcherConfig } from './config/config.js';
 import { type DispatcherSecrets, loadOrCreateSecrets } from './config/secrets.js';
 import { DEVICE_COOKIE } from './http/device-cookie.js';
 import { SESSION_COOKIE } from './http/sessions.js';
-import { LocalProcessOrchestrator } from './orchestrator/local-process-orchestrator.js';
+import { LocalProcessOrchestrator, type PeerSettings } from './orchestrator/local-process-orchestrator.js';
+import type { Orchestrator } from './orchestrator/orchestrator.js';
+import { SwarmOrchestrator, type SwarmPeerSettings } from './orchestrator/swarm/swarm-orchestrator.js';
+import type { ProbeTarget } from './pool/warm-pool.js';
 import { EmbeddedRouter } from './router/embedded-router.js';
 
 export interface EmbeddedDispatcher {
@@ -26,35 +29,41 @@ export interface EmbeddedDispatcher {
  * make a round of fifty probes cheap; the global fetch cost the dispatcher more CPU, every few
  * seconds, than a burst of log-ins.
  */
-async function webServerAnswers(peer: CatalogPeer): Promise<boolean> {
+async function webServerAnswers(peer: ProbeTarget): Promise<boolean> {
   const url = new URL(`http://${hostForUrl(peer.address)}:${peer.webPort}/healthz`);
   const { status } = await httpGet(url, {}, AbortSignal.timeout(2_000));
   return status === 200;
 }
 
 /**
- * The whole system on one machine: peers as child processes, the catalog and accounts in
- * SQLite files of the data dir, and the dispatcher proxying `/p/<peerId>/` to each peer.
+ * The dispatcher with its embedded catalog and router: the catalog and accounts in SQLite
+ * files of the data dir, the dispatcher proxying `/p/<peerId>/` to each peer. Peers are child
+ * processes (the whole system on one machine), or Swarm services on the overlay network the
+ * dispatcher (itself a Swarm service then) shares with them.
  */
 export async function startEmbedded(
   config: DispatcherConfig,
   log: Logger,
-  init: { peerCommand?: readonly string[]; reconcileIntervalMs?: number } = {},
+  init: { peerCommand?: readonly string[]; reconcileIntervalMs?: number; loginLimits?: LoginGuardLimits } = {},
 ): Promise<EmbeddedDispatcher> {
   const secrets = await loadOrCreateSecrets(config.dataDir, config.adminPasswordFile);
   const accounts = new AccountStore(join(config.dataDir, 'accounts.db'));
   const catalog = new EmbeddedCatalog(join(config.dataDir, 'catalog.db'));
   // Read at each peer's start, by when the app listens (and, for port 0, has its port).
-  const catalogUrl = () => `http://${loopbackFor(config.host)}:${portOf(app, config.port)}/catalog/v1`;
-  const orchestrator = new LocalProcessOrchestrator({
-    dataRoot: join(config.dataDir, 'peers'),
-    peerSettings: () => ({
+  const catalogUrl = () =>
+    `${config.advertiseUrl ?? `http://${loopbackFor(config.host)}:${portOf(app, config.port)}`}/catalog/v1`;
+  const orchestrator = orchestratorFor(config, log, {
+    local: () => ({
       dispatcherKeyFile: secrets.ticketPublicKeyFile,
       catalogUrl: catalogUrl(),
       catalogToken: secrets.catalogToken,
     }),
-    ...(init.peerCommand ? { command: init.peerCommand } : {}),
-    log,
+    swarm: () => ({
+      ticketPublicKeyPem: secrets.ticketPublicKeyPem,
+      catalogUrl: catalogUrl(),
+      catalogToken: secrets.catalogToken,
+    }),
+    ...(init.peerCommand ? { peerCommand: init.peerCommand } : {}),
   });
   const app = await build({
     config,
@@ -66,10 +75,36 @@ export async function startEmbedded(
     router: (fastify) => new EmbeddedRouter(fastify, { dispatcherCookies: [SESSION_COOKIE, DEVICE_COOKIE] }),
     probe: webServerAnswers,
     ...(init.reconcileIntervalMs ? { reconcileIntervalMs: init.reconcileIntervalMs } : {}),
+    ...(init.loginLimits ? { loginLimits: init.loginLimits } : {}),
   });
   await app.listen({ host: config.host, port: config.port });
   const url = config.publicUrl ?? `http://${loopbackFor(config.host)}:${portOf(app, config.port)}`;
   return { app, url, secrets };
+}
+
+/** Peers as child processes here, or as Swarm services, as configured. */
+function orchestratorFor(
+  config: DispatcherConfig,
+  log: Logger,
+  settings: { local: () => PeerSettings; swarm: () => SwarmPeerSettings; peerCommand?: readonly string[] },
+): Orchestrator {
+  const chosen = config.orchestrator;
+  if (chosen.kind === 'swarm') {
+    return new SwarmOrchestrator({
+      image: chosen.peerImage,
+      network: chosen.network,
+      pool: chosen.pool,
+      maxConcurrentStarts: config.maxConcurrentStarts,
+      peerSettings: settings.swarm,
+      log,
+    });
+  }
+  return new LocalProcessOrchestrator({
+    dataRoot: join(config.dataDir, 'peers'),
+    peerSettings: settings.local,
+    ...(settings.peerCommand ? { command: settings.peerCommand } : {}),
+    log,
+  });
 }
 
 function portOf(app: FastifyInstance, configured: number): number {

@@ -19,6 +19,8 @@ describe('dispatcher configuration', () => {
       maxConcurrentStarts: 4,
       maxWaitingUsers: 20,
       guests: true,
+      orchestrator: { kind: 'local' },
+      advertiseUrl: null,
       trustProxy: null,
       loginAccountAttempts: 5,
       loginAddressAttempts: 100,
@@ -42,6 +44,24 @@ describe('dispatcher configuration', () => {
       logFile: '-',
     });
     expect(parseDispatcherCommand(['--port', 'x', '--help'], {}, '/')).toEqual({ kind: 'help' });
+  });
+
+  it('runs peers as Swarm services when told to, with the image, network and pool label given', () => {
+    expect(run(['--orchestrator', 'swarm']).orchestrator).toEqual({
+      kind: 'swarm',
+      peerImage: 'p2p-messenger/peer:local',
+      network: 'p2pm-peers',
+      pool: 'default',
+    });
+    const env = {
+      P2PM_ORCHESTRATOR: 'swarm',
+      P2PM_PEER_IMAGE: 'registry.example/p2pm/peer:1.2',
+      P2PM_POOL_NAME: 'eu-1',
+    };
+    expect(run(['--swarm-network', 'chat-peers', '--advertise-url', 'http://dispatcher:8080'], env)).toMatchObject({
+      orchestrator: { kind: 'swarm', peerImage: 'registry.example/p2pm/peer:1.2', network: 'chat-peers', pool: 'eu-1' },
+      advertiseUrl: 'http://dispatcher:8080',
+    });
   });
 
   it('trusts X-Forwarded-For only from the proxies it is given', () => {
@@ -74,6 +94,11 @@ describe('dispatcher configuration', () => {
     [['--port'], '--port needs a value'],
     [['--no-guests=yes'], '--no-guests takes no value'],
     [['serve'], 'unexpected argument "serve"'],
+    [['--orchestrator', 'k8s'], '--orchestrator must be local or swarm, got "k8s"'],
+    [['--peer-image', 'x'], '--peer-image goes with --orchestrator swarm'],
+    [['--orchestrator', 'swarm', '--pool-name', 'a b'], '--pool-name must be 1-63 letters, digits or . _ -'],
+    [['--advertise-url', 'dispatcher:8080'], '--advertise-url must be an http(s) URL of a site root'],
+    [['--advertise-url', 'not a url'], '--advertise-url must be a URL such as http://dispatcher:8080'],
     [['--trust-proxy', 'true'], '"true" is not one'],
     [['--trust-proxy', '10.0.0.0/33'], 'must list the proxies in front as addresses or CIDRs'],
     [['--trust-proxy', '10.0.0.1,'], '"" is not one'],

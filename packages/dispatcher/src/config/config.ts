@@ -15,6 +15,12 @@ export interface DispatcherConfig {
   readonly maxConcurrentStarts: number;
   readonly maxWaitingUsers: number;
   readonly guests: boolean;
+  /** Where peers run: child processes of this machine, or a Swarm service each. */
+  readonly orchestrator:
+    | { readonly kind: 'local' }
+    | { readonly kind: 'swarm'; readonly peerImage: string; readonly network: string; readonly pool: string };
+  /** Where peers reach the dispatcher (its catalog); null: loopback and its port. */
+  readonly advertiseUrl: string | null;
   /**
    * The proxies whose X-Forwarded-For is believed (Fastify's `trustProxy`), as addresses and
    * CIDRs; null: none, the client is the socket's peer.
@@ -64,12 +70,14 @@ export function parseDispatcherCommand(argv: readonly string[], env: Env, homedi
   const config: DispatcherConfig = {
     host,
     port: whole(one('port'), 0, 65_535) ?? DEFAULTS.port,
-    publicUrl: publicUrlOf(one('publicUrl')),
+    publicUrl: urlOf(one('publicUrl'), 'https://chat.example.org'),
     dataDir,
     poolTarget: whole(one('poolTarget'), 0, 1_000) ?? DEFAULTS.poolTarget,
     maxConcurrentStarts: whole(one('maxConcurrentStarts'), 1, 100) ?? DEFAULTS.maxConcurrentStarts,
     maxWaitingUsers: whole(one('maxWaitingUsers'), 1, 10_000) ?? DEFAULTS.maxWaitingUsers,
     guests: !flags.has('noGuests'),
+    orchestrator: orchestratorOf(one),
+    advertiseUrl: urlOf(one('advertiseUrl'), 'http://dispatcher:8080'),
     trustProxy: trustProxyOf(one('trustProxy')),
     loginAccountAttempts: whole(one('loginAccountAttempts'), 1, 1_000) ?? DEFAULTS.loginAccountAttempts,
     loginAddressAttempts: whole(one('loginAddressAttempts'), 1, 1_000_000) ?? DEFAULTS.loginAddressAttempts,
@@ -140,14 +148,43 @@ function absolute(setting: Setting, homedir: string): string {
   return isAbsolute(expanded) ? expanded : resolve(expanded);
 }
 
-function publicUrlOf(setting: Setting | undefined): string | null {
+function orchestratorOf(one: (key: OptionKey) => Setting | undefined): DispatcherConfig['orchestrator'] {
+  const kind = one('orchestrator');
+  const swarmOnly = (['peerImage', 'swarmNetwork', 'poolName'] as const).map(one).find(Boolean);
+  if (!kind || kind.value.trim() === 'local') {
+    if (swarmOnly) throw new DispatcherConfigError(`${swarmOnly.from} goes with --orchestrator swarm`);
+    return Object.freeze({ kind: 'local' });
+  }
+  if (kind.value.trim() !== 'swarm') {
+    throw new DispatcherConfigError(`${kind.from} must be local or swarm, got ${JSON.stringify(kind.value)}`);
+  }
+  const name = (key: 'swarmNetwork' | 'poolName', fallback: string) => {
+    const setting = one(key);
+    const value = setting?.value.trim() || fallback;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(value)) {
+      throw new DispatcherConfigError(
+        `${setting?.from} must be 1-63 letters, digits or . _ - (a Docker name), got ${JSON.stringify(setting?.value)}`,
+      );
+    }
+    return value;
+  };
+  return Object.freeze({
+    kind: 'swarm',
+    peerImage: one('peerImage')?.value.trim() || DEFAULTS.peerImage,
+    network: name('swarmNetwork', DEFAULTS.swarmNetwork),
+    pool: name('poolName', DEFAULTS.poolName),
+  });
+}
+
+/** An http(s) URL of a site root (no path), as its origin. */
+function urlOf(setting: Setting | undefined, example: string): string | null {
   if (!setting) return null;
   let url: URL;
   try {
     url = new URL(setting.value.trim());
   } catch {
     throw new DispatcherConfigError(
-      `${setting.from} must be a URL such as https://chat.example.org, got ${JSON.stringify(setting.value)}`,
+      `${setting.from} must be a URL such as ${example}, got ${JSON.stringify(setting.value)}`,
     );
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash) {

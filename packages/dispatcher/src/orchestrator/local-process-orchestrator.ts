@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { backoffDelay } from '@p2p-messenger/discovery';
 import { type Logger, pino } from 'pino';
+import { InstanceTable } from './instance-table.js';
 import { trySetNiceness } from './niceness.js';
 import {
   type Orchestrator,
@@ -79,7 +80,7 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
   readonly #options: LocalProcessOptions;
   readonly #command: readonly string[];
   readonly #log: Logger;
-  readonly #running = new Map<string, Running>();
+  readonly #running = new InstanceTable<Running>();
   /** Children not ready yet: a close stops them too, rather than waiting for them. */
   readonly #launching = new Set<SpawnedChild>();
   readonly #spawner = new Spawner();
@@ -155,12 +156,11 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
   }
 
   inspect(instanceId: string): PeerInstance | null {
-    const running = this.#running.get(instanceId);
-    return running ? { ...running.instance } : null;
+    return this.#running.inspect(instanceId);
   }
 
   list(): PeerInstance[] {
-    return [...this.#running.values()].map((r) => ({ ...r.instance }));
+    return this.#running.instances();
   }
 
   /** Stops every instance, and any still starting. */

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, pino } from 'pino';
 import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
 import type { Orchestrator, PeerInstance } from '../orchestrator/orchestrator.js';
@@ -18,11 +19,16 @@ export interface WarmPoolOptions {
    */
   router?: Pick<Router, 'route' | 'unroute'>;
   /** Whether a running peer answers (e.g. its web server's /healthz); default: always. */
-  probe?: (peer: CatalogPeer) => Promise<boolean>;
+  probe?: (peer: ProbeTarget) => Promise<boolean>;
+  /** How long a new or restarted peer may take to answer the probe before it is listed anyway (unhealthy then). */
+  answerTimeoutMs?: number;
   /** Failed probes in a row before a peer counts as unhealthy. */
   unhealthyAfter?: number;
   log?: Logger;
 }
+
+/** Where a probe reaches a peer's web server. */
+export type ProbeTarget = Pick<CatalogPeer, 'address' | 'webPort'>;
 
 export interface PoolStats {
   target: number;
@@ -220,9 +226,14 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     }
   }
 
-  /** Routes to where an instance now listens, then records it (healthy) in the catalog. */
+  /**
+   * Once the instance answers where it now listens (as its owner's requests will reach it:
+   * a new Swarm service's name can take a moment to resolve), routes to it, then records it
+   * (healthy) in the catalog.
+   */
   async #place(instance: PeerInstance): Promise<void> {
     const { catalog, router } = this.#options;
+    await this.#untilAnswers(instance);
     await router?.route(instance.peerId, { host: instance.address, port: instance.webPort });
     await catalog.register({
       id: instance.peerId,
@@ -335,6 +346,19 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
       if (known.has(instance.peerId) || this.#starting > 0) continue;
       this.#log.warn({ peerId: instance.peerId }, 'peer the catalog does not know; stopping it');
       await orchestrator.stop(instance.instanceId);
+    }
+  }
+
+  async #untilAnswers(target: ProbeTarget): Promise<void> {
+    const probe = this.#options.probe;
+    if (!probe) return;
+    const until = Date.now() + (this.#options.answerTimeoutMs ?? 15_000);
+    while (this.#running && !(await probe(target).catch(() => false))) {
+      if (Date.now() > until) {
+        this.#log.warn({ address: target.address }, 'a peer does not answer where it listens; listed anyway');
+        return;
+      }
+      await sleep(200);
     }
   }
 

@@ -5,23 +5,24 @@ import { SWARM_LABELS } from '../../src/index.js';
 
 export const PEER_IMAGE = 'p2p-messenger/peer:local';
 
-/** A Swarm of this test's own making, or the one the engine is already part of. */
+/** A network and a pool of the test's own in the Swarm the test run made (tools/docker-setup.ts). */
 export interface TestSwarm {
   docker: Docker;
   /** An attachable overlay network of the test's own. */
   network: string;
   /** A pool label of the test's own: only its services carry it. */
   pool: string;
-  /** Removes every service, container, volume, config, secret and network of the pool; leaves a Swarm it made. */
+  /** Removes every service, container, volume, config, secret and network of the pool. */
   cleanup(): Promise<void>;
 }
 
-/** Joins (or makes) a single-node Swarm on loopback and gives the test a network and a pool of its own. */
 export async function testSwarm(): Promise<TestSwarm> {
   const docker = new Docker();
-  const info = await docker.info();
-  const made = info.Swarm?.LocalNodeState !== 'active';
-  if (made) await docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1:2377' });
+  if ((await docker.info()).Swarm?.LocalNodeState !== 'active') {
+    throw new Error(
+      'the Docker engine is in no Swarm: the test run makes one (tools/docker-setup.ts), or run "docker swarm init"',
+    );
+  }
   const suffix = randomBytes(4).toString('hex');
   const network = `p2pm-test-${suffix}`;
   const pool = `test-${suffix}`;
@@ -41,27 +42,18 @@ export async function testSwarm(): Promise<TestSwarm> {
         .getNetwork(network)
         .remove()
         .catch(() => {});
-      if (made) await docker.swarmLeave({ force: true });
     },
   };
 }
 
-/** Everything labelled with the pool, services first (their containers go with them). */
+/**
+ * Everything labelled with the pool: its dispatcher first (else it starts peers again), then
+ * the peer services (their containers go with them), volumes, configs and secrets.
+ */
 export async function removePool(docker: Docker, pool: string): Promise<void> {
   const label = [`${SWARM_LABELS.pool}=${pool}`];
-  const services = await docker.listServices({ filters: { label } });
-  await Promise.all(
-    services.map((s) =>
-      docker
-        .getService(s.ID)
-        .remove()
-        .catch(() => {}),
-    ),
-  );
-  for (let i = 0; i < 120; i++) {
-    if ((await docker.listContainers({ all: true, filters: { label } })).length === 0) break;
-    await sleep(250);
-  }
+  await removeServices(docker, [...label, `${SWARM_LABELS.role}=dispatcher`]);
+  await removeServices(docker, label);
   const { Volumes } = await docker.listVolumes({ filters: { label } });
   await Promise.all(
     (Volumes ?? []).map((v) =>
@@ -82,4 +74,23 @@ export async function killContainer(docker: Docker, instanceId: string): Promise
   });
   if (!container) throw new Error(`no running container of ${instanceId}`);
   await docker.getContainer(container.Id).kill({ signal: 'SIGKILL' });
+}
+
+/** The services with these labels, and then their containers, gone. */
+async function removeServices(docker: Docker, label: string[]): Promise<void> {
+  const services = await docker.listServices({ filters: { label } });
+  await Promise.all(
+    services.map((s) =>
+      docker
+        .getService(s.ID)
+        .remove()
+        .catch(() => {}),
+    ),
+  );
+  const serviceIds = new Set(services.map((s) => s.ID));
+  for (let i = 0; i < 120; i++) {
+    const left = await docker.listContainers({ all: true, filters: { label: [label[0] as string] } });
+    if (!left.some((c) => serviceIds.has(c.Labels['com.docker.swarm.service.id'] ?? ''))) return;
+    await sleep(250);
+  }
 }

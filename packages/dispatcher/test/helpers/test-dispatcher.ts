@@ -33,7 +33,11 @@ export class TestDispatchers {
     const command = parseDispatcherCommand(['--data-dir', dir, '--port', '0', '--log-file', '-', ...flags], {}, dir);
     if (command.kind !== 'run') throw new Error('not a run');
     const log = pino({ level: process.env.DISPATCHER_TEST_LOG ?? 'silent' });
-    const { app, url, secrets } = await startEmbedded(command.config, log, { reconcileIntervalMs: 500 });
+    // Locks long enough that no test outlasts one by accident on a slow machine.
+    const { app, url, secrets } = await startEmbedded(command.config, log, {
+      reconcileIntervalMs: 500,
+      loginLimits: { account: { baseLockMs: 60_000 }, address: { baseLockMs: 60_000 }, device: { baseLockMs: 60_000 } },
+    });
     let closed: Promise<void> | null = null;
     const handle: TestDispatcher = {
       url,

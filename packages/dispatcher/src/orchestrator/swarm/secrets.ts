@@ -17,46 +17,28 @@ function labelsOf(pool: string): Record<string, string> {
   return { [LABELS.project]: 'p2p-messenger', [LABELS.pool]: pool };
 }
 
-/** A Docker config holding `content` (public material: the ticket key), made once. */
-export async function ensureConfig(
+/**
+ * A Docker config (public material: the ticket key) or secret (the catalog token) holding
+ * `content`, made once; peers get it as a file.
+ */
+export async function ensureSwarmObject(
   docker: Docker,
+  type: 'config' | 'secret',
   pool: string,
   kind: string,
   content: string,
 ): Promise<SwarmObjectRef> {
   const name = nameOf(pool, kind, content);
-  const [found] = await docker.listConfigs({ filters: { name: [name] } });
+  const spec = { Name: name, Labels: labelsOf(pool), Data: Buffer.from(content).toString('base64') };
+  const [found] =
+    type === 'config'
+      ? await docker.listConfigs({ filters: { name: [name] } })
+      : await docker.listSecrets({ filters: { name: [name] } });
   if (found?.ID) return { id: found.ID, name };
   try {
-    const created = await docker.createConfig({
-      Name: name,
-      Labels: labelsOf(pool),
-      Data: Buffer.from(content).toString('base64'),
-    });
+    const created = type === 'config' ? await docker.createConfig(spec) : await docker.createSecret(spec);
     return { id: (created as { id: string }).id, name };
   } catch (err) {
-    throw swarmErrorOf(err, `creating the config ${name}`);
-  }
-}
-
-/** A Docker secret holding `content` (the catalog token), made once; peers get it as a file. */
-export async function ensureSecret(
-  docker: Docker,
-  pool: string,
-  kind: string,
-  content: string,
-): Promise<SwarmObjectRef> {
-  const name = nameOf(pool, kind, content);
-  const [found] = await docker.listSecrets({ filters: { name: [name] } });
-  if (found?.ID) return { id: found.ID, name };
-  try {
-    const created = await docker.createSecret({
-      Name: name,
-      Labels: labelsOf(pool),
-      Data: Buffer.from(content).toString('base64'),
-    });
-    return { id: (created as { id: string }).id, name };
-  } catch (err) {
-    throw swarmErrorOf(err, `creating the secret ${name}`);
+    throw swarmErrorOf(err, `creating the ${type} ${name}`);
   }
 }

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import Docker from 'dockerode';
 import { type Logger, pino } from 'pino';
+import { InstanceTable } from '../instance-table.js';
 import type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from '../orchestrator.js';
 import { DockerEvents, type EngineEvent } from './docker-events.js';
-import { ensureConfig, ensureSecret } from './secrets.js';
+import { ensureSwarmObject } from './secrets.js';
 import {
   LABELS,
   PEER_PORTS,
@@ -72,7 +73,7 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
   readonly #options: SwarmOrchestratorOptions;
   readonly #docker: Docker;
   readonly #log: Logger;
-  readonly #running = new Map<string, Running>();
+  readonly #running = new InstanceTable<Running>();
   readonly #events: DockerEvents;
   #checked: Promise<string> | null = null;
   #startsUnderWay = 0;
@@ -172,12 +173,11 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
   }
 
   inspect(instanceId: string): PeerInstance | null {
-    const running = this.#running.get(instanceId);
-    return running ? { ...running.instance } : null;
+    return this.#running.inspect(instanceId);
   }
 
   list(): PeerInstance[] {
-    return [...this.#running.values()].map((r) => ({ ...r.instance }));
+    return this.#running.instances();
   }
 
   /** Stops watching. The services go on running: the next dispatcher adopts them. */
@@ -289,10 +289,10 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
       placement: this.#options.placement ?? [],
       ...(given.catalogUrl ? { catalogUrl: given.catalogUrl } : {}),
       ...(given.ticketPublicKeyPem
-        ? { ticketKey: await ensureConfig(this.#docker, pool, 'ticket-key', given.ticketPublicKeyPem) }
+        ? { ticketKey: await ensureSwarmObject(this.#docker, 'config', pool, 'ticket-key', given.ticketPublicKeyPem) }
         : {}),
       ...(given.catalogToken
-        ? { catalogToken: await ensureSecret(this.#docker, pool, 'catalog-token', given.catalogToken) }
+        ? { catalogToken: await ensureSwarmObject(this.#docker, 'secret', pool, 'catalog-token', given.catalogToken) }
         : {}),
     };
   }
