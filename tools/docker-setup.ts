@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
@@ -23,7 +23,45 @@ export default async function dockerSetup(): Promise<() => Promise<void>> {
   };
 }
 
+/** The newest modification time of the files the images are made of. */
+async function newestInput(): Promise<number> {
+  const roots = [join(ROOT, 'deploy', 'images'), join(ROOT, 'pnpm-lock.yaml')];
+  for (const pkg of await readdir(join(ROOT, 'packages'))) roots.push(join(ROOT, 'packages', pkg, 'dist'));
+  let newest = 0;
+  for (const root of roots) {
+    const info = await stat(root).catch(() => null);
+    if (!info) continue;
+    const files = info.isDirectory() ? await readdir(root, { recursive: true }) : [''];
+    for (const file of files) newest = Math.max(newest, (await stat(join(root, file))).mtimeMs);
+  }
+  return newest;
+}
+
+/** Images built after their last input changed, and still on the engine: no need to build again. */
+async function upToDate(docker: Docker): Promise<boolean> {
+  const built = await stat(LAST_BUILD).catch(() => null);
+  if (!built || built.mtimeMs < (await newestInput())) return false;
+  const lines = (await readFile(LAST_BUILD, 'utf8')).split('\n').filter(Boolean);
+  const images = lines.map((line) => (JSON.parse(line) as { image: string }).image);
+  const present = await Promise.all(
+    images.map((image) =>
+      docker
+        .getImage(image)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        ),
+    ),
+  );
+  return images.length > 0 && present.every(Boolean);
+}
+
 async function buildImages(): Promise<void> {
+  if (await upToDate(new Docker())) {
+    process.stderr.write('images: up to date (built after the last change to what they are made of)\n');
+    return;
+  }
   const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>(
     (resolve) => {
       const child = spawn(process.execPath, ['deploy/images/build.mjs'], {

@@ -24,6 +24,8 @@ export { DEFAULT_MAX_MESSAGE_BYTES, type PeerOptions } from './peer-options.js';
 export class Peer extends EventEmitter<PeerEvents> {
   readonly options: Readonly<ResolvedPeerOptions>;
   readonly #log: Logger;
+  /** What the peer's parts log through, each as its own component (a key only once per line). */
+  readonly #rootLog: Logger;
   #runtime: PeerRuntime | null = null;
   #web: PeerWebServer | null = null;
   #starting: Promise<void> | null = null;
@@ -33,7 +35,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   constructor(options: PeerOptions) {
     super();
     this.options = resolvePeerOptions(options);
-    this.#log = (options.logger ?? pino({ level: 'warn' }, pino.destination(2))).child({ component: 'peer' });
+    this.#rootLog = options.logger ?? pino({ level: 'warn' }, pino.destination(2));
+    this.#log = this.#rootLog.child({ component: 'peer' });
   }
 
   get id(): string {
@@ -106,7 +109,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   async #start(): Promise<void> {
-    this.#runtime = await PeerRuntime.start(this.options, this.#log, {
+    this.#runtime = await PeerRuntime.start(this.options, this.#rootLog, {
       incoming: (records) => {
         for (const record of records) this.emit('message', record);
       },
@@ -116,7 +119,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       peerChanged: (peerId) => this.#emitPeer(peerId),
     });
     if (this.options.web) {
-      const web = new PeerWebServer(this, this.options.web, this.#log);
+      const web = new PeerWebServer(this, this.options.web, this.#rootLog);
       try {
         await web.listen(this.options.web);
       } catch (err) {

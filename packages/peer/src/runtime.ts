@@ -57,6 +57,8 @@ export class PeerRuntime {
   #ownRecord: PeerIdentity;
   /** The name it shows: configured, or the owner's (see rename). */
   #name: string;
+  /** Its own lines (its parts log as components of their own, through `log`). */
+  readonly #ownLog: Logger;
 
   private constructor(
     readonly options: Readonly<ResolvedPeerOptions>,
@@ -71,6 +73,7 @@ export class PeerRuntime {
     private readonly listener: RuntimeListener,
   ) {
     this.#name = options.name;
+    this.#ownLog = log.child({ component: 'peer' });
     this.clock = new LamportClock(store.maxLamport());
     this.ids = new UlidGenerator(store.maxOwnId());
     this.#ownRecord = this.#signOwnRecord(options.advertisedAddresses);
@@ -130,7 +133,7 @@ export class PeerRuntime {
     await writeProfileName(this.options.dataDir, name);
     this.#name = name;
     this.#ownRecord = this.#signOwnRecord(this.#ownRecord.addresses);
-    this.log.info({ name }, 'renamed');
+    this.#ownLog.info({ shownName: name }, 'renamed');
     for (const peer of this.book.all()) {
       const host = peer.addresses[0];
       if (host) void this.greetAt(host, peer.greetingPort, peer.id).catch(() => {});
@@ -215,7 +218,8 @@ export class PeerRuntime {
   }
 
   #serve(): void {
-    const { book, registry, servers, log } = this;
+    const { book, registry, servers } = this;
+    const log = this.#ownLog;
     servers.greeting.addService(
       GreetingServiceService,
       greetingService({
@@ -255,7 +259,7 @@ export class PeerRuntime {
     });
     this.dialer.start();
     for (const peerId of this.store.peersWithOutbox()) this.dialer.want(peerId);
-    log.info({ greetingPort: this.greetingPort, securePort: this.securePort, name: this.#name }, 'peer started');
+    log.info({ greetingPort: this.greetingPort, securePort: this.securePort, shownName: this.#name }, 'peer started');
   }
 
   /**
@@ -296,7 +300,7 @@ export class PeerRuntime {
       store: this.store,
       book: this.book,
       clock: this.clock,
-      log: this.log,
+      log: this.#ownLog,
     };
   }
 
