@@ -69,7 +69,7 @@ async function deployDispatcher(port: number): Promise<void> {
   });
 }
 
-async function guestInPeer(): Promise<{ web: WebClient; peerId: string }> {
+async function guestInPeer(): Promise<InPeer> {
   const web = new WebClient(url);
   const login = await web.post('/guest', { _csrf: await web.csrf() });
   expect(login.status).toBe(303);
@@ -86,17 +86,93 @@ async function guestInPeer(): Promise<{ web: WebClient; peerId: string }> {
   return { web, peerId };
 }
 
-beforeAll(async () => {
-  swarm = await testSwarm();
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  await deployDispatcher(port);
-  // Ready: its port answers and every peer of its catalog is back.
+interface InPeer {
+  web: WebClient;
+  peerId: string;
+}
+
+async function peersOf(user: InPeer): Promise<string[]> {
+  return ((await (await user.web.get(`/p/${user.peerId}/api/peers`)).json()) as { id: string }[]).map((p) => p.id);
+}
+
+function send(from: InPeer, to: string, text: string): Promise<Response> {
+  return fetch(`${url}/p/${from.peerId}/api/send`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: from.web.cookieHeader(`/p/${from.peerId}/`) },
+    body: JSON.stringify({ peerId: to, text }),
+  });
+}
+
+async function history(user: InPeer, other: string): Promise<string[]> {
+  const response = await user.web.get(`/p/${user.peerId}/api/history/${other}`);
+  if (response.status !== 200) return [];
+  return ((await response.json()) as { text: string }[]).map((m) => m.text);
+}
+
+async function peerServiceIds(): Promise<string[]> {
+  const services = await swarm.docker.listServices({
+    filters: { label: [`org.p2p-messenger.pool=${swarm.pool}`, 'org.p2p-messenger.role=peer'] },
+  });
+  return services.map((service) => service.ID).sort();
+}
+
+async function settledPeerServices(): Promise<string[]> {
+  let last = await peerServiceIds();
+  for (let stable = 0; stable < 3; ) {
+    await sleep(1_000);
+    const now = await peerServiceIds();
+    stable = now.join() === last.join() ? stable + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+/** docker kill of the container that runs this peer: Swarm starts another task on the same volume. */
+async function killPeerContainer(peerId: string): Promise<void> {
+  const services = await swarm.docker.listServices({
+    filters: { label: [`org.p2p-messenger.pool=${swarm.pool}`, 'org.p2p-messenger.role=peer'] },
+  });
+  for (const service of services) {
+    const [container] = await swarm.docker.listContainers({
+      filters: { label: [`com.docker.swarm.service.id=${service.ID}`] },
+    });
+    if (!container) continue;
+    const logs = (await swarm.docker.getContainer(container.Id).logs({ stdout: true, stderr: false })).toString();
+    if (logs.includes(`"id":"${peerId}"`)) return void (await swarm.docker.getContainer(container.Id).kill());
+  }
+  throw new Error(`no running container of peer ${peerId}`);
+}
+
+/** The id of the dispatcher's running container, or null while there is none. */
+async function dispatcherContainer(): Promise<string | null> {
+  const [container] = await swarm.docker.listContainers({
+    filters: { label: [`com.docker.swarm.service.name=p2pm-dispatcher-${swarm.pool}`], status: ['running'] },
+  });
+  return container?.Id ?? null;
+}
+
+/** /go, then the ticket it hands out: the status the peer's page answers (0: no ticket yet). */
+async function openPeer(user: InPeer): Promise<number> {
+  const location = (await user.web.get('/go')).headers.get('location') ?? '';
+  if (TICKET_PATH.exec(location)?.[1] !== user.peerId) return 0;
+  return (await user.web.follow(await user.web.get(location))).response.status;
+}
+
+/** Ready: its port answers and every peer of its catalog is back. */
+async function waitReady(): Promise<void> {
   const until = Date.now() + 90_000;
   while ((await fetch(`${url}/readyz`).catch(() => null))?.status !== 200) {
     if (Date.now() > until) throw new Error(`the dispatcher service did not get ready at ${url}`);
     await sleep(500);
   }
+}
+
+beforeAll(async () => {
+  swarm = await testSwarm();
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  await deployDispatcher(port);
+  await waitReady();
 }, SWARM_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -114,25 +190,66 @@ describe('the dispatcher as a Swarm service, each user’s peer a Swarm service'
       });
       expect(services.length).toBeGreaterThanOrEqual(2);
       // Each finds the other through the dispatcher's catalog, over the overlay network.
-      const peersOf = async (user: { web: WebClient; peerId: string }) =>
-        ((await (await user.web.get(`/p/${user.peerId}/api/peers`)).json()) as { id: string }[]).map((p) => p.id);
       await expect.poll(() => peersOf(ada), { timeout: 60_000 }).toContain(bob.peerId);
-      const send = (from: { web: WebClient; peerId: string }, to: string, text: string) =>
-        fetch(`${url}/p/${from.peerId}/api/send`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', cookie: from.web.cookieHeader(`/p/${from.peerId}/`) },
-          body: JSON.stringify({ peerId: to, text }),
-        });
       expect((await send(ada, bob.peerId, 'hello from ada')).status).toBe(200);
-      const history = async (user: { web: WebClient; peerId: string }, other: string) =>
-        ((await (await user.web.get(`/p/${user.peerId}/api/history/${other}`)).json()) as { text: string }[]).map(
-          (m) => m.text,
-        );
       await expect.poll(() => history(bob, ada.peerId), { timeout: 60_000 }).toEqual(['hello from ada']);
       expect((await send(bob, ada.peerId, 'hello from bob')).status).toBe(200);
       await expect
         .poll(() => history(ada, bob.peerId), { timeout: 60_000 })
         .toEqual(['hello from ada', 'hello from bob']);
+    },
+    SWARM_TIMEOUT_MS,
+  );
+
+  it(
+    'brings a killed peer container back as the same peer with its history; messages sent meanwhile arrive once',
+    async () => {
+      const [ada, bob] = [await guestInPeer(), await guestInPeer()];
+      await expect.poll(() => peersOf(ada), { timeout: 60_000 }).toContain(bob.peerId);
+      expect((await send(ada, bob.peerId, 'before the kill')).status).toBe(200);
+      await expect.poll(() => history(bob, ada.peerId), { timeout: 60_000 }).toEqual(['before the kill']);
+      await killPeerContainer(bob.peerId);
+      // While Bob's peer is down (and as it comes back), Ada writes; it waits in her outbox.
+      expect((await send(ada, bob.peerId, 'while you were down')).status).toBe(200);
+      // Bob's peer is back with the same id: a new ticket (its sessions were in memory) opens it.
+      await expect.poll(() => openPeer(bob), { timeout: 90_000, interval: 1_000 }).toBe(200);
+      await expect
+        .poll(() => history(bob, ada.peerId), { timeout: 90_000 })
+        .toEqual(['before the kill', 'while you were down']);
+    },
+    SWARM_TIMEOUT_MS,
+  );
+
+  it(
+    'after a restart of the dispatcher service, users are still logged in, in the same peers, none started twice',
+    async () => {
+      const ada = await guestInPeer();
+      // Once the pool has refilled after Ada's claim: the peer services, stable for a few seconds.
+      const before = await settledPeerServices();
+      const oldContainer = await dispatcherContainer();
+      const dispatcher = swarm.docker.getService(`p2pm-dispatcher-${swarm.pool}`);
+      const spec = (await dispatcher.inspect()) as {
+        Version: { Index: number };
+        Spec: Record<string, unknown> & { TaskTemplate: { ForceUpdate?: number } };
+      };
+      await dispatcher.update({
+        version: spec.Version.Index,
+        ...spec.Spec,
+        TaskTemplate: { ...spec.Spec.TaskTemplate, ForceUpdate: (spec.Spec.TaskTemplate.ForceUpdate ?? 0) + 1 },
+      });
+      // A new task of the dispatcher, ready.
+      const until = Date.now() + 90_000;
+      while ([oldContainer, null].includes(await dispatcherContainer())) {
+        if (Date.now() > until) throw new Error('the dispatcher service was not restarted');
+        await sleep(500);
+      }
+      await waitReady();
+      // The same session cookie, the same peer, which kept running (its own session too).
+      const go = await ada.web.get('/go');
+      expect(TICKET_PATH.exec(go.headers.get('location') ?? '')?.[1]).toBe(ada.peerId);
+      expect((await ada.web.get(`/p/${ada.peerId}/api/self`)).status).toBe(200);
+      // The same services: adopted, none started again (a start cut short by the restart is removed).
+      await expect.poll(peerServiceIds, { timeout: 30_000 }).toEqual(before);
     },
     SWARM_TIMEOUT_MS,
   );

@@ -74,6 +74,11 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   #seq = 0;
   #refillTimer: NodeJS.Timeout | null = null;
   readonly #onRestarted = (instance: PeerInstance) => void this.#place(instance);
+  /** Down until it is back: no ticket is handed out for it meanwhile (its owner waits on the progress page). */
+  readonly #onDied = (instance: PeerInstance) =>
+    void this.#options.catalog
+      .setHealthy(instance.peerId, false)
+      .catch((err: unknown) => this.#log.error({ err, peerId: instance.peerId }, 'could not mark a dead peer'));
 
   constructor(options: WarmPoolOptions) {
     super();
@@ -86,6 +91,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     if (this.#ready) return this.#ready;
     this.#running = true;
     this.#options.orchestrator.on('restarted', this.#onRestarted);
+    this.#options.orchestrator.on('died', this.#onDied);
     this.#ready = this.#resume().then(() => {
       this.#resumed = true;
       this.#tick();
@@ -101,6 +107,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     if (!this.#running) return;
     this.#running = false;
     this.#options.orchestrator.off('restarted', this.#onRestarted);
+    this.#options.orchestrator.off('died', this.#onDied);
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#refillTimer) clearTimeout(this.#refillTimer);
     this.#refillTimer = null;
@@ -260,9 +267,14 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   async #resume(): Promise<void> {
     const { orchestrator, catalog } = this.#options;
     await orchestrator.resume();
-    const running = new Set(orchestrator.list().map((i) => i.peerId));
+    const adopted = orchestrator.list();
+    const running = new Set(adopted.map((i) => i.peerId));
+    const all = await catalog.list();
+    // Peers that outlived the last dispatcher (Swarm services) answer already: routed again at once.
+    const known = new Set(all.map((p) => p.id));
+    await Promise.all(adopted.filter((i) => known.has(i.peerId)).map((instance) => this.#place(instance)));
     // Users' peers first: someone may be waiting for theirs.
-    const listed = (await catalog.list())
+    const listed = all
       .filter((p) => !running.has(p.id))
       .sort((a, b) => Number(b.state === 'claimed') - Number(a.state === 'claimed'));
     // Not reachable until they are back: no ticket is handed out for them meanwhile, and
