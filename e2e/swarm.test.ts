@@ -116,6 +116,19 @@ async function peerServiceIds(): Promise<string[]> {
   return services.map((service) => service.ID).sort();
 }
 
+/** The running container of each peer service of the test. */
+async function peerContainers(): Promise<string[]> {
+  const ids = await Promise.all(
+    (await peerServiceIds()).map(async (serviceId) => {
+      const [container] = await swarm.docker.listContainers({
+        filters: { label: [`com.docker.swarm.service.id=${serviceId}`] },
+      });
+      return container?.Id;
+    }),
+  );
+  return ids.filter((id): id is string => id !== undefined);
+}
+
 async function settledPeerServices(): Promise<string[]> {
   let last = await peerServiceIds();
   for (let stable = 0; stable < 3; ) {
@@ -129,16 +142,9 @@ async function settledPeerServices(): Promise<string[]> {
 
 /** docker kill of the container that runs this peer: Swarm starts another task on the same volume. */
 async function killPeerContainer(peerId: string): Promise<void> {
-  const services = await swarm.docker.listServices({
-    filters: { label: [`org.p2p-messenger.pool=${swarm.pool}`, 'org.p2p-messenger.role=peer'] },
-  });
-  for (const service of services) {
-    const [container] = await swarm.docker.listContainers({
-      filters: { label: [`com.docker.swarm.service.id=${service.ID}`] },
-    });
-    if (!container) continue;
-    const logs = (await swarm.docker.getContainer(container.Id).logs({ stdout: true, stderr: false })).toString();
-    if (logs.includes(`"id":"${peerId}"`)) return void (await swarm.docker.getContainer(container.Id).kill());
+  for (const id of await peerContainers()) {
+    const logs = (await swarm.docker.getContainer(id).logs({ stdout: true, stderr: false })).toString();
+    if (logs.includes(`"id":"${peerId}"`)) return void (await swarm.docker.getContainer(id).kill());
   }
   throw new Error(`no running container of peer ${peerId}`);
 }
@@ -185,10 +191,7 @@ describe('the dispatcher as a Swarm service, each user’s peer a Swarm service'
     async () => {
       const [ada, bob] = [await guestInPeer(), await guestInPeer()];
       expect(ada.peerId).not.toBe(bob.peerId);
-      const services = await swarm.docker.listServices({
-        filters: { label: [`org.p2p-messenger.pool=${swarm.pool}`, 'org.p2p-messenger.role=peer'] },
-      });
-      expect(services.length).toBeGreaterThanOrEqual(2);
+      expect((await peerServiceIds()).length).toBeGreaterThanOrEqual(2);
       // Each finds the other through the dispatcher's catalog, over the overlay network.
       await expect.poll(() => peersOf(ada), { timeout: 60_000 }).toContain(bob.peerId);
       expect((await send(ada, bob.peerId, 'hello from ada')).status).toBe(200);
