@@ -247,10 +247,9 @@ describe('the dispatcher as a Swarm service, each user’s peer a Swarm service'
         await sleep(500);
       }
       await waitReady();
-      // The same session cookie, the same peer, which kept running (its own session too).
-      const go = await ada.web.get('/go');
-      expect(TICKET_PATH.exec(go.headers.get('location') ?? '')?.[1]).toBe(ada.peerId);
-      expect((await ada.web.get(`/p/${ada.peerId}/api/self`)).status).toBe(200);
+      // The same session cookie leads to the same peer, which kept running.
+      await expect.poll(() => openPeer(ada), { timeout: 60_000, interval: 1_000 }).toBe(200);
+      expect(await (await ada.web.get(`/p/${ada.peerId}/api/self`)).json()).toMatchObject({ id: ada.peerId });
       // The same services: adopted, none started again (a start cut short by the restart is removed).
       await expect.poll(peerServiceIds, { timeout: 30_000 }).toEqual(before);
     },
