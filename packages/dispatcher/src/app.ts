@@ -1,11 +1,5 @@
 import { drainRefusedBodies } from '@p2p-messenger/peer';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyRequest,
-  LogController,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccountStore } from './accounts/account-store.js';
 import { LoginGuard, type LoginGuardLimits } from './accounts/login-guard.js';
@@ -19,29 +13,15 @@ import { assetRoutes } from './http/assets.js';
 import { catalogApi } from './http/catalog-api.js';
 import { DeviceCookies } from './http/device-cookie.js';
 import { dispatchRoutes } from './http/dispatch-routes.js';
-import { SECURITY_HEADERS } from './http/html.js';
+import { fromPage, SECURITY_HEADERS } from './http/html.js';
 import { opsRoutes } from './http/ops-routes.js';
-import { messagePage } from './http/pages.js';
+import { errorPage, messagePage } from './http/pages.js';
 import { registerSessions } from './http/sessions.js';
 import { DispatcherMetrics } from './ops/metrics.js';
 import { MetricsListener } from './ops/metrics-listener.js';
 import type { Orchestrator } from './orchestrator/orchestrator.js';
 import { type ProbeTarget, WarmPool } from './pool/warm-pool.js';
 import type { Router } from './router/router.js';
-
-/** What a person is told when a page's form (or a page) fails. */
-function pageError(status: number): [title: string, text: string] {
-  if (status === 413) return ['Too large', 'What you sent is more than this form takes. Go back and send less.'];
-  if (status >= 500) return ['Something went wrong', 'Something went wrong on our side. Try again in a moment.'];
-  return ['Bad request', 'The form could not be read. Go back, reload the page and try again.'];
-}
-
-/** A browser's form post, or a page a person opens (not a script's JSON call). */
-function fromPage(request: FastifyRequest): boolean {
-  const type = request.headers['content-type'] ?? '';
-  if (type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')) return true;
-  return request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
-}
 
 /** What the dispatcher is made of; the embedded and the cloud setups pass different ones. */
 export interface DispatcherParts {
@@ -163,13 +143,7 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) request.log.error({ err }, 'request failed');
     // A person sent one of the pages' forms (or opened a page): they get a page, scripts get JSON.
-    if (fromPage(request)) {
-      const [title, text] = pageError(status);
-      return reply
-        .code(status)
-        .type('text/html; charset=utf-8')
-        .send(messagePage(title, text, { href: '/', label: 'Start page' }));
-    }
+    if (fromPage(request)) return reply.code(status).type('text/html; charset=utf-8').send(errorPage(status));
     return reply
       .code(status)
       .send({ error: status >= 500 ? 'something went wrong on our side; try again' : err.message });

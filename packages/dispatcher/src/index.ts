@@ -18,9 +18,14 @@ export {
   type LocalProcessOptions,
   LocalProcessOrchestrator,
   type PeerSettings,
-  PeerStartError,
 } from './orchestrator/local-process-orchestrator.js';
-export type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from './orchestrator/orchestrator.js';
+export {
+  type Orchestrator,
+  type OrchestratorEvents,
+  type PeerInstance,
+  type PeerSpec,
+  PeerStartError,
+} from './orchestrator/orchestrator.js';
 export { LABELS as SWARM_LABELS, serviceName, volumeName } from './orchestrator/swarm/service-spec.js';
 export {
   DockerUnreachableError,

@@ -1,3 +1,5 @@
+import type { FastifyRequest } from 'fastify';
+
 /** HTML for the dispatcher's pages: everything from users goes through `escapeHtml`. */
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -42,4 +44,20 @@ export function hidden(name: string, value: string): string {
 
 export function problem(text: string | undefined): string {
   return text ? `<p class="problem" role="alert" data-testid="problem">${escapeHtml(text)}</p>` : '';
+}
+
+/** A person opening a page (a browser's navigation), not a script's call. */
+export function isNavigation(request: FastifyRequest): boolean {
+  if (request.method !== 'GET') return false;
+  return request.headers['sec-fetch-mode'] === 'navigate' || (request.headers.accept ?? '').includes('text/html');
+}
+
+/** A browser's form post, or a page a person opens: answered with a page, not JSON. */
+export function fromPage(request: FastifyRequest): boolean {
+  const type = request.headers['content-type'] ?? '';
+  return (
+    type.startsWith('application/x-www-form-urlencoded') ||
+    type.startsWith('multipart/form-data') ||
+    isNavigation(request)
+  );
 }

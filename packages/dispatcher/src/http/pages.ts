@@ -56,3 +56,14 @@ export function messagePage(title: string, text: string, link?: { href: string; 
   const a = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a></p>` : '';
   return page(title, `${problem(text)}${a}`);
 }
+
+/** What a person is told when a page's form (or a page) fails, by status. */
+export function errorPage(status: number): string {
+  const [title, text] =
+    status === 413
+      ? ['Too large', 'What you sent is more than this form takes. Go back and send less.']
+      : status >= 500
+        ? ['Something went wrong', 'Something went wrong on our side. Try again in a moment.']
+        : ['Bad request', 'The form could not be read. Go back, reload the page and try again.'];
+  return messagePage(title, text, { href: '/', label: 'Start page' });
+}

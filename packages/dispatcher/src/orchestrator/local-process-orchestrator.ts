@@ -17,8 +17,6 @@ import {
 } from './orchestrator.js';
 import { type SpawnedChild, Spawner } from './spawner.js';
 
-export { PeerStartError };
-
 /** What every peer of this dispatcher is told at start. */
 export interface PeerSettings {
   /** The dispatcher's ticket key (public, PEM file): its users' tickets open the peer's web server. */

@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isNavigation } from '../http/html.js';
 import type { Router, RouteTarget } from './router.js';
 
 const PEER_PATH = /^\/p\/([a-z2-7]{16,64})(\/|$)/;
@@ -40,10 +41,7 @@ function ownCookiesOnly(lines: string[] | undefined, names: ReadonlySet<string>)
  * calls, its event stream) is told to try again shortly.
  */
 function notRouted(request: FastifyRequest, reply: FastifyReply): void {
-  const navigation =
-    request.method === 'GET' &&
-    (request.headers['sec-fetch-mode'] === 'navigate' || (request.headers.accept ?? '').includes('text/html'));
-  if (navigation) {
+  if (isNavigation(request)) {
     void reply.redirect('/go', 303);
     return;
   }

@@ -283,7 +283,7 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     return {
       image: this.#options.image,
       networkId,
-      pool: this.#options.pool,
+      pool,
       cpus: this.#options.cpus ?? 0.5,
       memoryBytes: this.#options.memoryBytes ?? 256 * 1024 * 1024,
       placement: this.#options.placement ?? [],
