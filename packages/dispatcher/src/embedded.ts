@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { AccountStore } from './accounts/account-store.js';
 import type { LoginGuardLimits } from './accounts/login-guard.js';
 import { build } from './app.js';
+import type { Catalog } from './catalog/catalog.js';
+import { ConsulCatalog } from './catalog/consul/consul-catalog.js';
 import { EmbeddedCatalog } from './catalog/embedded-catalog.js';
 import type { DispatcherConfig } from './config/config.js';
 import { type DispatcherSecrets, loadOrCreateSecrets } from './config/secrets.js';
@@ -36,8 +38,8 @@ async function webServerAnswers(peer: ProbeTarget): Promise<boolean> {
 }
 
 /**
- * The dispatcher with its embedded catalog and router: the catalog and accounts in SQLite
- * files of the data dir, the dispatcher proxying `/p/<peerId>/` to each peer. Peers are child
+ * The dispatcher with its embedded router: accounts (and, unless Consul keeps it, the
+ * catalog) in SQLite files of the data dir, the dispatcher proxying `/p/<peerId>/` to each peer. Peers are child
  * processes (the whole system on one machine), or Swarm services on the overlay network the
  * dispatcher (itself a Swarm service then) shares with them.
  */
@@ -48,7 +50,7 @@ export async function startEmbedded(
 ): Promise<EmbeddedDispatcher> {
   const secrets = await loadOrCreateSecrets(config.dataDir, config.adminPasswordFile);
   const accounts = new AccountStore(join(config.dataDir, 'accounts.db'));
-  const catalog = new EmbeddedCatalog(join(config.dataDir, 'catalog.db'));
+  const catalog = await catalogFor(config, log);
   // Read at each peer's start, by when the app listens (and, for port 0, has its port).
   const catalogUrl = () =>
     `${config.advertiseUrl ?? `http://${loopbackFor(config.host)}:${portOf(app, config.port)}`}/catalog/v1`;
@@ -82,6 +84,19 @@ export async function startEmbedded(
   return { app, url, secrets };
 }
 
+/** The catalog in the data dir, or in Consul KV (checked at once: a wrong --consul stops the start). */
+async function catalogFor(config: DispatcherConfig, log: Logger): Promise<Catalog> {
+  if (config.catalog.kind === 'embedded') return new EmbeddedCatalog(join(config.dataDir, 'catalog.db'));
+  const catalog = new ConsulCatalog({ agent: config.catalog.agent, pool: config.pool, log });
+  try {
+    await catalog.list();
+  } catch (err) {
+    await catalog.close();
+    throw err;
+  }
+  return catalog;
+}
+
 /** Peers as child processes here, or as Swarm services, as configured. */
 function orchestratorFor(
   config: DispatcherConfig,
@@ -93,7 +108,7 @@ function orchestratorFor(
     return new SwarmOrchestrator({
       image: chosen.peerImage,
       network: chosen.network,
-      pool: chosen.pool,
+      pool: config.pool,
       maxConcurrentStarts: config.maxConcurrentStarts,
       peerSettings: settings.swarm,
       log,

@@ -4,6 +4,8 @@ export { LoginThrottle, type ThrottleLimits } from './accounts/login-throttle.js
 export { hashPassword, MAX_PASSWORD_CHARS, verifyPassword } from './accounts/passwords.js';
 export { build, type DispatcherParts } from './app.js';
 export type { Catalog, CatalogEvents, CatalogPeer, NewCatalogPeer } from './catalog/catalog.js';
+export { ConsulCatalog, type ConsulCatalogOptions } from './catalog/consul/consul-catalog.js';
+export { ConsulUnavailableError } from './catalog/consul/consul-kv.js';
 export { EmbeddedCatalog } from './catalog/embedded-catalog.js';
 export { type DispatcherConfig, parseDispatcherCommand } from './config/config.js';
 export { type DispatcherSecrets, loadOrCreateSecrets } from './config/secrets.js';

@@ -40,7 +40,7 @@ describe('DispatchService with the embedded catalog', () => {
     new DispatchService({
       catalog,
       pool: { want: (id) => wanted.add(id), unwant: (id) => wanted.delete(id), refillSoon: () => {} },
-      router: { pathFor: (id) => `/p/${id}/` },
+      router: { entryFor: (id) => `/p/${id}/` },
       ticketKey: generateKeyPairSync('ed25519').privateKey,
       ...init,
     });

@@ -70,6 +70,30 @@ describe('the dispatcher command', () => {
     }
   });
 
+  it('exits 1 and names the agent when --catalog consul cannot reach Consul', async () => {
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+    const port = (free.address() as { port: number }).port;
+    await new Promise((resolve) => free.close(resolve));
+    const down = run([
+      '--data-dir',
+      await dirs.dataDir(),
+      '--port',
+      '0',
+      '--log-file',
+      '-',
+      '--log-level',
+      'silent',
+      '--catalog',
+      'consul',
+      '--consul',
+      `127.0.0.1:${port}`,
+    ]);
+    expect(await down.exited).toBe(1);
+    expect(down.output()).toContain(`dispatcher: Consul at http://127.0.0.1:${port} is unreachable`);
+    expect(down.output()).toContain('is the agent up, and --consul right?');
+  });
+
   it('says where to go, stops its peers on SIGTERM, and its peers do not outlive a kill -9', async () => {
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
       const dataDir = await dirs.dataDir();

@@ -20,6 +20,8 @@ describe('dispatcher configuration', () => {
       maxWaitingUsers: 20,
       guests: true,
       orchestrator: { kind: 'local' },
+      pool: 'default',
+      catalog: { kind: 'embedded' },
       advertiseUrl: null,
       trustProxy: null,
       loginAccountAttempts: 5,
@@ -51,16 +53,29 @@ describe('dispatcher configuration', () => {
       kind: 'swarm',
       peerImage: 'p2p-messenger/peer:local',
       network: 'p2pm-peers',
-      pool: 'default',
     });
+    expect(run([]).pool).toBe('default');
     const env = {
       P2PM_ORCHESTRATOR: 'swarm',
       P2PM_PEER_IMAGE: 'registry.example/p2pm/peer:1.2',
       P2PM_POOL_NAME: 'eu-1',
     };
     expect(run(['--swarm-network', 'chat-peers', '--advertise-url', 'http://dispatcher:8080'], env)).toMatchObject({
-      orchestrator: { kind: 'swarm', peerImage: 'registry.example/p2pm/peer:1.2', network: 'chat-peers', pool: 'eu-1' },
+      orchestrator: { kind: 'swarm', peerImage: 'registry.example/p2pm/peer:1.2', network: 'chat-peers' },
+      pool: 'eu-1',
       advertiseUrl: 'http://dispatcher:8080',
+    });
+  });
+
+  it('keeps who owns which peer in Consul KV when told to, at the agent given', () => {
+    expect(run(['--catalog', 'consul']).catalog).toEqual({ kind: 'consul', agent: 'http://127.0.0.1:8500' });
+    expect(run([], { P2PM_CATALOG: 'consul', CONSUL_HTTP_ADDR: 'consul:8500' }).catalog).toEqual({
+      kind: 'consul',
+      agent: 'http://consul:8500',
+    });
+    expect(run(['--catalog', 'consul', '--consul', 'https://10.0.0.5:8501']).catalog).toEqual({
+      kind: 'consul',
+      agent: 'https://10.0.0.5:8501',
     });
   });
 
@@ -96,6 +111,8 @@ describe('dispatcher configuration', () => {
     [['serve'], 'unexpected argument "serve"'],
     [['--orchestrator', 'k8s'], '--orchestrator must be local or swarm, got "k8s"'],
     [['--peer-image', 'x'], '--peer-image goes with --orchestrator swarm'],
+    [['--catalog', 'etcd'], '--catalog must be embedded or consul, got "etcd"'],
+    [['--catalog', 'consul', '--consul', 'consul:8500/v1'], '--consul must be the Consul agent as host:port'],
     [['--orchestrator', 'swarm', '--pool-name', 'a b'], '--pool-name must be 1-63 letters, digits or . _ -'],
     [['--advertise-url', 'dispatcher:8080'], '--advertise-url must be an http(s) URL of a site root'],
     [['--advertise-url', 'not a url'], '--advertise-url must be a URL such as http://dispatcher:8080'],

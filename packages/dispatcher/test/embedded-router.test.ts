@@ -43,7 +43,7 @@ describe('EmbeddedRouter', () => {
 
   it('carries the owner in with a ticket, then the page, the API and live events', async () => {
     await router.route(peer.id, { host: '127.0.0.1', port: peer.webPort as number });
-    const path = router.pathFor(peer.id);
+    const path = router.entryFor(peer.id);
     expect((await fetch(`${base}${path}api/self`)).status).toBe(401);
     const ticket = issueTicket(dispatcher.privateKey, { peerId: peer.id, owner: 'user-1' });
     const login = await fetch(`${base}${path}login?ticket=${ticket}`, { redirect: 'manual' });
@@ -73,16 +73,16 @@ describe('EmbeddedRouter', () => {
     const id = peer.id;
     await router.route(id, { host: '127.0.0.1', port: peer.webPort as number });
     await peer.stop();
-    const down = await fetch(`${base}${router.pathFor(id)}api/self`);
+    const down = await fetch(`${base}${router.entryFor(id)}api/self`);
     expect(down.status).toBe(502);
     expect(await down.json()).toEqual({ error: 'the peer is not answering; try again in a moment' });
     await router.unroute(id);
-    expect((await fetch(`${base}${router.pathFor(id)}`)).status).toBe(503);
+    expect((await fetch(`${base}${router.entryFor(id)}`)).status).toBe(503);
   });
 
   it("passes on the peer's 413 for an oversized chunked body, every time", async () => {
     await router.route(peer.id, { host: '127.0.0.1', port: peer.webPort as number });
-    const path = router.pathFor(peer.id);
+    const path = router.entryFor(peer.id);
     const ticket = issueTicket(dispatcher.privateKey, { peerId: peer.id, owner: 'user-1' });
     const login = await fetch(`${base}${path}login?ticket=${ticket}`, { redirect: 'manual' });
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
@@ -111,7 +111,7 @@ describe('EmbeddedRouter', () => {
       const id = 'b'.repeat(32);
       await guardedRouter.route(id, { host: '127.0.0.1', port });
       await guarded.listen({ port: 0, host: '127.0.0.1' });
-      const url = `http://127.0.0.1:${(guarded.server.address() as AddressInfo).port}${guardedRouter.pathFor(id)}`;
+      const url = `http://127.0.0.1:${(guarded.server.address() as AddressInfo).port}${guardedRouter.entryFor(id)}`;
       const both = await fetch(url, { headers: { cookie: 'p2pm_session=secret; p2pm_owner=peer-token' } });
       expect(await both.json()).toEqual({ cookie: 'p2pm_owner=peer-token' });
       expect(both.headers.getSetCookie()).toEqual(['mine=1; Path=/p/']);

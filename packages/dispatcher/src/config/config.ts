@@ -2,7 +2,9 @@ import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DispatcherConfigError } from '../errors.js';
+import { type CatalogChoice, catalogOf } from './catalog-config.js';
 import { DEFAULTS, LOG_LEVELS, OPTIONS, type OptionKey, type OptionSpec } from './options.js';
+import { dockerName, type Setting, urlOf } from './setting-values.js';
 
 /** The validated, frozen configuration of one dispatcher process. */
 export interface DispatcherConfig {
@@ -18,7 +20,11 @@ export interface DispatcherConfig {
   /** Where peers run: child processes of this machine, or a Swarm service each. */
   readonly orchestrator:
     | { readonly kind: 'local' }
-    | { readonly kind: 'swarm'; readonly peerImage: string; readonly network: string; readonly pool: string };
+    | { readonly kind: 'swarm'; readonly peerImage: string; readonly network: string };
+  /** This dispatcher's pool: the label of its peer services, and its part of Consul KV. */
+  readonly pool: string;
+  /** Who owns which peer: SQLite in the data dir, or Consul KV (shared by dispatcher replicas). */
+  readonly catalog: CatalogChoice;
   /** Where peers reach the dispatcher (its catalog); null: loopback and its port. */
   readonly advertiseUrl: string | null;
   /**
@@ -40,11 +46,6 @@ export interface DispatcherConfig {
 
 export type DispatcherCommand = { kind: 'help' } | { kind: 'run'; config: DispatcherConfig };
 type Env = Readonly<Record<string, string | undefined>>;
-
-interface Setting {
-  value: string;
-  from: string;
-}
 
 /** Flags win over environment variables; every mistake gets a message that says what to change. */
 export function parseDispatcherCommand(argv: readonly string[], env: Env, homedir: string): DispatcherCommand {
@@ -77,6 +78,8 @@ export function parseDispatcherCommand(argv: readonly string[], env: Env, homedi
     maxWaitingUsers: whole(one('maxWaitingUsers'), 1, 10_000) ?? DEFAULTS.maxWaitingUsers,
     guests: !flags.has('noGuests'),
     orchestrator: orchestratorOf(one),
+    pool: dockerName(one('poolName'), DEFAULTS.poolName),
+    catalog: catalogOf(one),
     advertiseUrl: urlOf(one('advertiseUrl'), 'http://dispatcher:8080'),
     trustProxy: trustProxyOf(one('trustProxy')),
     loginAccountAttempts: whole(one('loginAccountAttempts'), 1, 1_000) ?? DEFAULTS.loginAccountAttempts,
@@ -150,7 +153,7 @@ function absolute(setting: Setting, homedir: string): string {
 
 function orchestratorOf(one: (key: OptionKey) => Setting | undefined): DispatcherConfig['orchestrator'] {
   const kind = one('orchestrator');
-  const swarmOnly = (['peerImage', 'swarmNetwork', 'poolName'] as const).map(one).find(Boolean);
+  const swarmOnly = (['peerImage', 'swarmNetwork'] as const).map(one).find(Boolean);
   if (!kind || kind.value.trim() === 'local') {
     if (swarmOnly) throw new DispatcherConfigError(`${swarmOnly.from} goes with --orchestrator swarm`);
     return Object.freeze({ kind: 'local' });
@@ -158,41 +161,11 @@ function orchestratorOf(one: (key: OptionKey) => Setting | undefined): Dispatche
   if (kind.value.trim() !== 'swarm') {
     throw new DispatcherConfigError(`${kind.from} must be local or swarm, got ${JSON.stringify(kind.value)}`);
   }
-  const name = (key: 'swarmNetwork' | 'poolName', fallback: string) => {
-    const setting = one(key);
-    const value = setting?.value.trim() || fallback;
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(value)) {
-      throw new DispatcherConfigError(
-        `${setting?.from} must be 1-63 letters, digits or . _ - (a Docker name), got ${JSON.stringify(setting?.value)}`,
-      );
-    }
-    return value;
-  };
   return Object.freeze({
     kind: 'swarm',
     peerImage: one('peerImage')?.value.trim() || DEFAULTS.peerImage,
-    network: name('swarmNetwork', DEFAULTS.swarmNetwork),
-    pool: name('poolName', DEFAULTS.poolName),
+    network: dockerName(one('swarmNetwork'), DEFAULTS.swarmNetwork),
   });
-}
-
-/** An http(s) URL of a site root (no path), as its origin. */
-function urlOf(setting: Setting | undefined, example: string): string | null {
-  if (!setting) return null;
-  let url: URL;
-  try {
-    url = new URL(setting.value.trim());
-  } catch {
-    throw new DispatcherConfigError(
-      `${setting.from} must be a URL such as ${example}, got ${JSON.stringify(setting.value)}`,
-    );
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash) {
-    throw new DispatcherConfigError(
-      `${setting.from} must be an http(s) URL of a site root (no path), got ${JSON.stringify(setting.value)}`,
-    );
-  }
-  return url.origin;
 }
 
 function trustProxyOf(setting: Setting | undefined): readonly string[] | null {

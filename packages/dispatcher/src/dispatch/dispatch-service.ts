@@ -10,7 +10,7 @@ export interface DispatchOptions {
   catalog: Catalog;
   /** Told who waits for a new peer, and when a claim took a vacant one. */
   pool: Pick<WarmPool, 'want' | 'unwant' | 'refillSoon'>;
-  router: Pick<Router, 'pathFor'>;
+  router: Pick<Router, 'entryFor'>;
   ticketKey: KeyObject;
   /** Users waiting for a new peer at once; the next one gets TooBusyError. */
   maxWaitingUsers: number;
@@ -131,13 +131,13 @@ export class DispatchService {
   /** Where the user opens their peer: its URL with a fresh ticket for them (and their name, which it shows). */
   ticketUrl(peer: CatalogPeer, user: { uid: string; username: string }): string {
     const ticket = issueTicket(this.#options.ticketKey, { peerId: peer.id, owner: user.uid, name: user.username });
-    return `${this.#options.router.pathFor(peer.id)}login?ticket=${encodeURIComponent(ticket)}`;
+    return `${this.#options.router.entryFor(peer.id)}login?ticket=${encodeURIComponent(ticket)}`;
   }
 
   /** Where a user's logging out passes, for their peer to forget them in that browser too. */
   async logoutUrl(userId: string): Promise<string | null> {
     const peer = await this.#options.catalog.assignedTo(userId);
-    return peer ? `${this.#options.router.pathFor(peer.id)}logout` : null;
+    return peer ? `${this.#options.router.entryFor(peer.id)}logout` : null;
   }
 
   async #claimReady(userId: string): Promise<CatalogPeer | null> {

@@ -114,7 +114,7 @@ export class EmbeddedRouter implements Router {
     this.#routes.delete(peerId);
   }
 
-  pathFor(peerId: string): string {
+  entryFor(peerId: string): string {
     return `/p/${peerId}/`;
   }
 }

@@ -7,11 +7,14 @@ export interface RouteTarget {
 /**
  * Makes a claimed peer reachable at a URL. Access control is the peer's own (tickets, then
  * its cookie): the router only carries requests. Implementations: EmbeddedRouter (the
- * dispatcher proxies `/p/<peerId>/`); a Traefik one later.
+ * dispatcher proxies `/p/<peerId>/`) and TraefikRouter (a host per peer).
  */
 export interface Router {
   route(peerId: string, target: RouteTarget): Promise<void>;
   unroute(peerId: string): Promise<void>;
-  /** The path (on the dispatcher's site) where the peer answers. */
-  pathFor(peerId: string): string;
+  /**
+   * Where the peer's pages begin, ending in `/`: a path on the dispatcher's site (embedded),
+   * or an absolute URL on the peer's own origin (one host per peer, behind Traefik).
+   */
+  entryFor(peerId: string): string;
 }
