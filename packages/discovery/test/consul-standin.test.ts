@@ -328,7 +328,7 @@ describe('Consul stand-in over plain HTTP', () => {
     );
     await expectRefusal(fetch(`${consul.url}${register}`), 405, 'method GET not allowed');
     await expectRefusal(put(consul, '/v1/health/service/web'), 405, 'method PUT not allowed');
-    await expectRefusal(fetch(`${consul.url}/v1/kv/anything`), 404, '404 page not found\n');
+    await expectRefusal(fetch(`${consul.url}/v1/coordinate/nodes`), 404, '404 page not found\n');
     expect(consul.services()).toEqual([]);
 
     const self: unknown = await (await fetch(`${consul.url}/v1/agent/self`)).json();

@@ -37,7 +37,11 @@ export interface StandInService {
  * - `PUT /v1/agent/service/deregister/:id`;
  * - `PUT /v1/agent/check/pass|warn|fail/:checkId` (`?note`);
  * - `GET /v1/health/service/:service` (`?passing`, `?tag`, blocking `?index` and `?wait`);
- * - `GET /v1/agent/self` and `GET /v1/status/leader`, for liveness probes.
+ * - `GET /v1/agent/self` and `GET /v1/status/leader`, for liveness probes;
+ * - KV: `GET /v1/kv/:key` (`?recurse`, blocking `?index` and `?wait`; 404 when nothing matches), `PUT /v1/kv/:key`
+ *   (`?cas`, `?flags`; answers true or false), `DELETE /v1/kv/:key` (`?cas`, `?recurse`);
+ * - `PUT /v1/txn` with KV operations (set, cas, get, get-tree, check-index, check-not-exists, delete, delete-tree,
+ *   delete-cas): all or nothing, 409 with `Errors` when one fails, at most 64 operations (413 beyond).
  *
  * TTLs run on real timers. Where it knowingly differs from Consul:
  * - critical services are reaped every 100 ms rather than every 30 s, and DeregisterCriticalServiceAfter may be
@@ -46,7 +50,9 @@ export interface StandInService {
  *   contract allows such wake-ups; a real agent keeps an index per service);
  * - a blocking query whose index is above the current one (it was made against an earlier stand-in on the same
  *   port) is answered at once, where a Consul server would hold it until `wait` ran out; either way the client
- *   sees the index go back and must reset it.
+ *   sees the index go back and must reset it;
+ * - KV reads report the one index as `X-Consul-Index`, where Consul reports the highest ModifyIndex of what
+ *   matched (or the KV table's index); both only grow with writes, which is what blocking clients rely on.
  */
 export class ConsulStandIn {
   readonly host = '127.0.0.1';
@@ -101,6 +107,11 @@ export class ConsulStandIn {
       meta: service.meta,
       checks: checks.map(({ id, name, status, output, notes }) => ({ id, name, status, output, notes })),
     }));
+  }
+
+  /** Every KV key under `prefix`, with its value as text. */
+  kv(prefix = ''): { key: string; value: string }[] {
+    return this.#state.kv.prefixed(prefix).map((record) => ({ key: record.key, value: record.value.toString('utf8') }));
   }
 
   /**

@@ -1,3 +1,4 @@
+import { type KvOperation, type KvRecord, KvTable } from './kv-table.js';
 import type { CheckDefinition, CheckStatus, ServiceDefinition } from './registration.js';
 
 /** The one node the stand-in plays: a single dev agent that is also the server and leader. */
@@ -70,6 +71,8 @@ export class AgentState {
   readonly #checks = new Map<string, TtlCheck>();
   readonly #waiters = new Set<() => void>();
   readonly #reaper: NodeJS.Timeout;
+  /** The KV store, which shares the one index: a KV write wakes every blocking query too. */
+  readonly kv = new KvTable();
 
   constructor() {
     this.#reaper = setInterval(() => this.#reap(), REAP_INTERVAL_MS);
@@ -118,6 +121,17 @@ export class AgentState {
     this.#commit(() => this.#setStatus(check, status, note));
     this.#armTtl(check);
     return true;
+  }
+
+  /** KV operations as one raft entry: all or nothing (KvOperationError), the writes all at the next index. */
+  transactKv(operations: readonly KvOperation[]): (KvRecord | KvRecord[] | null)[] {
+    const next = this.#index + 1;
+    const results = this.kv.transact(operations, next);
+    if (operations.some((op) => !['get', 'get-tree', 'check-index', 'check-not-exists'].includes(op.verb))) {
+      this.#index = next;
+      this.#wake();
+    }
+    return results;
   }
 
   /** Drops everything, like an agent that restarted without its local state; always wakes blocking queries. */

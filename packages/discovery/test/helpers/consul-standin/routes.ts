@@ -3,6 +3,7 @@ import { type AgentState, NODE } from './agent-state.js';
 import { parseGoDuration } from './duration.js';
 import { healthEntries } from './health-view.js';
 import { HttpError } from './http-error.js';
+import { deleteKey, kvEntry, putKey, readBody, transaction } from './kv-api.js';
 import { type CheckStatus, decodeServiceRegistration } from './registration.js';
 
 /** Consul's blocking-query limits (https://developer.hashicorp.com/consul/api-docs/features/blocking). */
@@ -28,7 +29,7 @@ interface Call {
 interface Route {
   readonly path: string;
   readonly prefix: boolean;
-  readonly method: 'GET' | 'PUT';
+  readonly method: 'GET' | 'PUT' | 'DELETE';
   readonly handle: (call: Call) => Reply | Promise<Reply>;
 }
 
@@ -154,6 +155,53 @@ function routesFor(state: AgentState): Route[] {
           },
           Meta: { 'consul-network-segment': '' },
         }),
+    },
+    {
+      path: '/v1/kv/',
+      prefix: true,
+      method: 'GET',
+      handle: async ({ rest, query, signal }) => {
+        const { minIndex, waitMs } = blockingParams(query);
+        if (minIndex > 0 && minIndex === state.index) await state.waitForChange(minIndex, waitMs, signal);
+        const records = query.has('recurse')
+          ? state.kv.prefixed(rest)
+          : [state.kv.get(rest)].filter((r) => r !== undefined);
+        const headers = {
+          'X-Consul-Index': String(state.index),
+          'X-Consul-KnownLeader': 'true',
+          'X-Consul-LastContact': '0',
+        };
+        if (records.length === 0) return { status: 404, headers, body: '' };
+        return json(
+          records.map((record) => kvEntry(record)),
+          headers,
+        );
+      },
+    },
+    {
+      path: '/v1/kv/',
+      prefix: true,
+      method: 'PUT',
+      handle: async ({ req, rest, query }) => json(putKey(state, rest, query, await readBody(req))),
+    },
+    {
+      path: '/v1/kv/',
+      prefix: true,
+      method: 'DELETE',
+      handle: ({ rest, query }) => json(deleteKey(state, rest, query)),
+    },
+    {
+      path: '/v1/txn',
+      prefix: false,
+      method: 'PUT',
+      handle: async ({ req }) => {
+        const { status, body } = transaction(state, await readJson(req));
+        return {
+          status,
+          headers: { 'Content-Type': 'application/json', 'X-Consul-Index': String(state.index) },
+          body: JSON.stringify(body),
+        };
+      },
     },
     { path: '/v1/status/leader', prefix: false, method: 'GET', handle: () => json(`${NODE.address}:8300`) },
   ];
