@@ -39,6 +39,58 @@ describe('the Consul stand-in: KV and transactions', () => {
     ]);
   });
 
+  it('lists keys, reads raw values and reports the index of what matched', async () => {
+    await put('k/a/1', 'x');
+    await put('k/a/2', 'y');
+    await put('k/b', '');
+    expect(await (await get('k/', '?keys')).json()).toEqual(['k/a/1', 'k/a/2', 'k/b']);
+    expect(await (await get('k/', '?keys&separator=/')).json()).toEqual(['k/a/', 'k/b']);
+    expect((await get('none/', '?keys')).status).toBe(404);
+    const raw = await get('k/a/1', '?raw');
+    expect(raw.headers.get('content-type')).toBe('application/octet-stream');
+    expect(await raw.text()).toBe('x');
+    const single = await get('k/a/1');
+    const [entry] = (await single.json()) as { ModifyIndex: number }[];
+    expect(Number(single.headers.get('x-consul-index'))).toBe(entry?.ModifyIndex);
+    const [empty] = (await (await get('k/b')).json()) as { Value: unknown; ModifyIndex: number }[];
+    expect(empty?.Value).toBeNull();
+    const tree = await get('k/a/', '?recurse');
+    expect(Number(tree.headers.get('x-consul-index'))).toBe((empty?.ModifyIndex ?? 0) - 1);
+    const missing = await get('k/nothing');
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe('');
+    expect(await (await fetch(`${consul.url}/v1/kv/`, { method: 'PUT', body: 'x' })).text()).toBe('Missing key name');
+  });
+
+  it('deletes with check-and-set, and the deletion moves the index of the prefix', async () => {
+    await put('d/x', '1');
+    const [entry] = (await (await get('d/x')).json()) as { ModifyIndex: number }[];
+    const del = (query: string) => fetch(`${consul.url}/v1/kv/d/x${query}`, { method: 'DELETE' }).then((r) => r.json());
+    expect(await del(`?cas=${(entry?.ModifyIndex ?? 0) + 5}`)).toBe(false);
+    expect(consul.kv('d/')).toHaveLength(1);
+    expect(await del(`?cas=${entry?.ModifyIndex}`)).toBe(true);
+    expect(consul.kv('d/')).toEqual([]);
+    const after = await get('d/', '?recurse');
+    expect(after.status).toBe(404);
+    expect(Number(after.headers.get('x-consul-index'))).toBeGreaterThan(entry?.ModifyIndex ?? 0);
+  });
+
+  it('keeps a blocking read of one key asleep while other keys change', async () => {
+    await put('s/watched', '1');
+    const index = Number((await get('s/watched')).headers.get('x-consul-index'));
+    await put('s/other', '2');
+    expect(consul.index).toBeGreaterThan(index);
+    const started = Date.now();
+    const pending = get('s/watched', `?index=${index}&wait=400ms`);
+    await put('s/other', '3');
+    const answer = await pending;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect(Number(answer.headers.get('x-consul-index'))).toBe(index);
+    const woken = get('s/watched', `?index=${index}&wait=30s`);
+    await put('s/watched', '4');
+    expect(Number((await woken).headers.get('x-consul-index'))).toBeGreaterThan(index);
+  });
+
   it('lets exactly one of fifty racing creates win', async () => {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => put('lock', `w${i}`, '?cas=0')));
     expect(results.filter(Boolean)).toHaveLength(1);
@@ -65,7 +117,7 @@ describe('the Consul stand-in: KV and transactions', () => {
       { KV: { Verb: 'check-not-exists', Key: 't/taken' } },
     ]);
     expect(failed.status).toBe(409);
-    expect(failed.body).toMatchObject({ Results: null, Errors: [{ OpIndex: 1 }] });
+    expect(failed.body).toEqual({ Results: null, Errors: [{ OpIndex: 1, What: 'key "t/taken" exists' }] });
     expect(consul.kv('t/a')).toEqual([]);
     const done = await txn([
       { KV: { Verb: 'cas', Key: 't/a', Value: b64('1'), Index: 0 } },

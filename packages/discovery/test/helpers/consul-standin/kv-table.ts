@@ -28,6 +28,8 @@ export class KvOperationError extends Error {}
  */
 export class KvTable {
   #records = new Map<string, KvRecord>();
+  /** Deleted keys and the index of their deletion, as Consul's tombstones (never reaped here). */
+  #tombstones = new Map<string, number>();
 
   get(key: string): KvRecord | undefined {
     return this.#records.get(key);
@@ -37,9 +39,20 @@ export class KvTable {
     return [...this.#records.values()].filter((r) => r.key.startsWith(prefix)).sort((a, b) => byteOrder(a.key, b.key));
   }
 
+  /**
+   * Consul's index for a read of `prefix` (the key itself for a single read): the highest ModifyIndex among
+   * the keys under it and their tombstones; 0 when nothing was ever written there.
+   */
+  indexOf(prefix: string): number {
+    let index = 0;
+    for (const r of this.#records.values()) if (r.key.startsWith(prefix)) index = Math.max(index, r.modifyIndex);
+    for (const [key, at] of this.#tombstones) if (key.startsWith(prefix)) index = Math.max(index, at);
+    return index;
+  }
+
   /** Applies the operations at `index`; returns each one's result, or throws (nothing applied). */
   transact(operations: readonly KvOperation[], index: number): (KvRecord | KvRecord[] | null)[] {
-    const next = new Map(this.#records);
+    const next = { records: new Map(this.#records), tombstones: new Map(this.#tombstones) };
     const results = operations.map((op, at) => {
       try {
         return apply(next, op, index);
@@ -48,13 +61,23 @@ export class KvTable {
         throw error;
       }
     });
-    this.#records = next;
+    this.#records = next.records;
+    this.#tombstones = next.tombstones;
     return results;
   }
 }
 
-function apply(table: Map<string, KvRecord>, op: KvOperation, index: number): KvRecord | KvRecord[] | null {
+interface Tables {
+  readonly records: Map<string, KvRecord>;
+  readonly tombstones: Map<string, number>;
+}
+
+function apply(tables: Tables, op: KvOperation, index: number): KvRecord | KvRecord[] | null {
+  const table = tables.records;
   const current = table.get(op.key);
+  const remove = (key: string) => {
+    if (table.delete(key)) tables.tombstones.set(key, index);
+  };
   const write = (): KvRecord => {
     const record = {
       key: op.key,
@@ -79,21 +102,24 @@ function apply(table: Map<string, KvRecord>, op: KvOperation, index: number): Kv
     case 'get-tree':
       return [...table.values()].filter((r) => r.key.startsWith(op.key)).sort((a, b) => byteOrder(a.key, b.key));
     case 'check-index':
-      if (current?.modifyIndex !== op.index)
-        throw new KvOperationError(`current modify index ${current?.modifyIndex ?? 0} != ${op.index}`);
+      if (!current) throw new KvOperationError(`failed to check index, key "${op.key}" doesn't exist`);
+      if (current.modifyIndex !== op.index)
+        throw new KvOperationError(`current modify index ${current.modifyIndex} != ${op.index}`);
       return current;
     case 'check-not-exists':
       if (current) throw new KvOperationError(`key "${op.key}" exists`);
       return null;
     case 'delete':
-      table.delete(op.key);
+      remove(op.key);
       return null;
     case 'delete-tree':
-      for (const key of [...table.keys()]) if (key.startsWith(op.key)) table.delete(key);
+      for (const key of [...table.keys()]) if (key.startsWith(op.key)) remove(key);
       return null;
     case 'delete-cas':
-      if (!matches()) throw new KvOperationError(`failed to delete key "${op.key}", index is stale`);
-      table.delete(op.key);
+      // Consul's kvsDeleteCASTxn: deleting a key that is already gone succeeds, whatever the index.
+      if (current && current.modifyIndex !== op.index)
+        throw new KvOperationError(`failed to delete key "${op.key}", index is stale`);
+      remove(op.key);
       return null;
     default:
       throw new KvOperationError(`unknown KV verb "${op.verb}"`);

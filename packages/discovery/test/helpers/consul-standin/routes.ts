@@ -3,7 +3,8 @@ import { type AgentState, NODE } from './agent-state.js';
 import { parseGoDuration } from './duration.js';
 import { healthEntries } from './health-view.js';
 import { HttpError } from './http-error.js';
-import { deleteKey, kvEntry, putKey, readBody, transaction } from './kv-api.js';
+import { deleteKey, putKey, readBody, transaction } from './kv-api.js';
+import { readKv } from './kv-read.js';
 import { type CheckStatus, decodeServiceRegistration } from './registration.js';
 
 /** Consul's blocking-query limits (https://developer.hashicorp.com/consul/api-docs/features/blocking). */
@@ -14,7 +15,7 @@ const JITTER_FRACTION = 16;
 interface Reply {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
+  readonly body: string | Buffer;
 }
 
 interface Call {
@@ -162,20 +163,26 @@ function routesFor(state: AgentState): Route[] {
       method: 'GET',
       handle: async ({ rest, query, signal }) => {
         const { minIndex, waitMs } = blockingParams(query);
-        if (minIndex > 0 && minIndex === state.index) await state.waitForChange(minIndex, waitMs, signal);
-        const records = query.has('recurse')
-          ? state.kv.prefixed(rest)
-          : [state.kv.get(rest)].filter((r) => r !== undefined);
-        const headers = {
-          'X-Consul-Index': String(state.index),
-          'X-Consul-KnownLeader': 'true',
-          'X-Consul-LastContact': '0',
+        const deadline = Date.now() + waitMs;
+        let read = readKv(state, rest, query);
+        // Blocks while what the client asked about is still at the index it saw (not merely while the
+        // stand-in's index is): other writes wake the wait, but the read answers only once its own index moved.
+        while (minIndex > 0 && read.index === minIndex && Date.now() < deadline && !signal.aborted) {
+          const before = state.index;
+          await state.waitForChange(before, deadline - Date.now(), signal);
+          if (state.index === before) break;
+          read = readKv(state, rest, query);
+        }
+        return {
+          status: read.status,
+          headers: {
+            'Content-Type': read.contentType,
+            'X-Consul-Index': String(read.index),
+            'X-Consul-KnownLeader': 'true',
+            'X-Consul-LastContact': '0',
+          },
+          body: read.body,
         };
-        if (records.length === 0) return { status: 404, headers, body: '' };
-        return json(
-          records.map((record) => kvEntry(record)),
-          headers,
-        );
       },
     },
     {
