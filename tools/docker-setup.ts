@@ -7,6 +7,7 @@ import Docker from 'dockerode';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** What `pnpm images` printed in this run, for the tests of the images to read. */
 export const LAST_BUILD = join(ROOT, '.images', 'last-build.jsonl');
+const BUILD_LOCK = join(ROOT, '.images', 'build.lock');
 
 /**
  * Before any test, on the local Docker engine: `pnpm images` (the build is already done), so
@@ -62,9 +63,11 @@ async function buildImages(): Promise<void> {
     process.stderr.write('images: up to date (built after the last change to what they are made of)\n');
     return;
   }
+  await mkdir(join(ROOT, '.images'), { recursive: true });
   const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>(
     (resolve) => {
-      const child = spawn(process.execPath, ['deploy/images/build.mjs'], {
+      // One build at a time on this machine: runs that start together share `.images/` and the tags.
+      const child = spawn('flock', [BUILD_LOCK, process.execPath, 'deploy/images/build.mjs'], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -80,7 +83,6 @@ async function buildImages(): Promise<void> {
     },
   );
   if (code !== 0) throw new Error(`pnpm images failed (exit ${code}):\n${stderr.slice(-4_000)}`);
-  await mkdir(join(ROOT, '.images'), { recursive: true });
   await writeFile(LAST_BUILD, stdout);
   process.stderr.write(stdout);
 }
