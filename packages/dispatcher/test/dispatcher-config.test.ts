@@ -22,6 +22,7 @@ describe('dispatcher configuration', () => {
       orchestrator: { kind: 'local' },
       pool: 'default',
       catalog: { kind: 'embedded' },
+      router: { kind: 'embedded' },
       advertiseUrl: null,
       trustProxy: null,
       loginAccountAttempts: 5,
@@ -79,6 +80,40 @@ describe('dispatcher configuration', () => {
     });
   });
 
+  it('routes users to a host per peer through Traefik when told to', () => {
+    const swarm = ['--orchestrator', 'swarm'];
+    expect(
+      run([
+        ...swarm,
+        '--router',
+        'traefik',
+        '--peers-domain',
+        'Peers.Example.org.',
+        '--traefik-url',
+        'http://traefik:80',
+      ]).router,
+    ).toEqual({
+      kind: 'traefik',
+      peersDomain: 'peers.example.org',
+      traefikUrl: 'http://traefik',
+      entrypoints: ['web'],
+    });
+    const env = {
+      P2PM_ORCHESTRATOR: 'swarm',
+      P2PM_ROUTER: 'traefik',
+      P2PM_PEERS_DOMAIN: 'p.chat.example.org',
+      P2PM_TRAEFIK_URL: 'http://traefik:8000',
+      P2PM_TRAEFIK_ENTRYPOINTS: 'web, websecure,web',
+    };
+    expect(run([], env).router).toEqual({
+      kind: 'traefik',
+      peersDomain: 'p.chat.example.org',
+      traefikUrl: 'http://traefik:8000',
+      entrypoints: ['web', 'websecure'],
+    });
+    expect(run(['--router', 'embedded']).router).toEqual({ kind: 'embedded' });
+  });
+
   it('trusts X-Forwarded-For only from the proxies it is given', () => {
     expect(run(['--trust-proxy', '10.0.0.0/8, 127.0.0.1,fd00::/8']).trustProxy).toEqual([
       '10.0.0.0/8',
@@ -122,6 +157,57 @@ describe('dispatcher configuration', () => {
     [['--trust-proxy', 'traefik'], '"traefik" is not one'],
     [['--metrics-host', '0.0.0.0'], '--metrics-host needs --metrics-port (or P2PM_METRICS_PORT) too'],
     [['--metrics-port', '99999'], '--metrics-port must be a whole number 0-65535'],
+    [['--router', 'nginx'], '--router must be embedded or traefik, got "nginx"'],
+    [['--router', 'traefik'], '--router traefik needs --orchestrator swarm'],
+    [['--orchestrator', 'swarm', '--router', 'traefik', '--traefik-url', 'http://traefik'], 'needs --peers-domain'],
+    [['--orchestrator', 'swarm', '--router', 'traefik', '--peers-domain', 'p.example.org'], 'needs --traefik-url'],
+    [
+      [
+        '--orchestrator',
+        'swarm',
+        '--router',
+        'traefik',
+        '--peers-domain',
+        'p_x.example.org',
+        '--traefik-url',
+        'http://t',
+      ],
+      '--peers-domain must be a DNS name',
+    ],
+    [
+      [
+        '--orchestrator',
+        'swarm',
+        '--router',
+        'traefik',
+        '--peers-domain',
+        'p.example.org',
+        '--traefik-url',
+        'traefik 80',
+      ],
+      '--traefik-url must be a URL such as http://traefik:80',
+    ],
+    [
+      ['--orchestrator', 'swarm', '--router', 'traefik', '--peers-domain', 'p.org', '--traefik-url', 'http://t/x'],
+      '--traefik-url must be an http(s) URL of a site root',
+    ],
+    [
+      [
+        '--orchestrator',
+        'swarm',
+        '--router',
+        'traefik',
+        '--peers-domain',
+        'p.org',
+        '--traefik-url',
+        'http://t',
+        '--traefik-entrypoints',
+        'web,',
+      ],
+      '--traefik-entrypoints must list Traefik entry point names, comma-separated (e.g. web,websecure); "" is not one',
+    ],
+    [['--peers-domain', 'p.example.org'], '--peers-domain goes with --router traefik'],
+    [['--traefik-entrypoints', 'web'], '--traefik-entrypoints goes with --router traefik'],
     [['--login-address-attempts', '0'], '--login-address-attempts must be a whole number 1-1000000'],
   ])('refuses %j with a message that says what to change', (argv, message) => {
     expect(() => run(argv)).toThrow(message);

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { DispatcherConfigError } from '../errors.js';
 import { type CatalogChoice, catalogOf } from './catalog-config.js';
 import { DEFAULTS, LOG_LEVELS, OPTIONS, type OptionKey, type OptionSpec } from './options.js';
+import { type RouterChoice, routerOf } from './router-config.js';
 import { dockerName, type Setting, urlOf } from './setting-values.js';
 
 /** The validated, frozen configuration of one dispatcher process. */
@@ -25,6 +26,8 @@ export interface DispatcherConfig {
   readonly pool: string;
   /** Who owns which peer: SQLite in the data dir, or Consul KV (shared by dispatcher replicas). */
   readonly catalog: CatalogChoice;
+  /** How users reach their peer: the dispatcher's proxy, or Traefik (a host per peer). */
+  readonly router: RouterChoice;
   /** Where peers reach the dispatcher (its catalog); null: loopback and its port. */
   readonly advertiseUrl: string | null;
   /**
@@ -80,6 +83,7 @@ export function parseDispatcherCommand(argv: readonly string[], env: Env, homedi
     orchestrator: orchestratorOf(one),
     pool: dockerName(one('poolName'), DEFAULTS.poolName),
     catalog: catalogOf(one),
+    router: routerOf(one),
     advertiseUrl: urlOf(one('advertiseUrl'), 'http://dispatcher:8080'),
     trustProxy: trustProxyOf(one('trustProxy')),
     loginAccountAttempts: whole(one('loginAccountAttempts'), 1, 1_000) ?? DEFAULTS.loginAccountAttempts,
