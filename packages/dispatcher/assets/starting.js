@@ -23,6 +23,14 @@ events.addEventListener('busy', (event) => {
   text.textContent = `Many peers are starting right now; trying again in ${retryAfterS} s.`;
   setTimeout(() => location.reload(), retryAfterS * 1000);
 });
+// No peer can be started now: said plainly, and the page stops waiting (the link tries again).
+events.addEventListener('unavailable', (event) => {
+  events.close();
+  const { text: message } = JSON.parse(event.data);
+  text.textContent = message;
+  text.dataset.state = 'unavailable';
+  bar.remove();
+});
 events.addEventListener('error', () => {
   text.textContent = 'Lost contact with the dispatcher; retrying…';
 });

@@ -100,6 +100,7 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
     maxWaitingUsers: config.maxWaitingUsers,
     log,
   });
+  pool.on('stalled', (failure) => void dispatch.startsFailed(failure));
   const metricsListener = config.metrics ? new MetricsListener(metrics, config.metrics) : null;
   app.decorate('dispatcher', { pool, dispatch, catalog, metrics, metricsListener });
 
@@ -122,6 +123,10 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
   opsRoutes(app, {
     metrics,
     ready: () => pool.resumed,
+    trouble: () => {
+      const failure = pool.startFailure;
+      return failure ? `peers cannot be started: ${failure.error.message}` : null;
+    },
     admin: { user: config.adminUser, password: secrets.adminPassword },
     metricsElsewhere: metricsListener !== null,
   });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { httpGet } from '@p2p-messenger/discovery';
 import { loopbackFor } from '@p2p-messenger/peer';
+import Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AccountStore } from './accounts/account-store.js';
@@ -65,6 +66,15 @@ export async function startEmbedded(
       catalogUrl: catalogUrl(),
       catalogToken: secrets.catalogToken,
     }),
+  // A Swarm that cannot be used fails the start with what to do, rather than a dispatcher that never gets ready.
+  if (orchestrator instanceof SwarmOrchestrator) {
+    await orchestrator.check().catch(async (err: unknown) => {
+      await orchestrator.close();
+      await catalog.close();
+      accounts.close();
+      throw err;
+    });
+  }
     ...(init.peerCommand ? { peerCommand: init.peerCommand } : {}),
   });
   const app = await build({
@@ -110,6 +120,8 @@ function orchestratorFor(
       network: chosen.network,
       pool: config.pool,
       maxConcurrentStarts: config.maxConcurrentStarts,
+      // Only the configuration's address (docker-modem would read DOCKER_HOST itself otherwise).
+      docker: new Docker({ host: undefined, ...chosen.docker }),
       peerSettings: settings.swarm,
       log,
     });

@@ -16,3 +16,11 @@ export class TooBusyError extends DispatcherError {
     super(`too many peers are starting at once; try again in ${retryAfterS} s`);
   }
 }
+
+/** Peers cannot be started now (the operator's log says why): try again after `retryAfterS`. */
+export class PeersUnavailableError extends DispatcherError {
+  override name = 'PeersUnavailableError';
+  constructor(readonly retryAfterS: number) {
+    super(`no peer can be started right now; try again in ${retryAfterS} s`);
+  }
+}

@@ -11,7 +11,7 @@ export { type DispatcherConfig, parseDispatcherCommand } from './config/config.j
 export { type DispatcherSecrets, loadOrCreateSecrets } from './config/secrets.js';
 export { DispatchService, type WaitProgress } from './dispatch/dispatch-service.js';
 export { type EmbeddedDispatcher, startEmbedded } from './embedded.js';
-export { DispatcherConfigError, DispatcherError, TooBusyError } from './errors.js';
+export { DispatcherConfigError, DispatcherError, PeersUnavailableError, TooBusyError } from './errors.js';
 export { DEVICE_COOKIE, DeviceCookies } from './http/device-cookie.js';
 export { safeNext } from './http/safe-redirect.js';
 export { DispatcherMetrics } from './ops/metrics.js';
@@ -43,6 +43,6 @@ export {
   type SwarmOrchestratorOptions,
   type SwarmPeerSettings,
 } from './orchestrator/swarm/swarm-orchestrator.js';
-export { type PoolStats, WarmPool, type WarmPoolOptions } from './pool/warm-pool.js';
+export { type PoolStats, type StartFailure, WarmPool, type WarmPoolOptions } from './pool/warm-pool.js';
 export { EmbeddedRouter } from './router/embedded-router.js';
 export type { Router, RouteTarget } from './router/router.js';

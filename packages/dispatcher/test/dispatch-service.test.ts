@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { setTimeout } from 'node:timers/promises';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DispatchService, EmbeddedCatalog } from '../src/index.js';
+import { DispatchService, EmbeddedCatalog, type StartFailure } from '../src/index.js';
 import { catalogPeer } from './helpers/catalog-peer.js';
 
 /** A logger whose lines the test reads. */
@@ -35,14 +35,25 @@ describe('DispatchService with the embedded catalog', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** A service whose pool records in `wanted` who waits for a new peer. */
-  const newService = (wanted: Set<string>, init: { maxWaitingUsers: number; log?: pino.Logger }) =>
+  /** A service whose pool records in `wanted` who waits for a new peer, and fails its starts as `startFailure` says. */
+  const newService = (
+    wanted: Set<string>,
+    init: { maxWaitingUsers: number; log?: pino.Logger; startFailure?: () => StartFailure | null },
+  ) =>
     new DispatchService({
       catalog,
-      pool: { want: (id) => wanted.add(id), unwant: (id) => wanted.delete(id), refillSoon: () => {} },
+      pool: {
+        want: (id) => wanted.add(id),
+        unwant: (id) => wanted.delete(id),
+        refillSoon: () => {},
+        get startFailure() {
+          return init.startFailure?.() ?? null;
+        },
+      },
       router: { entryFor: (id) => `/p/${id}/` },
       ticketKey: generateKeyPairSync('ed25519').privateKey,
-      ...init,
+      maxWaitingUsers: init.maxWaitingUsers,
+      ...(init.log ? { log: init.log } : {}),
     });
 
   it('hands each waiting user one peer, in order of arrival, once', async () => {
@@ -85,5 +96,34 @@ describe('DispatchService with the embedded catalog', () => {
     expect((await adaGets).id).toBe(catalogPeer(1).id);
     expect(positions[0]).toBe(1);
     expect([...wanted]).toEqual(['newcomer']);
+  });
+
+  it('tells those waiting for a new peer that none can start, turns newcomers away until the pool tries again', async () => {
+    const wanted = new Set<string>();
+    let failure: StartFailure | null = null;
+    service = newService(wanted, { maxWaitingUsers: 10, startFailure: () => failure });
+    // Ada's peer is coming back (after a restart); Bob waits for a new one.
+    await catalog.register(catalogPeer(1));
+    expect((await catalog.claim('ada'))?.id).toBe(catalogPeer(1).id);
+    await catalog.setHealthy(catalogPeer(1).id, false);
+    await service.enqueue('ada');
+    await service.enqueue('bob');
+    const adaGets = service.wait('ada', new AbortController().signal, () => {});
+    const bobGets = service.wait('bob', new AbortController().signal, () => {});
+
+    failure = { error: new Error('the peer image is not on this engine'), retryAtMs: Date.now() + 3_000 };
+    await service.startsFailed(failure);
+    await expect(bobGets).rejects.toMatchObject({ name: 'PeersUnavailableError', retryAfterS: 3 });
+    expect([...wanted]).toEqual([]);
+    await expect(service.enqueue('cy')).rejects.toMatchObject({ name: 'PeersUnavailableError' });
+    expect([...wanted]).toEqual([]);
+    // Ada's own peer needs no start: she still gets it.
+    await catalog.register(catalogPeer(1));
+    expect((await adaGets).id).toBe(catalogPeer(1).id);
+
+    // Once the pool tries again, newcomers wait in line as before.
+    failure = { ...failure, retryAtMs: Date.now() - 1 };
+    await service.enqueue('cy');
+    expect([...wanted]).toEqual(['cy']);
   });
 });

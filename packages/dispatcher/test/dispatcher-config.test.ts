@@ -54,6 +54,7 @@ describe('dispatcher configuration', () => {
       kind: 'swarm',
       peerImage: 'p2p-messenger/peer:local',
       network: 'p2pm-peers',
+      docker: { socketPath: '/var/run/docker.sock' },
     });
     expect(run([]).pool).toBe('default');
     const env = {
@@ -66,6 +67,22 @@ describe('dispatcher configuration', () => {
       pool: 'eu-1',
       advertiseUrl: 'http://dispatcher:8080',
     });
+  });
+
+  it('reaches the Docker engine where --docker-host or DOCKER_HOST says, as a socket or over TCP', () => {
+    const swarm = ['--orchestrator', 'swarm'];
+    const docker = (argv: string[], env: Record<string, string> = {}) => {
+      const { orchestrator } = run([...swarm, ...argv], env);
+      return orchestrator.kind === 'swarm' ? orchestrator.docker : null;
+    };
+    expect(docker([], { DOCKER_HOST: 'unix:///run/user/1000/docker.sock' })).toEqual({
+      socketPath: '/run/user/1000/docker.sock',
+    });
+    expect(docker(['--docker-host', '/tmp/d.sock'], { DOCKER_HOST: 'tcp://engine:2375' })).toEqual({
+      socketPath: '/tmp/d.sock',
+    });
+    expect(docker([], { DOCKER_HOST: 'tcp://engine:2375' })).toEqual({ host: 'engine', port: 2375, protocol: 'http' });
+    expect(docker(['--docker-host', 'tcp://[::1]:2375'])).toEqual({ host: '::1', port: 2375, protocol: 'http' });
   });
 
   it('keeps who owns which peer in Consul KV when told to, at the agent given', () => {
@@ -146,6 +163,9 @@ describe('dispatcher configuration', () => {
     [['serve'], 'unexpected argument "serve"'],
     [['--orchestrator', 'k8s'], '--orchestrator must be local or swarm, got "k8s"'],
     [['--peer-image', 'x'], '--peer-image goes with --orchestrator swarm'],
+    [['--orchestrator', 'swarm', '--docker-host', 'ssh://manager'], "--docker-host must be the Docker engine's socket"],
+    [['--orchestrator', 'swarm', '--docker-host', 'unix://'], 'or tcp://host:port, got "unix://"'],
+    [['--orchestrator', 'swarm', '--docker-host', 'tcp://engine'], 'or tcp://host:port, got "tcp://engine"'],
     [['--catalog', 'etcd'], '--catalog must be embedded or consul, got "etcd"'],
     [['--catalog', 'consul', '--consul', 'consul:8500/v1'], '--consul must be the Consul agent as host:port'],
     [['--orchestrator', 'swarm', '--pool-name', 'a b'], '--pool-name must be 1-63 letters, digits or . _ -'],

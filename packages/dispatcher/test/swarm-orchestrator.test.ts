@@ -111,7 +111,10 @@ describe('SwarmOrchestrator against a real Swarm', () => {
     'says what is wrong: Docker unreachable, a missing network, a task that cannot be placed or fails',
     async () => {
       const unreachable = orchestrator({ docker: new Docker({ socketPath: '/nonexistent/docker.sock' }) });
-      await expect(unreachable.start({ name: 'ada' })).rejects.toMatchObject({ name: 'DockerUnreachableError' });
+      await expect(unreachable.start({ name: 'ada' })).rejects.toMatchObject({
+        name: 'DockerUnreachableError',
+        message: expect.stringMatching(/unix:\/\/\/nonexistent\/docker\.sock does not answer \(ENOENT\): start Docker/),
+      });
       const noNetwork = orchestrator({ network: 'p2pm-no-such-network' });
       await expect(noNetwork.start({ name: 'ada' })).rejects.toMatchObject({
         name: 'NetworkMissingError',

@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EmbeddedCatalog, LocalProcessOrchestrator, WarmPool } from '../src/index.js';
+import { EmbeddedCatalog, LocalProcessOrchestrator, type StartFailure, WarmPool } from '../src/index.js';
 import { listenerPid } from './helpers/proc.js';
 
 describe('WarmPool with local peers and the embedded catalog', () => {
@@ -72,6 +73,38 @@ describe('WarmPool with local peers and the embedded catalog', () => {
     expect(moved).toMatchObject({ healthy: true, instanceId: peer?.instanceId });
     // (A replacement may have started meanwhile: the pool counts only healthy vacant peers.)
     expect(placed).toContain(`${peer?.id}:${moved?.webPort}`);
+  });
+
+  it('after a failed start, pauses, says why and tells who waits; starts again once peers can start', async () => {
+    // The real peer command behind a gate: while the file \`broken\` exists, a peer exits at once.
+    const broken = join(dir, 'broken');
+    const gate = join(dir, 'gate.mjs');
+    const peerMain = join(dirname(createRequire(import.meta.url).resolve('@p2p-messenger/peer')), 'cli', 'main.js');
+    await writeFile(broken, '');
+    await writeFile(
+      gate,
+      `import { existsSync } from 'node:fs';\nif (existsSync(${JSON.stringify(broken)})) process.exit(3);\nawait import(${JSON.stringify(peerMain)});\n`,
+    );
+    await orchestrator.close();
+    orchestrator = new LocalProcessOrchestrator({ dataRoot: join(dir, 'peers'), command: [process.execPath, gate] });
+    pool = new WarmPool({ orchestrator, catalog, target: 1, reconcileIntervalMs: 50, retryAfterFailureMs: 500 });
+    const failedAt: number[] = [];
+    const stalls: StartFailure[] = [];
+    pool.on('failed', () => failedAt.push(Date.now()));
+    pool.on('stalled', (failure) => stalls.push(failure));
+    pool.start();
+    await expect.poll(() => failedAt.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(3);
+    // Not again at once (which would hammer the engine), but after the pause.
+    for (let i = 1; i < failedAt.length; i++) {
+      expect((failedAt[i] as number) - (failedAt[i - 1] as number)).toBeGreaterThanOrEqual(450);
+    }
+    expect(pool.startFailure?.error.message).toMatch(/exited with 3/);
+    expect(stalls.length).toBeGreaterThanOrEqual(1);
+    expect(stalls[0]?.retryAtMs).toBeGreaterThan(failedAt[0] as number);
+
+    await rm(broken);
+    await expect.poll(vacantCount, { timeout: 20_000 }).toBe(1);
+    expect(pool.startFailure).toBeNull();
   });
 
   it('starts no extra peer for a refill asked for while the vacant peers are coming back', async () => {

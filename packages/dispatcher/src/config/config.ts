@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DispatcherConfigError } from '../errors.js';
 import { type CatalogChoice, catalogOf } from './catalog-config.js';
+import { type DockerEngineAddress, dockerEngineOf } from './docker-host.js';
 import { DEFAULTS, LOG_LEVELS, OPTIONS, type OptionKey, type OptionSpec } from './options.js';
 import { type RouterChoice, routerOf } from './router-config.js';
 import { dockerName, type Setting, urlOf } from './setting-values.js';
@@ -21,7 +22,13 @@ export interface DispatcherConfig {
   /** Where peers run: child processes of this machine, or a Swarm service each. */
   readonly orchestrator:
     | { readonly kind: 'local' }
-    | { readonly kind: 'swarm'; readonly peerImage: string; readonly network: string };
+    | {
+        readonly kind: 'swarm';
+        readonly peerImage: string;
+        readonly network: string;
+        /** The engine (a Swarm manager), from --docker-host or DOCKER_HOST. */
+        readonly docker: DockerEngineAddress;
+      };
   /** This dispatcher's pool: the label of its peer services, and its part of Consul KV. */
   readonly pool: string;
   /** Who owns which peer: SQLite in the data dir, or Consul KV (shared by dispatcher replicas). */
@@ -169,6 +176,7 @@ function orchestratorOf(one: (key: OptionKey) => Setting | undefined): Dispatche
     kind: 'swarm',
     peerImage: one('peerImage')?.value.trim() || DEFAULTS.peerImage,
     network: dockerName(one('swarmNetwork'), DEFAULTS.swarmNetwork),
+    docker: dockerEngineOf(one('dockerHost')),
   });
 }
 

@@ -91,6 +91,14 @@ export const OPTIONS = {
     shown: 'p2pm-peers',
     help: 'with --orchestrator swarm: the attachable overlay network of the dispatcher and its peers',
   },
+  dockerHost: {
+    flag: 'docker-host',
+    env: 'DOCKER_HOST',
+    kind: 'string',
+    arg: 'ADDR',
+    shown: 'unix:///var/run/docker.sock',
+    help: 'with --orchestrator swarm: the Docker engine (a Swarm manager): unix:///path or tcp://host:port',
+  },
   poolName: {
     flag: 'pool-name',
     env: 'P2PM_POOL_NAME',

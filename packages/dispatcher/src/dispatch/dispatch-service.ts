@@ -2,14 +2,14 @@ import type { KeyObject } from 'node:crypto';
 import { issueTicket } from '@p2p-messenger/peer';
 import { type Logger, pino } from 'pino';
 import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
-import { TooBusyError } from '../errors.js';
-import type { WarmPool } from '../pool/warm-pool.js';
+import { PeersUnavailableError, TooBusyError } from '../errors.js';
+import type { StartFailure, WarmPool } from '../pool/warm-pool.js';
 import type { Router } from '../router/router.js';
 
 export interface DispatchOptions {
   catalog: Catalog;
-  /** Told who waits for a new peer, and when a claim took a vacant one. */
-  pool: Pick<WarmPool, 'want' | 'unwant' | 'refillSoon'>;
+  /** Told who waits for a new peer, and when a claim took a vacant one; asked whether peers can start. */
+  pool: Pick<WarmPool, 'want' | 'unwant' | 'refillSoon' | 'startFailure'>;
   router: Pick<Router, 'entryFor'>;
   ticketKey: KeyObject;
   /** Users waiting for a new peer at once; the next one gets TooBusyError. */
@@ -33,6 +33,7 @@ interface Waiter {
   abandonTimer: NodeJS.Timeout | null;
   done: Promise<CatalogPeer>;
   resolve: (peer: CatalogPeer) => void;
+  reject: (err: Error) => void;
 }
 
 /**
@@ -77,18 +78,53 @@ export class DispatchService {
     if (this.#waiters.has(userId)) return;
     const wantsNewPeer = !(await this.#options.catalog.assignedTo(userId));
     if (this.#waiters.has(userId)) return;
+    if (wantsNewPeer) this.#throwIfPeersCannotStart();
     if (wantsNewPeer && this.#newPeerWaiters() >= this.#options.maxWaitingUsers) throw new TooBusyError(5);
     let resolve: (peer: CatalogPeer) => void = () => {};
-    const done = new Promise<CatalogPeer>((r) => {
-      resolve = r;
+    let reject: (err: Error) => void = () => {};
+    const done = new Promise<CatalogPeer>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
-    const waiter: Waiter = { sinceMs: Date.now(), wantsNewPeer, watchers: 0, abandonTimer: null, done, resolve };
+    // Told to whoever watches; a waiter nobody watches just goes.
+    done.catch(() => {});
+    const waiter: Waiter = {
+      sinceMs: Date.now(),
+      wantsNewPeer,
+      watchers: 0,
+      abandonTimer: null,
+      done,
+      resolve,
+      reject,
+    };
     this.#waiters.set(userId, waiter);
     this.#armAbandon(userId, waiter);
     if (wantsNewPeer) this.#options.pool.want(userId);
     this.#log.info({ userId, wantsNewPeer, waiting: this.#waiters.size }, 'user waits for a peer');
     // Theirs may have come back meanwhile.
     if (!wantsNewPeer) void this.#drain();
+  }
+
+  /**
+   * The pool's starts failed and none is under way: those waiting for a new peer are told at
+   * once (PeersUnavailableError) rather than left on the progress page. Those whose own peer is
+   * coming back keep waiting; a peer that came meanwhile is handed out first.
+   */
+  async startsFailed(failure: StartFailure): Promise<void> {
+    await this.#drain();
+    const error = new PeersUnavailableError(retryAfterS(failure));
+    for (const [userId, waiter] of this.#waiters) {
+      if (!waiter.wantsNewPeer) continue;
+      this.#forget(userId, waiter);
+      this.#log.warn({ userId, err: failure.error }, 'no peer can be started for a waiting user');
+      waiter.reject(error);
+    }
+  }
+
+  /** Within the pool's pause after failed starts, a new peer would not even be tried. */
+  #throwIfPeersCannotStart(): void {
+    const failure = this.#options.pool.startFailure;
+    if (failure && failure.retryAtMs > Date.now()) throw new PeersUnavailableError(retryAfterS(failure));
   }
 
   #newPeerWaiters(): number {
@@ -116,10 +152,16 @@ export class DispatchService {
         const onAbort = () => reject(signal.reason ?? new Error('aborted'));
         if (signal.aborted) onAbort();
         signal.addEventListener('abort', onAbort, { once: true });
-        void waiter.done.then((peer) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(peer);
-        });
+        void waiter.done.then(
+          (peer) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(peer);
+          },
+          (err: Error) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(err);
+          },
+        );
       });
     } finally {
       clearInterval(ticker);
@@ -217,4 +259,9 @@ export class DispatchService {
     }, this.#options.abandonAfterMs ?? 60_000);
     waiter.abandonTimer.unref();
   }
+}
+
+/** Whole seconds until the pool tries again; at least one. */
+function retryAfterS(failure: StartFailure): number {
+  return Math.max(1, Math.ceil((failure.retryAtMs - Date.now()) / 1000));
 }

@@ -1,10 +1,10 @@
 import { openEventStream } from '@p2p-messenger/peer';
 import type { FastifyInstance } from 'fastify';
 import type { DispatchService } from '../dispatch/dispatch-service.js';
-import { TooBusyError } from '../errors.js';
+import { PeersUnavailableError, TooBusyError } from '../errors.js';
 import type { DispatcherMetrics } from '../ops/metrics.js';
 import { handOver } from './hand-over.js';
-import { startingPage } from './pages.js';
+import { PEERS_UNAVAILABLE_TEXT, startingPage } from './pages.js';
 import { currentUser } from './sessions.js';
 
 /** Into the user's peer: `/go`, and the progress page (with live progress) while one starts. */
@@ -25,7 +25,7 @@ export function dispatchRoutes(
     return reply.type('text/html; charset=utf-8').send(startingPage());
   });
 
-  // Server-sent events: `progress` while the user waits, then `ready` (go to /go) or `busy`.
+  // Server-sent events: `progress` while the user waits, then `ready` (go to /go), `busy`, or `unavailable`.
   app.get('/starting/events', async (request, reply) => {
     const user = currentUser(request);
     if (!user) return reply.code(401).send({ error: 'log in first' });
@@ -41,7 +41,9 @@ export function dispatchRoutes(
       send('ready', { url: '/go' });
     } catch (err) {
       if (err instanceof TooBusyError) send('busy', { retryAfterS: err.retryAfterS });
-      else if (!left.signal.aborted) request.log.error({ err }, 'waiting for a peer failed');
+      else if (err instanceof PeersUnavailableError) {
+        send('unavailable', { retryAfterS: err.retryAfterS, text: PEERS_UNAVAILABLE_TEXT });
+      } else if (!left.signal.aborted) request.log.error({ err }, 'waiting for a peer failed');
     } finally {
       raw.end();
     }

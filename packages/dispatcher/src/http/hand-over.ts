@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DispatchService } from '../dispatch/dispatch-service.js';
-import { TooBusyError } from '../errors.js';
+import { PeersUnavailableError, TooBusyError } from '../errors.js';
 import type { DispatcherMetrics } from '../ops/metrics.js';
-import { messagePage } from './pages.js';
+import { messagePage, PEERS_UNAVAILABLE_TEXT } from './pages.js';
 import type { SessionUser } from './sessions.js';
 
 /**
@@ -25,6 +25,7 @@ export async function handOver(
   try {
     await dispatch.enqueue(user.uid);
   } catch (err) {
+    if (err instanceof PeersUnavailableError) return unavailable(reply, err);
     if (!(err instanceof TooBusyError)) throw err;
     return tooBusy(reply, err);
   }
@@ -42,4 +43,13 @@ function tooBusy(reply: FastifyReply, err: TooBusyError): FastifyReply {
         label: 'Try again',
       }),
     );
+}
+
+/** The user is told plainly (the operator's log and /readyz say why), not kept on a progress page. */
+function unavailable(reply: FastifyReply, err: PeersUnavailableError): FastifyReply {
+  return reply
+    .code(503)
+    .header('retry-after', String(err.retryAfterS))
+    .type('text/html; charset=utf-8')
+    .send(messagePage('Not available', PEERS_UNAVAILABLE_TEXT, { href: '/go', label: 'Try again' }));
 }

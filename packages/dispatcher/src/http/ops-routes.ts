@@ -12,14 +12,18 @@ export function opsRoutes(
   init: {
     metrics: DispatcherMetrics;
     ready: () => boolean;
+    /** Why the dispatcher cannot do its job now though it is up (e.g. peers cannot be started), or null. */
+    trouble?: () => string | null;
     admin: { user: string; password: string };
     metricsElsewhere: boolean;
   },
 ): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) =>
-    init.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' }),
-  );
+  app.get('/readyz', async (_request, reply) => {
+    if (!init.ready()) return reply.code(503).send({ status: 'starting' });
+    const trouble = init.trouble?.() ?? null;
+    return trouble ? reply.code(503).send({ status: 'failing', error: trouble }) : { status: 'ready' };
+  });
   if (init.metricsElsewhere) return;
   app.get('/metrics', { onRequest: adminOnly(init.admin) }, async (_request, reply) =>
     reply.type(init.metrics.registry.contentType).send(await init.metrics.registry.metrics()),

@@ -52,6 +52,10 @@ export function startingPage(): string {
   );
 }
 
+/** What a user is told when no peer can be started for them (the page, and the progress page's script). */
+export const PEERS_UNAVAILABLE_TEXT =
+  'Peers cannot be started right now. The operator has been told; try again in a few minutes.';
+
 export function messagePage(title: string, text: string, link?: { href: string; label: string }): string {
   const a = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a></p>` : '';
   return page(title, `${problem(text)}${a}`);

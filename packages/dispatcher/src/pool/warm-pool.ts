@@ -24,7 +24,19 @@ export interface WarmPoolOptions {
   answerTimeoutMs?: number;
   /** Failed probes in a row before a peer counts as unhealthy. */
   unhealthyAfter?: number;
+  /**
+   * After a failed start, how long the pool starts no other: what failed (a missing image, an
+   * engine gone) mostly lasts, and starting again at once would hammer the engine.
+   */
+  retryAfterFailureMs?: number;
   log?: Logger;
+}
+
+/** Peers cannot be started now: the last start failed, and none is under way. */
+export interface StartFailure {
+  error: Error;
+  /** When the pool starts a peer again (at its next refill from then on). */
+  retryAtMs: number;
 }
 
 /** Where a probe reaches a peer's web server. */
@@ -48,6 +60,8 @@ interface WarmPoolEvents {
   retired: [peerId: string];
   /** A start failed (the pool tries again at the next fill). */
   failed: [error: Error];
+  /** A start failed and none is under way: no peer is coming for those who wait for one. */
+  stalled: [failure: StartFailure];
 }
 
 /**
@@ -73,6 +87,8 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   #filling: Promise<void> | null = null;
   #seq = 0;
   #refillTimer: NodeJS.Timeout | null = null;
+  /** The last start's failure, until a start succeeds. */
+  #failure: { error: Error; atMs: number } | null = null;
   readonly #onRestarted = (instance: PeerInstance) => void this.#place(instance);
   /** Down until it is back: no ticket is handed out for it meanwhile (its owner waits on the progress page). */
   readonly #onDied = (instance: PeerInstance) =>
@@ -141,6 +157,16 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     return this.#options.target;
   }
 
+  /** Why peers cannot be started now, or null: none failed since the last that started, or one is under way. */
+  get startFailure(): StartFailure | null {
+    if (!this.#failure || this.#starting > 0) return null;
+    return { error: this.#failure.error, retryAtMs: this.#failure.atMs + this.#retryAfterFailureMs() };
+  }
+
+  #retryAfterFailureMs(): number {
+    return this.#options.retryAfterFailureMs ?? 5_000;
+  }
+
   set target(target: number) {
     this.#options.target = target;
     void this.fill();
@@ -199,7 +225,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     for (;;) {
       const { vacant } = await this.stats();
       const missing = this.#options.target + this.#waiting.size - vacant - this.#resumingVacant - this.#starting;
-      if (!this.#running || missing <= 0 || this.#starting >= limit) break;
+      if (!this.#running || missing <= 0 || this.#starting >= limit || this.#holdingBack()) break;
       starts.push(this.#startOne());
     }
     // Whenever one start ends, look again: the others need not be waited for.
@@ -210,9 +236,15 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     }
   }
 
+  /** Within the pause after a failed start. */
+  #holdingBack(): boolean {
+    return this.#failure !== null && Date.now() < this.#failure.atMs + this.#retryAfterFailureMs();
+  }
+
   async #startOne(): Promise<void> {
     this.#starting++;
     const begun = performance.now();
+    let failed: Error | null = null;
     try {
       const instance = await this.#options.orchestrator.start({
         name: `peer-${Date.now().toString(36)}-${++this.#seq}`,
@@ -221,15 +253,24 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
         await this.#options.orchestrator.stop(instance.instanceId);
         return;
       }
+      if (this.#failure) this.#log.info({ peerId: instance.peerId }, 'peers start again');
+      this.#failure = null;
       await this.#place(instance);
       this.#log.info({ peerId: instance.peerId }, 'vacant peer ready');
       this.emit('ready', instance, performance.now() - begun);
     } catch (err) {
       if (!this.#running) return;
-      this.#log.warn({ err }, 'could not start a pool peer');
-      this.emit('failed', err as Error);
+      failed = err as Error;
+      // The first failure of a run of them is the operator's business; the same again is noise.
+      const again = this.#failure?.error.message === failed.message;
+      this.#failure = { error: failed, atMs: Date.now() };
+      if (again) this.#log.warn({ err }, 'could not start a pool peer');
+      else this.#log.error({ err, retryInMs: this.#retryAfterFailureMs() }, 'peers cannot be started');
+      this.emit('failed', failed);
     } finally {
       this.#starting--;
+      const failure = failed && this.startFailure;
+      if (failure) this.emit('stalled', failure);
     }
   }
 

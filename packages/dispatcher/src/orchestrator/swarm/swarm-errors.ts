@@ -37,11 +37,24 @@ export class TaskPendingError extends SwarmError {
 
 /** The engine's error as one of the above, when it is one; else as it came. */
 export function swarmErrorOf(err: unknown, what: string): Error {
-  const e = err as { code?: string; statusCode?: number; json?: { message?: string }; message?: string };
+  const e = err as {
+    code?: string;
+    statusCode?: number;
+    json?: { message?: string };
+    message?: string;
+    address?: string;
+    port?: number;
+  };
   const message = e.json?.message ?? e.message ?? String(err);
-  if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'EACCES') {
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'ECONNRESET') {
+    // A socket's path, or a TCP address: where it was looked for, as DOCKER_HOST would name it.
+    const at = e.address?.startsWith('/') ? `unix://${e.address}` : e.address ? `tcp://${e.address}:${e.port}` : '';
+    const fix =
+      e.code === 'EACCES'
+        ? 'give the dispatcher access to the socket (run it in the socket’s group)'
+        : 'start Docker (systemctl start docker, or dockerd), or point --docker-host (DOCKER_HOST) at the engine’s socket';
     return new DockerUnreachableError(
-      `the Docker engine does not answer (${e.code}): start dockerd, or give the dispatcher its socket`,
+      `${what}: the Docker engine${at ? ` at ${at}` : ''} does not answer (${e.code}): ${fix}`,
     );
   }
   if (e.statusCode === 503 && /swarm/i.test(message)) {

@@ -112,13 +112,24 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
   async start(spec: PeerSpec): Promise<PeerInstance> {
     if (this.#closed) throw new SwarmError('the orchestrator is closing');
     const networkId = await this.#ready();
+  /**
+   * Whether this can work at all: the engine answers, is a Swarm manager, and has the network.
+   * Rejects with the typed error that says what to do (a dispatcher checks before it opens).
+   */
+  async check(): Promise<void> {
+    await this.#ready();
+  }
+
     const instanceId = spec.instanceId ?? `p-${randomBytes(6).toString('hex')}`;
     if (!INSTANCE_ID.test(instanceId)) throw new SwarmError(`${instanceId} is not an instance id`);
     const already = this.#running.get(instanceId);
     if (already) return { ...already.instance };
     await this.#turn();
     try {
-      const existing = await this.#serviceOf(instanceId);
+      // An engine gone since the check answers no more: said as such, not as a socket error.
+      const existing = await this.#serviceOf(instanceId).catch((err: unknown) => {
+        throw swarmErrorOf(err, `starting ${spec.name}`);
+      });
       if (existing) return await this.#adopt(instanceId, spec.name, existing);
       if (spec.instanceId && !(await this.#volumeExists(instanceId))) {
         throw new SwarmError(`instance ${instanceId} has no volume (${volumeName(instanceId)}) any more`);
