@@ -30,4 +30,3 @@ export function dockerEngineOf(setting: Setting | undefined): DockerEngineAddres
     `${setting.from} must be the Docker engine's socket (unix:///var/run/docker.sock) or tcp://host:port, got ${JSON.stringify(setting.value)}`,
   );
 }
-
