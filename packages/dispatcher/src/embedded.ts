@@ -9,6 +9,7 @@ import type { LoginGuardLimits } from './accounts/login-guard.js';
 import { build } from './app.js';
 import type { Catalog } from './catalog/catalog.js';
 import { ConsulCatalog } from './catalog/consul/consul-catalog.js';
+import { peerConsulSettings, peerServiceName } from './catalog/consul/peer-registration.js';
 import { EmbeddedCatalog } from './catalog/embedded-catalog.js';
 import type { DispatcherConfig } from './config/config.js';
 import { type DispatcherSecrets, loadOrCreateSecrets } from './config/secrets.js';
@@ -55,17 +56,16 @@ export async function startEmbedded(
   // Read at each peer's start, by when the app listens (and, for port 0, has its port).
   const catalogUrl = () =>
     `${config.advertiseUrl ?? `http://${loopbackFor(config.host)}:${portOf(app, config.port)}`}/catalog/v1`;
+  // With the catalog in Consul, peers register there and find each other through it; else through the dispatcher's catalog.
+  const peerDiscovery = () =>
+    config.catalog.kind === 'consul'
+      ? { consul: peerConsulSettings(config.pool, config.catalog.peersAgent) }
+      : { catalogUrl: catalogUrl(), catalogToken: secrets.catalogToken };
   const orchestrator = orchestratorFor(config, log, {
-    local: () => ({
-      dispatcherKeyFile: secrets.ticketPublicKeyFile,
-      catalogUrl: catalogUrl(),
-      catalogToken: secrets.catalogToken,
-    }),
-    swarm: () => ({
-      ticketPublicKeyPem: secrets.ticketPublicKeyPem,
-      catalogUrl: catalogUrl(),
-      catalogToken: secrets.catalogToken,
-    }),
+    local: () => ({ dispatcherKeyFile: secrets.ticketPublicKeyFile, ...peerDiscovery() }),
+    swarm: () => ({ ticketPublicKeyPem: secrets.ticketPublicKeyPem, ...peerDiscovery() }),
+    ...(init.peerCommand ? { peerCommand: init.peerCommand } : {}),
+  });
   // A Swarm that cannot be used fails the start with what to do, rather than a dispatcher that never gets ready.
   if (orchestrator instanceof SwarmOrchestrator) {
     await orchestrator.check().catch(async (err: unknown) => {
@@ -75,8 +75,6 @@ export async function startEmbedded(
       throw err;
     });
   }
-    ...(init.peerCommand ? { peerCommand: init.peerCommand } : {}),
-  });
   const app = await build({
     config,
     secrets,
@@ -97,7 +95,13 @@ export async function startEmbedded(
 /** The catalog in the data dir, or in Consul KV (checked at once: a wrong --consul stops the start). */
 async function catalogFor(config: DispatcherConfig, log: Logger): Promise<Catalog> {
   if (config.catalog.kind === 'embedded') return new EmbeddedCatalog(join(config.dataDir, 'catalog.db'));
-  const catalog = new ConsulCatalog({ agent: config.catalog.agent, pool: config.pool, log });
+  // Healthy only while the peer's own Consul registration passes too (every replica sees the same).
+  const catalog = new ConsulCatalog({
+    agent: config.catalog.agent,
+    pool: config.pool,
+    peerService: peerServiceName(config.pool),
+    log,
+  });
   try {
     await catalog.list();
   } catch (err) {
@@ -116,12 +120,12 @@ function orchestratorFor(
   const chosen = config.orchestrator;
   if (chosen.kind === 'swarm') {
     return new SwarmOrchestrator({
+      // Only the configuration's address (docker-modem would read DOCKER_HOST itself otherwise).
+      docker: new Docker({ host: undefined, ...chosen.docker }),
       image: chosen.peerImage,
       network: chosen.network,
       pool: config.pool,
       maxConcurrentStarts: config.maxConcurrentStarts,
-      // Only the configuration's address (docker-modem would read DOCKER_HOST itself otherwise).
-      docker: new Docker({ host: undefined, ...chosen.docker }),
       peerSettings: settings.swarm,
       log,
     });

@@ -3,29 +3,48 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConsulStandIn } from '../../discovery/test/helpers/consul-standin.js';
-import { ConsulCatalog, ConsulUnavailableError } from '../src/index.js';
+import { ConsulCatalog, ConsulUnavailableError, type NewCatalogPeer } from '../src/index.js';
 import { catalogCompliance } from './helpers/catalog-compliance.js';
 import { catalogPeer } from './helpers/catalog-peer.js';
+import { agentForTest, freshPool } from './helpers/consul-agent.js';
+import { ConsulPeerServices } from './helpers/consul-peer-services.js';
 
 const run = promisify(execFile);
 const BUILT = fileURLToPath(new URL('../dist/catalog/consul/consul-catalog.js', import.meta.url));
 
-/** A real agent when CONSUL_HTTP_ADDR names one, else the stand-in; each test its own pool. */
-async function agentForTest(): Promise<{ agent: string; stop: () => Promise<void> }> {
-  const real = process.env.CONSUL_HTTP_ADDR;
-  if (real) return { agent: /^https?:\/\//.test(real) ? real : `http://${real}`, stop: async () => {} };
-  const standIn = await ConsulStandIn.start();
-  return { agent: standIn.url, stop: () => standIn.stop() };
+/** A catalog following its peers' Consul health, whose peers register in Consul (passing) as they are registered. */
+class RegisteringCatalog extends ConsulCatalog {
+  readonly #services: ConsulPeerServices;
+  constructor(agent: string, pool: string, services: ConsulPeerServices) {
+    super({ agent, pool, peerService: `svc-${pool}` });
+    this.#services = services;
+  }
+  override async register(peer: NewCatalogPeer): Promise<void> {
+    await this.#services.add(peer.id);
+    await super.register(peer);
+  }
 }
-
-let pools = 0;
-const freshPool = () => `test-${process.pid}-${Date.now()}-${++pools}`;
 
 describe('ConsulCatalog', () => {
   catalogCompliance(async () => {
     const { agent, stop } = await agentForTest();
     const pool = freshPool();
     return { open: async () => new ConsulCatalog({ agent, pool }), dispose: stop };
+  });
+
+  describe('following its peers’ health in Consul', () => {
+    catalogCompliance(async () => {
+      const { agent, stop } = await agentForTest();
+      const pool = freshPool();
+      const services = new ConsulPeerServices(agent, `svc-${pool}`);
+      return {
+        open: async () => new RegisteringCatalog(agent, pool, services),
+        dispose: async () => {
+          await services.removeAll();
+          await stop();
+        },
+      };
+    });
   });
 
   describe('shared by two dispatchers', () => {
@@ -38,13 +57,15 @@ describe('ConsulCatalog', () => {
 
     it('gives 10 vacant peers to 10 distinct users when two dispatcher processes race 50 log-ins', async () => {
       const pool = freshPool();
-      const catalog = new ConsulCatalog({ agent, pool });
+      // As dispatchers run it: following the peers' health, each peer registered (passing) in Consul.
+      const services = new ConsulPeerServices(agent, `svc-${pool}`);
+      const catalog = new RegisteringCatalog(agent, pool, services);
       for (let n = 1; n <= 10; n++) await catalog.register(catalogPeer(n));
       // Each process claims 25 users at once; a user may try both dispatchers (a reload
       // landing on the other replica), so users 0-9 log in on both.
       const racer = (first: number) => `
         const { ConsulCatalog } = await import(${JSON.stringify(BUILT)});
-        const catalog = new ConsulCatalog({ agent: ${JSON.stringify(agent)}, pool: ${JSON.stringify(pool)} });
+        const catalog = new ConsulCatalog({ agent: ${JSON.stringify(agent)}, pool: ${JSON.stringify(pool)}, peerService: ${JSON.stringify(`svc-${pool}`)} });
         const users = Array.from({ length: 25 }, (_, i) => 'user-' + (i < 10 ? i : ${first} + i));
         const claims = await Promise.all(users.map((u) => catalog.claim(u)));
         await catalog.close();
@@ -66,6 +87,7 @@ describe('ConsulCatalog', () => {
       for (const [owner, id] of won) expect(ownerOf.get(id)).toBe(owner);
       expect(byOwner.size).toBe(10);
       await catalog.close();
+      await services.removeAll();
     });
 
     it('sees the claims another dispatcher makes, through its watch', async () => {

@@ -86,15 +86,25 @@ describe('dispatcher configuration', () => {
   });
 
   it('keeps who owns which peer in Consul KV when told to, at the agent given', () => {
-    expect(run(['--catalog', 'consul']).catalog).toEqual({ kind: 'consul', agent: 'http://127.0.0.1:8500' });
+    expect(run(['--catalog', 'consul']).catalog).toEqual({
+      kind: 'consul',
+      agent: 'http://127.0.0.1:8500',
+      peersAgent: 'http://127.0.0.1:8500',
+    });
     expect(run([], { P2PM_CATALOG: 'consul', CONSUL_HTTP_ADDR: 'consul:8500' }).catalog).toEqual({
       kind: 'consul',
       agent: 'http://consul:8500',
+      peersAgent: 'http://consul:8500',
     });
     expect(run(['--catalog', 'consul', '--consul', 'https://10.0.0.5:8501']).catalog).toEqual({
       kind: 'consul',
       agent: 'https://10.0.0.5:8501',
+      peersAgent: 'https://10.0.0.5:8501',
     });
+    // Peers may reach the agent at another address than the dispatcher does.
+    expect(
+      run([], { P2PM_CATALOG: 'consul', CONSUL_HTTP_ADDR: '127.0.0.1:8500', P2PM_PEERS_CONSUL: 'consul:8500' }).catalog,
+    ).toEqual({ kind: 'consul', agent: 'http://127.0.0.1:8500', peersAgent: 'http://consul:8500' });
   });
 
   it('routes users to a host per peer through Traefik when told to', () => {
@@ -168,6 +178,8 @@ describe('dispatcher configuration', () => {
     [['--orchestrator', 'swarm', '--docker-host', 'tcp://engine'], 'or tcp://host:port, got "tcp://engine"'],
     [['--catalog', 'etcd'], '--catalog must be embedded or consul, got "etcd"'],
     [['--catalog', 'consul', '--consul', 'consul:8500/v1'], '--consul must be the Consul agent as host:port'],
+    [['--catalog', 'consul', '--peers-consul', 'consul:x'], '--peers-consul must be the Consul agent as host:port'],
+    [['--peers-consul', 'consul:8500'], '--peers-consul goes with --catalog consul'],
     [['--orchestrator', 'swarm', '--pool-name', 'a b'], '--pool-name must be 1-63 letters, digits or . _ -'],
     [['--advertise-url', 'dispatcher:8080'], '--advertise-url must be an http(s) URL of a site root'],
     [['--advertise-url', 'not a url'], '--advertise-url must be a URL such as http://dispatcher:8080'],

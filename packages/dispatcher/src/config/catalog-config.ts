@@ -4,7 +4,14 @@ import type { Setting } from './setting-values.js';
 
 type Lookup = (key: OptionKey) => Setting | undefined;
 
-export type CatalogChoice = { readonly kind: 'embedded' } | { readonly kind: 'consul'; readonly agent: string };
+export type CatalogChoice =
+  | { readonly kind: 'embedded' }
+  | {
+      readonly kind: 'consul';
+      readonly agent: string;
+      /** The agent as the peers reach it: they register there, and find each other through it. */
+      readonly peersAgent: string;
+    };
 
 function kindOf<K extends string>(setting: Setting | undefined, kinds: readonly K[]): K {
   const value = (setting?.value.trim() || kinds[0]) as K;
@@ -31,6 +38,11 @@ function agentOf(setting: Setting | undefined): string {
 
 export function catalogOf(one: Lookup): CatalogChoice {
   const kind = kindOf(one('catalog'), ['embedded', 'consul'] as const);
-  if (kind === 'embedded') return Object.freeze({ kind });
-  return Object.freeze({ kind, agent: agentOf(one('consul')) });
+  const peersConsul = one('peersConsul');
+  if (kind === 'embedded') {
+    if (peersConsul) throw new DispatcherConfigError(`${peersConsul.from} goes with --catalog consul`);
+    return Object.freeze({ kind });
+  }
+  const agent = agentOf(one('consul'));
+  return Object.freeze({ kind, agent, peersAgent: peersConsul ? agentOf(peersConsul) : agent });
 }

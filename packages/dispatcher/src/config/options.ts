@@ -131,6 +131,14 @@ export const OPTIONS = {
     shown: '127.0.0.1:8500',
     help: 'with --catalog consul: the Consul agent (host:port or http(s)://host:port)',
   },
+  peersConsul: {
+    flag: 'peers-consul',
+    env: 'P2PM_PEERS_CONSUL',
+    kind: 'string',
+    arg: 'ADDR',
+    shown: 'the --consul address',
+    help: 'with --catalog consul: the Consul agent as the peers reach it (in a Swarm: consul:8500); peers register there and find each other through it',
+  },
   router: {
     flag: 'router',
     env: 'P2PM_ROUTER',

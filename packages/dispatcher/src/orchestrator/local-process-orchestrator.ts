@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { backoffDelay } from '@p2p-messenger/discovery';
 import { type Logger, pino } from 'pino';
+import type { PeerConsulSettings } from '../catalog/consul/peer-registration.js';
 import { InstanceTable } from './instance-table.js';
 import { trySetNiceness } from './niceness.js';
 import {
@@ -24,6 +25,8 @@ export interface PeerSettings {
   /** The dispatcher's catalog, which the peer uses as its directory. */
   catalogUrl?: string;
   catalogToken?: string;
+  /** The Consul agent the peer registers in (on loopback, as it listens) and finds the pool's peers through. */
+  consul?: PeerConsulSettings;
 }
 
 export interface LocalProcessOptions {
@@ -66,6 +69,13 @@ const STARTING_NICENESS = 10;
 function defaultCommand(): string[] {
   const peerEntry = createRequire(import.meta.url).resolve('@p2p-messenger/peer');
   return [process.execPath, '--max-semi-space-size=1', join(dirname(peerEntry), 'cli', 'main.js')];
+}
+
+function consulArgs(consul: PeerConsulSettings): string[] {
+  return [
+    ...['--consul', consul.agent, '--consul-service', consul.serviceName, '--advertise', '127.0.0.1'],
+    ...consul.tags.flatMap((tag) => ['--consul-tag', tag]),
+  ];
 }
 
 /**
@@ -216,6 +226,7 @@ export class LocalProcessOrchestrator extends EventEmitter<OrchestratorEvents> i
       ...['--listen', '127.0.0.1', '--greeting-port', '0', '--secure-port', '0', '--web-port', '0'],
       ...(settings.dispatcherKeyFile ? ['--dispatcher-key', settings.dispatcherKeyFile] : []),
       ...(settings.catalogUrl ? ['--catalog', settings.catalogUrl] : []),
+      ...(settings.consul ? consulArgs(settings.consul) : []),
       '--no-interactive',
       '--no-multicast',
       '--exit-with-parent',

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type Logger, pino } from 'pino';
 import type { Catalog, CatalogEvents, CatalogPeer, NewCatalogPeer } from '../catalog.js';
 import { ConsulKv, type KvEntry, type KvWrite } from './consul-kv.js';
+import { ServiceHealth } from './service-health.js';
 
 /** A check-and-set that keeps losing to other writers this often gives up (they are making progress). */
 const MAX_ATTEMPTS = 32;
@@ -9,6 +10,8 @@ const MAX_ATTEMPTS = 32;
 interface Tree {
   peers: Map<string, { peer: CatalogPeer; index: number }>;
   owners: Map<string, { peerId: string; index: number }>;
+  /** Peers whose Consul service passes its checks; null when health is not followed. */
+  passing: ReadonlySet<string> | null;
 }
 
 export interface ConsulCatalogOptions {
@@ -16,6 +19,11 @@ export interface ConsulCatalogOptions {
   agent: string;
   /** This pool's part of the KV store: `p2p-messenger/pools/<pool>/`. */
   pool: string;
+  /**
+   * The Consul service the pool's peers register under (with health checks). Given, a peer
+   * counts as healthy only while its registration there passes, whichever replica started it.
+   */
+  peerService?: string;
   log?: Logger;
 }
 
@@ -25,7 +33,9 @@ export interface ConsulCatalogOptions {
  * id). A claim is one transaction that creates the owner's key (only if absent) and rewrites
  * the peer's record (only if unchanged since read), so no peer goes to two users and no user
  * gets two peers, whichever replica they reach. Changes by any replica arrive through a
- * blocking query on the pool's tree.
+ * blocking query on the pool's tree. With `peerService`, a peer is also healthy only while
+ * its own Consul registration passes its checks (a blocking query on the service's health):
+ * every replica then sees a peer that died or hangs as such, not only the one that probes it.
  */
 export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalog {
   readonly #kv: ConsulKv;
@@ -34,6 +44,7 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
   /** Peers this process is claiming right now: concurrent claims here try different peers. */
   readonly #claiming = new Set<string>();
   readonly #stopWatch: () => void;
+  readonly #health: ServiceHealth | null;
 
   constructor(options: ConsulCatalogOptions) {
     super();
@@ -52,6 +63,21 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
         failing = true;
       },
     );
+    let healthFailing = false;
+    this.#health = options.peerService
+      ? new ServiceHealth({
+          agent: options.agent,
+          service: options.peerService,
+          onChange: () => {
+            healthFailing = false;
+            this.emit('changed');
+          },
+          onError: (err) => {
+            if (!healthFailing) this.#log.warn({ err: err.message }, 'watching the peers’ health in Consul failed');
+            healthFailing = true;
+          },
+        })
+      : null;
   }
 
   async register(peer: NewCatalogPeer): Promise<void> {
@@ -68,7 +94,7 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
       const mine = this.#ownedBy(tree, owner);
       if (mine) return mine;
       const vacant = [...tree.peers.values()]
-        .filter(({ peer }) => peer.state === 'vacant' && peer.healthy)
+        .filter(({ peer }) => peer.state === 'vacant' && this.#seen(tree, peer).healthy)
         .sort((a, b) => a.peer.registeredAtMs - b.peer.registeredAtMs || (a.peer.id < b.peer.id ? -1 : 1));
       if (vacant.length === 0) return null;
       const pick = vacant.find(({ peer }) => !this.#claiming.has(peer.id)) ?? vacant[attempt % vacant.length];
@@ -81,7 +107,7 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
           { verb: 'cas', key: this.#ownerKey(owner), value: claimed.id, index: tree.owners.get(owner)?.index ?? 0 },
           { verb: 'cas', key: this.#peerKey(claimed.id), value: JSON.stringify(claimed), index: pick.index },
         ]);
-        if (took) return claimed;
+        if (took) return this.#seen(tree, claimed);
       } finally {
         this.#claiming.delete(claimed.id);
       }
@@ -94,12 +120,15 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
   }
 
   async get(peerId: string): Promise<CatalogPeer | null> {
-    return (await this.#read()).peers.get(peerId)?.peer ?? null;
+    const tree = await this.#read();
+    const entry = tree.peers.get(peerId);
+    return entry ? this.#seen(tree, entry.peer) : null;
   }
 
   async list(): Promise<CatalogPeer[]> {
-    return [...(await this.#read()).peers.values()]
-      .map(({ peer }) => peer)
+    const tree = await this.#read();
+    return [...tree.peers.values()]
+      .map(({ peer }) => this.#seen(tree, peer))
       .sort((a, b) => a.registeredAtMs - b.registeredAtMs || (a.id < b.id ? -1 : 1));
   }
 
@@ -132,6 +161,7 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
 
   async close(): Promise<void> {
     this.#stopWatch();
+    this.#health?.stop();
   }
 
   /** Rewrites one peer's record from what it is now (null: absent; returning null leaves it so). */
@@ -165,12 +195,22 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
   #ownedBy(tree: Tree, owner: string): CatalogPeer | null {
     const held = tree.owners.get(owner);
     const peer = held ? tree.peers.get(held.peerId)?.peer : undefined;
-    return peer && peer.owner === owner ? peer : null;
+    return peer && peer.owner === owner ? this.#seen(tree, peer) : null;
+  }
+
+  /**
+   * The record as the catalog's users see it: healthy only if the dispatcher's probes say so
+   * AND (when followed) its Consul checks pass. Writes keep the record as stored.
+   */
+  #seen(tree: Tree, peer: CatalogPeer): CatalogPeer {
+    if (!tree.passing || !peer.healthy || tree.passing.has(peer.id)) return peer;
+    return { ...peer, healthy: false };
   }
 
   async #read(): Promise<Tree> {
-    const tree: Tree = { peers: new Map(), owners: new Map() };
-    for (const entry of await this.#kv.tree(this.#prefix)) this.#file(tree, entry);
+    const [entries, passing] = await Promise.all([this.#kv.tree(this.#prefix), this.#health?.passing() ?? null]);
+    const tree: Tree = { peers: new Map(), owners: new Map(), passing };
+    for (const entry of entries) this.#file(tree, entry);
     return tree;
   }
 

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { PeerConsulSettings } from '../../catalog/consul/peer-registration.js';
 
 /** The labels every peer service, its containers and its volume carry. */
 export const LABELS = {
@@ -28,6 +29,8 @@ export interface PeerServiceSettings {
   ticketKey?: { id: string; name: string };
   catalogToken?: { id: string; name: string };
   catalogUrl?: string;
+  /** The Consul agent (as containers reach it) the peer registers in, under its service name as address. */
+  consul?: PeerConsulSettings;
 }
 
 export function serviceName(instanceId: string): string {
@@ -49,6 +52,16 @@ export function instanceLabels(pool: string, instanceId: string, name: string): 
   };
 }
 
+/** Other peers reach this one by its service name: dnsrr resolves it to the task on the overlay network. */
+function consulEnv(consul: PeerConsulSettings, address: string): string[] {
+  return [
+    `CONSUL_HTTP_ADDR=${consul.agent}`,
+    `P2PM_CONSUL_SERVICE=${consul.serviceName}`,
+    `P2PM_CONSUL_TAGS=${consul.tags.join(',')}`,
+    `P2PM_ADVERTISE=${address}`,
+  ];
+}
+
 /**
  * The Swarm service of one peer: one replica, its own named volume at /data (so identity and
  * history survive kills and reschedules), limits, restarts by Swarm, settings as variables and
@@ -66,6 +79,7 @@ export function peerServiceSpec(
     ...(settings.catalogUrl ? [`P2PM_CATALOG_URL=${settings.catalogUrl}`] : []),
     ...(settings.ticketKey ? ['P2PM_DISPATCHER_KEY_FILE=/run/configs/dispatcher-ticket-key.pem'] : []),
     ...(settings.catalogToken ? ['P2PM_CATALOG_TOKEN_FILE=/run/secrets/catalog-token'] : []),
+    ...(settings.consul ? consulEnv(settings.consul, serviceName(instanceId)) : []),
   ];
   const file = (fileName: string) => ({ Name: fileName, UID: '1000', GID: '1000', Mode: 0o400 });
   return {

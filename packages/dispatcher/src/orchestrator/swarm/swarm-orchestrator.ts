@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import Docker from 'dockerode';
 import { type Logger, pino } from 'pino';
+import type { PeerConsulSettings } from '../../catalog/consul/peer-registration.js';
 import { InstanceTable } from '../instance-table.js';
 import type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from '../orchestrator.js';
 import { DockerEvents, type EngineEvent } from './docker-events.js';
@@ -31,6 +32,8 @@ export interface SwarmPeerSettings {
   catalogUrl?: string;
   /** Becomes a Docker secret. */
   catalogToken?: string;
+  /** The Consul agent as peer containers reach it (e.g. consul:8500), to register in and find peers through. */
+  consul?: PeerConsulSettings;
 }
 
 export interface SwarmOrchestratorOptions {
@@ -109,9 +112,6 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     );
   }
 
-  async start(spec: PeerSpec): Promise<PeerInstance> {
-    if (this.#closed) throw new SwarmError('the orchestrator is closing');
-    const networkId = await this.#ready();
   /**
    * Whether this can work at all: the engine answers, is a Swarm manager, and has the network.
    * Rejects with the typed error that says what to do (a dispatcher checks before it opens).
@@ -120,6 +120,9 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     await this.#ready();
   }
 
+  async start(spec: PeerSpec): Promise<PeerInstance> {
+    if (this.#closed) throw new SwarmError('the orchestrator is closing');
+    const networkId = await this.#ready();
     const instanceId = spec.instanceId ?? `p-${randomBytes(6).toString('hex')}`;
     if (!INSTANCE_ID.test(instanceId)) throw new SwarmError(`${instanceId} is not an instance id`);
     const already = this.#running.get(instanceId);
@@ -299,6 +302,7 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
       memoryBytes: this.#options.memoryBytes ?? 256 * 1024 * 1024,
       placement: this.#options.placement ?? [],
       ...(given.catalogUrl ? { catalogUrl: given.catalogUrl } : {}),
+      ...(given.consul ? { consul: given.consul } : {}),
       ...(given.ticketPublicKeyPem
         ? { ticketKey: await ensureSwarmObject(this.#docker, 'config', pool, 'ticket-key', given.ticketPublicKeyPem) }
         : {}),
