@@ -46,3 +46,6 @@ export {
 export { type PoolStats, type StartFailure, WarmPool, type WarmPoolOptions } from './pool/warm-pool.js';
 export { EmbeddedRouter } from './router/embedded-router.js';
 export type { Router, RouteTarget } from './router/router.js';
+export { changeServiceLabels } from './router/service-labels.js';
+export { traefikLabels } from './router/traefik-labels.js';
+export { RouteNotLiveError, TraefikRouter, type TraefikRouterInit } from './router/traefik-router.js';

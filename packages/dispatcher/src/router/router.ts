@@ -17,4 +17,9 @@ export interface Router {
    * or an absolute URL on the peer's own origin (one host per peer, behind Traefik).
    */
   entryFor(peerId: string): string;
+  /**
+   * Origins other than the dispatcher's where its form posts may end (their redirects lead to
+   * the peers' own hosts), for its pages' CSP form-action; none when peers are on its site.
+   */
+  readonly formTargets?: readonly string[];
 }
