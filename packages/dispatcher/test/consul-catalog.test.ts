@@ -106,6 +106,30 @@ describe('ConsulCatalog', () => {
     });
   });
 
+  it('keeps a key per claimed peer, for the pool’s peers to see each other by', async () => {
+    const { agent, stop } = await agentForTest();
+    const pool = freshPool();
+    const catalog = new ConsulCatalog({ agent, pool });
+    const keys = async () => {
+      const answer = await fetch(`${agent}/v1/kv/p2p-messenger/pools/${pool}/claimed/?keys`);
+      return answer.status === 404 ? [] : ((await answer.json()) as string[]).map((key) => key.split('/').at(-1));
+    };
+    for (let n = 1; n <= 3; n++) await catalog.register(catalogPeer(n));
+    expect(await keys()).toEqual([]);
+    const ada = await catalog.claim('ada');
+    const bob = await catalog.claim('bob');
+    expect(await keys()).toEqual([ada?.id, bob?.id].sort());
+    await catalog.release(ada?.id as string);
+    expect(await keys()).toEqual([bob?.id]);
+    // Placed again (a restart): still claimed, still shown.
+    await catalog.register(catalogPeer(Number(bob?.id.slice(4))));
+    expect(await keys()).toEqual([bob?.id]);
+    await catalog.remove(bob?.id as string);
+    expect(await keys()).toEqual([]);
+    await catalog.close();
+    await stop();
+  });
+
   it('says clearly when Consul cannot be reached', async () => {
     const standIn = await ConsulStandIn.start();
     await standIn.stop();

@@ -60,6 +60,8 @@ describe('peers of a dispatcher whose catalog is in Consul', () => {
     await vacantPeers(d, 2);
     const ada = await guestInPeer(d);
     const bob = await guestInPeer(d);
+    // Spare peers again beside theirs, registered in Consul as well.
+    await vacantPeers(d, 2);
 
     const instances = await registered();
     for (const peer of [ada.peer, bob.peer]) {
@@ -101,6 +103,16 @@ describe('peers of a dispatcher whose catalog is in Consul', () => {
     await expect
       .poll(() => history(ada, bob.peer), { timeout: 20_000 })
       .toEqual(['hello Bob, through Consul', 'hello Ada']);
+
+    // Only users' peers see each other: the pool's spare peers (registered, passing) stayed out of sight all along.
+    expect((await peersOf(ada)).map((p) => p.id)).toEqual([bob.peer]);
+    const spares = [...(await registered()).keys()].filter((id) => id !== ada.peer && id !== bob.peer);
+    expect(spares).toHaveLength(2);
+    for (const spare of spares) expect(await statusOf(spare)).toEqual(['passing', 'passing']);
+    const claimedKeys = (await (
+      await fetch(`${agent}/v1/kv/p2p-messenger/pools/${pool}/claimed/?keys`)
+    ).json()) as string[];
+    expect(claimedKeys.map((key) => key.split('/').at(-1)).sort()).toEqual([ada.peer, bob.peer].sort());
   });
 
   it('deregisters a peer the admin removes', async () => {

@@ -12,7 +12,10 @@ const base: PeerServiceSettings = {
 };
 
 function envOf(settings: PeerServiceSettings): Map<string, string> {
-  const env = peerServiceSpec(settings, 'p-0123456789ab', 'peer-1').TaskTemplate?.ContainerSpec?.Env ?? [];
+  const task = peerServiceSpec(settings, 'p-0123456789ab', 'peer-1').TaskTemplate as {
+    ContainerSpec?: { Env?: string[] };
+  };
+  const env = task.ContainerSpec?.Env ?? [];
   return new Map(env.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
 
@@ -22,6 +25,8 @@ describe('a peer service registering in Consul', () => {
     expect(env.get('CONSUL_HTTP_ADDR')).toBe('http://consul:8500');
     expect(env.get('P2PM_CONSUL_SERVICE')).toBe('p2pm-peer-eu-1');
     expect(env.get('P2PM_CONSUL_TAGS')).toBe('p2p-messenger,p2pm-pool=eu-1');
+    // It sees (and is seen) only once claimed: the catalog's key per claimed peer.
+    expect(env.get('P2PM_CONSUL_VISIBLE_KEYS')).toBe('p2p-messenger/pools/eu-1/claimed/');
     // dnsrr: the service's name resolves to its task on the overlay network.
     expect(env.get('P2PM_ADVERTISE')).toBe(serviceName('p-0123456789ab'));
     // Discovery through Consul, not through the dispatcher's catalog.

@@ -84,6 +84,24 @@ describe('parseCommandLine', () => {
     expect(configOf(['--no-multicast']).discovery).toEqual({});
   });
 
+  it('lists only the peers with a key under --consul-visible-keys, which goes with --consul', () => {
+    const env = { CONSUL_HTTP_ADDR: 'consul:8500', P2PM_CONSUL_VISIBLE_KEYS: 'p2p-messenger/pools/eu-1/claimed/' };
+    expect(configOf(['--no-multicast', '--advertise', 'p2pm-peer-x'], env).discovery).toEqual({
+      consul: {
+        agent: 'consul:8500',
+        advertiseAddress: 'p2pm-peer-x',
+        tags: [],
+        visibleKeys: 'p2p-messenger/pools/eu-1/claimed/',
+      },
+    });
+    expect(configError(['--consul-visible-keys', 'a/']).message).toBe(
+      '--consul-visible-keys goes with --consul (or CONSUL_HTTP_ADDR)',
+    );
+    expect(
+      configError(['--consul', 'consul:8500', '--advertise', 'x', '--consul-visible-keys', '/claimed/']).message,
+    ).toMatch(/^--consul-visible-keys must be a Consul KV prefix \(printable, no spaces, not starting with "\/"\)/);
+  });
+
   it('reads the catalog from --catalog or P2PM_CATALOG_URL, and its token from the environment only', () => {
     expect(configOf(['--no-multicast', '--catalog', 'http://10.0.0.2:7600']).discovery).toEqual({
       catalog: { url: 'http://10.0.0.2:7600' },

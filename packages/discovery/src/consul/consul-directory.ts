@@ -11,6 +11,7 @@ import {
   peerFromHealthEntry,
   registrationFor,
 } from './service-record.js';
+import { VisibleKeys } from './visible-keys.js';
 
 export interface ConsulOptions {
   self: LocalPeerInfo;
@@ -29,6 +30,11 @@ export interface ConsulOptions {
   reapAfterMs?: number;
   /** How long one blocking query may wait for a change. */
   watchWaitMs?: number;
+  /**
+   * A Consul KV prefix: given, only peers with a key `<prefix><peerId>` are listed, and nobody
+   * while this peer has none (a dispatcher's spare peers: unseen, and seeing no one, until claimed).
+   */
+  visibleKeys?: string;
   retry?: { minDelayMs?: number; maxDelayMs?: number };
   log?: Logger;
 }
@@ -39,6 +45,7 @@ interface ConsulClient {
     check: { pass(o: object): Promise<unknown> };
   };
   health: { service(o: object): Promise<unknown> };
+  kv: { get(o: object): Promise<unknown> };
   watch(o: object): WatchHandle;
   destroy(): void;
 }
@@ -84,6 +91,10 @@ export class ConsulDirectory extends DirectoryBase {
   #failures = 0;
   #running = false;
   #beating: Promise<void> = Promise.resolve();
+  readonly #gate: VisibleKeys | null;
+  /** With a gate: the peers that may be seen (this one among them), or null until known. */
+  #visible: ReadonlySet<string> | null = null;
+  #lastEntries: HealthEntry[] = [];
 
   constructor(options: ConsulOptions) {
     super();
@@ -93,6 +104,15 @@ export class ConsulDirectory extends DirectoryBase {
     this.#serviceName = options.serviceName ?? DEFAULT_SERVICE_NAME;
     this.#ttlMs = options.ttlMs ?? 10_000;
     if (this.#ttlMs < 1_000) throw new DiscoveryConfigError('the Consul check TTL must be at least 1 s');
+    this.#gate =
+      options.visibleKeys === undefined
+        ? null
+        : new VisibleKeys({
+            prefix: options.visibleKeys,
+            waitMs: options.watchWaitMs ?? 30_000,
+            settleMs: 250,
+            retry: { minDelayMs: options.retry?.minDelayMs ?? 100, maxDelayMs: options.retry?.maxDelayMs ?? 10_000 },
+          });
   }
 
   /** Whether the agent has our registration, as far as we know. */
@@ -112,6 +132,7 @@ export class ConsulDirectory extends DirectoryBase {
     this.#client = new Consul({ host, port, secure }) as unknown as ConsulClient;
     await this.#heartbeat();
     this.#startWatch();
+    this.#startGate();
   }
 
   async stop(): Promise<void> {
@@ -121,6 +142,8 @@ export class ConsulDirectory extends DirectoryBase {
     this.#timer = null;
     this.#watch?.end();
     this.#watch = null;
+    this.#gate?.stop();
+    this.#visible = null;
     await this.#beating;
     const client = this.#client;
     if (client && this.#registered) {
@@ -207,13 +230,45 @@ export class ConsulDirectory extends DirectoryBase {
     this.#watch = watch;
   }
 
+  /** With a gate: which peers may be seen follows the KV prefix; each change applies the last health answer again. */
+  #startGate(): void {
+    const client = this.#client;
+    if (!client || !this.#gate) return;
+    let failing = false;
+    this.#gate.start(
+      client,
+      (ids) => {
+        failing = false;
+        this.#visible = ids;
+        this.#apply(this.#lastEntries);
+      },
+      (err) => {
+        if (!failing) this.#log.warn({ err: err.message }, 'watching who may be seen in Consul failed; retrying');
+        failing = true;
+      },
+    );
+  }
+
+  /** Whether the gate (if any) lets this peer see that one. */
+  #mayList(peerId: string): boolean {
+    if (!this.#gate) return true;
+    const visible = this.#visible;
+    return visible?.has(this.#options.self.id) === true && visible.has(peerId);
+  }
+
   #apply(entries: HealthEntry[]): void {
     if (!this.#running) return;
+    this.#lastEntries = entries;
     const now = Date.now();
     const present = new Set<string>();
+    const hidden = new Set<string>();
     for (const entry of entries) {
       const peer = peerFromHealthEntry(entry, now);
       if (!peer || peer.id === this.#options.self.id) continue;
+      if (!this.#mayList(peer.id)) {
+        hidden.add(peer.id);
+        continue;
+      }
       if (!isPassing(entry)) {
         this.remove(peer.id, 'unhealthy');
         continue;
@@ -221,6 +276,8 @@ export class ConsulDirectory extends DirectoryBase {
       present.add(peer.id);
       this.put(peer);
     }
-    for (const peer of this.peers()) if (!present.has(peer.id)) this.remove(peer.id, 'deregistered');
+    for (const peer of this.peers()) {
+      if (!present.has(peer.id)) this.remove(peer.id, hidden.has(peer.id) ? 'removed' : 'deregistered');
+    }
   }
 }

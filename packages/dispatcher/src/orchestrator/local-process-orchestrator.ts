@@ -74,6 +74,7 @@ function defaultCommand(): string[] {
 function consulArgs(consul: PeerConsulSettings): string[] {
   return [
     ...['--consul', consul.agent, '--consul-service', consul.serviceName, '--advertise', '127.0.0.1'],
+    ...['--consul-visible-keys', consul.visibleKeys],
     ...consul.tags.flatMap((tag) => ['--consul-tag', tag]),
   ];
 }

@@ -116,6 +116,17 @@ export function parseConsulAgent(setting: Setting | undefined): string | undefin
   );
 }
 
+/** A Consul KV path prefix: printable, without spaces, not starting with "/" (Consul's keys do not). */
+export function parseConsulKeyPrefix(setting: Setting): string {
+  const value = setting.value.trim();
+  if (!/^[\x21-\x7e]{1,512}$/.test(value) || value.startsWith('/')) {
+    throw new ConfigError(
+      `${setting.from} must be a Consul KV prefix (printable, no spaces, not starting with "/"), e.g. p2p-messenger/pools/default/claimed/, got ${JSON.stringify(setting.value)}`,
+    );
+  }
+  return value;
+}
+
 /** The dispatcher's catalog: an http(s) URL, without credentials (the token has its own variable). */
 export function parseCatalogUrl(setting: Setting | undefined): string | undefined {
   if (!setting) return undefined;

@@ -6,6 +6,7 @@ import {
   parseCatalogUrl,
   parseChoice,
   parseConsulAgent,
+  parseConsulKeyPrefix,
   parseInterfaceName,
   parseMilliseconds,
   parseMulticastGroup,
@@ -52,6 +53,8 @@ export function discoveryOf(
     }
   }
   const agent = parseConsulAgent(one('consul'));
+  const visibleKeys = one('consulVisibleKeys');
+  if (visibleKeys && !agent) throw new ConfigError(`${visibleKeys.from} goes with --consul (or CONSUL_HTTP_ADDR)`);
   if (agent) {
     if (advertise.length === 0) {
       throw new ConfigError('--consul needs --advertise HOST: the address other peers reach this one at');
@@ -62,6 +65,7 @@ export function discoveryOf(
       advertiseAddress: advertise[0] as string,
       tags: list('consulTag').map((s) => parseName(s)),
       ...optional('serviceName', service ? parseName(service) : undefined),
+      ...optional('visibleKeys', visibleKeys ? parseConsulKeyPrefix(visibleKeys) : undefined),
     };
   }
   const url = parseCatalogUrl(one('catalog'));

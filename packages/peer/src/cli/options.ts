@@ -255,6 +255,15 @@ export const OPTIONS = {
     shown: 'none',
     help: 'extra tag on the Consul registration, e.g. for routing (repeatable)',
   },
+  consulVisibleKeys: {
+    flag: 'consul-visible-keys',
+    example: 'p2p-messenger/pools/default/claimed/',
+    env: 'P2PM_CONSUL_VISIBLE_KEYS',
+    kind: 'string',
+    arg: 'PREFIX',
+    shown: 'off: every peer of the service',
+    help: 'with --consul: list only peers with a key <PREFIX><peer id> in Consul KV, and none while this peer has none',
+  },
   catalog: {
     flag: 'catalog',
     example: 'http://10.0.0.2:7600',

@@ -19,6 +19,8 @@ export interface ConsulSettings {
   advertiseAddress?: string;
   serviceName?: string;
   tags?: string[];
+  /** A KV prefix: only peers with a key `<prefix><id>` are listed, and none while this peer has none. */
+  visibleKeys?: string;
   ttlMs?: number;
   reapAfterMs?: number;
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type Logger, pino } from 'pino';
 import type { Catalog, CatalogEvents, CatalogPeer, NewCatalogPeer } from '../catalog.js';
 import { ConsulKv, type KvEntry, type KvWrite } from './consul-kv.js';
+import { claimedKvPrefix, poolKvPrefix } from './peer-registration.js';
 import { ServiceHealth } from './service-health.js';
 
 /** A check-and-set that keeps losing to other writers this often gives up (they are making progress). */
@@ -40,6 +41,8 @@ export interface ConsulCatalogOptions {
 export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalog {
   readonly #kv: ConsulKv;
   readonly #prefix: string;
+  /** A key per claimed peer (`claimed/<id>`, empty): who the pool's peers may see of each other. */
+  readonly #claimedPrefix: string;
   readonly #log: Logger;
   /** Peers this process is claiming right now: concurrent claims here try different peers. */
   readonly #claiming = new Set<string>();
@@ -49,7 +52,8 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
   constructor(options: ConsulCatalogOptions) {
     super();
     this.#kv = new ConsulKv(options.agent);
-    this.#prefix = `p2p-messenger/pools/${options.pool}/`;
+    this.#prefix = poolKvPrefix(options.pool);
+    this.#claimedPrefix = claimedKvPrefix(options.pool);
     this.#log = (options.log ?? pino({ level: 'silent' })).child({ component: 'consul-catalog' });
     let failing = false;
     this.#stopWatch = this.#kv.watch(
@@ -81,11 +85,16 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
   }
 
   async register(peer: NewCatalogPeer): Promise<void> {
-    await this.#update(peer.id, (current) => ({
-      ...(current ?? { state: 'vacant', owner: null, registeredAtMs: Date.now(), claimedAtMs: null }),
-      ...peer,
-      healthy: true,
-    }));
+    await this.#update(
+      peer.id,
+      (current) => ({
+        ...(current ?? { state: 'vacant', owner: null, registeredAtMs: Date.now(), claimedAtMs: null }),
+        ...peer,
+        healthy: true,
+      }),
+      // A user's peer placed again (after a restart) keeps its key, also one claimed before keys were kept.
+      (next) => (next.state === 'claimed' ? [this.#showClaimed(next.id)] : []),
+    );
   }
 
   async claim(owner: string): Promise<CatalogPeer | null> {
@@ -106,6 +115,7 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
           // A key left by a peer that is gone (half a pair) is replaced; a live one makes this lose.
           { verb: 'cas', key: this.#ownerKey(owner), value: claimed.id, index: tree.owners.get(owner)?.index ?? 0 },
           { verb: 'cas', key: this.#peerKey(claimed.id), value: JSON.stringify(claimed), index: pick.index },
+          this.#showClaimed(claimed.id),
         ]);
         if (took) return this.#seen(tree, claimed);
       } finally {
@@ -144,6 +154,7 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
       return this.#kv.transact([
         ...this.#dropOwner(tree, entry.peer.owner, peerId),
         { verb: 'cas', key: this.#peerKey(peerId), value: JSON.stringify(vacant), index: entry.index },
+        { verb: 'delete', key: this.#claimedKey(peerId) },
       ]);
     });
   }
@@ -155,6 +166,7 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
       return this.#kv.transact([
         ...(entry.peer.owner === null ? [] : this.#dropOwner(tree, entry.peer.owner, peerId)),
         { verb: 'delete-cas', key: this.#peerKey(peerId), index: entry.index },
+        { verb: 'delete', key: this.#claimedKey(peerId) },
       ]);
     });
   }
@@ -164,14 +176,24 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
     this.#health?.stop();
   }
 
-  /** Rewrites one peer's record from what it is now (null: absent; returning null leaves it so). */
-  async #update(peerId: string, change: (current: CatalogPeer | null) => CatalogPeer | null): Promise<void> {
+  /**
+   * Rewrites one peer's record from what it is now (null: absent; returning null leaves it so),
+   * with `also`'s writes in the same transaction.
+   */
+  async #update(
+    peerId: string,
+    change: (current: CatalogPeer | null) => CatalogPeer | null,
+    also: (next: CatalogPeer) => KvWrite[] = () => [],
+  ): Promise<void> {
     await this.#retry(async (tree) => {
       const entry = tree.peers.get(peerId);
       const next = change(entry?.peer ?? null);
-      if (next === null || JSON.stringify(next) === JSON.stringify(entry?.peer)) return true;
+      if (next === null) return true;
+      const more = also(next);
+      if (more.length === 0 && JSON.stringify(next) === JSON.stringify(entry?.peer)) return true;
       return this.#kv.transact([
         { verb: 'cas', key: this.#peerKey(peerId), value: JSON.stringify(next), index: entry?.index ?? 0 },
+        ...more,
       ]);
     });
   }
@@ -229,6 +251,14 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
         index: entry.modifyIndex,
       });
     }
+  }
+
+  #showClaimed(peerId: string): KvWrite {
+    return { verb: 'set', key: this.#claimedKey(peerId), value: '' };
+  }
+
+  #claimedKey(peerId: string): string {
+    return `${this.#claimedPrefix}${peerId}`;
   }
 
   #peerKey(peerId: string): string {

@@ -9,6 +9,7 @@ export interface KvEntry {
 
 /** One write of a transaction. `index` 0 means "only if the key is absent". */
 export type KvWrite =
+  | { verb: 'set'; key: string; value: string }
   | { verb: 'cas'; key: string; value: string; index: number }
   | { verb: 'delete-cas'; key: string; index: number }
   | { verb: 'delete'; key: string };

@@ -6,6 +6,11 @@ export interface PeerConsulSettings {
   serviceName: string;
   /** Say the project and the pool, for operators and routers filtering by tag. */
   tags: string[];
+  /**
+   * The KV prefix of the claimed peers (`<prefix><peerId>`, kept by ConsulCatalog): a peer sees
+   * only those, and nobody while it is a spare, as with the dispatcher's own catalog.
+   */
+  visibleKeys: string;
 }
 
 /** The project's tag on every peer registration. */
@@ -19,6 +24,20 @@ export function peerServiceName(pool: string): string {
   return `p2pm-peer-${pool.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 63);
 }
 
+/** The pool's part of Consul KV: its catalog, and the keys of its claimed peers. */
+export function poolKvPrefix(pool: string): string {
+  return `p2p-messenger/pools/${pool}/`;
+}
+
+export function claimedKvPrefix(pool: string): string {
+  return `${poolKvPrefix(pool)}claimed/`;
+}
+
 export function peerConsulSettings(pool: string, agent: string): PeerConsulSettings {
-  return { agent, serviceName: peerServiceName(pool), tags: [PROJECT_TAG, `p2pm-pool=${pool}`] };
+  return {
+    agent,
+    serviceName: peerServiceName(pool),
+    tags: [PROJECT_TAG, `p2pm-pool=${pool}`],
+    visibleKeys: claimedKvPrefix(pool),
+  };
 }

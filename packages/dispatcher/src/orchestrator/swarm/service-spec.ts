@@ -58,6 +58,7 @@ function consulEnv(consul: PeerConsulSettings, address: string): string[] {
     `CONSUL_HTTP_ADDR=${consul.agent}`,
     `P2PM_CONSUL_SERVICE=${consul.serviceName}`,
     `P2PM_CONSUL_TAGS=${consul.tags.join(',')}`,
+    `P2PM_CONSUL_VISIBLE_KEYS=${consul.visibleKeys}`,
     `P2PM_ADVERTISE=${address}`,
   ];
 }
