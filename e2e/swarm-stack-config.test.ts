@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseDispatcherCommand } from '../packages/dispatcher/src/config/config.js';
 import { OPTIONS, type OptionSpec } from '../packages/dispatcher/src/config/options.js';
+import { traefikLabels } from '../packages/dispatcher/src/router/traefik-labels.js';
 import { networkNames, type StackConfig, stackConfig } from './helpers/stack-file.js';
 import { labelKeyProblem, traefikLabelProblems } from './helpers/traefik-labels.js';
 
@@ -138,6 +139,19 @@ describe('Traefik labels in stack.yml', () => {
       ).toEqual([]);
     }
     expect(labelled).toBeGreaterThan(0);
+  });
+
+  it('so do the labels the dispatcher writes on a peer service, for a network Traefik is on', async () => {
+    const config = await read(STACK);
+    const command = parseDispatcherCommand([], environmentOf(config, 'dispatcher'), '/home/operator');
+    if (command.kind !== 'run') throw new Error('the dispatcher of stack.yml does not run');
+    const { router, orchestrator } = command.config;
+    if (router.kind !== 'traefik' || orchestrator.kind !== 'swarm') throw new Error('stack.yml: not Traefik and Swarm');
+    const labels = traefikLabels('a'.repeat(32), 7480, { ...router, network: orchestrator.network });
+    const traefik = config.services.traefik;
+    if (!traefik) throw new Error('stack.yml has no traefik');
+    const context = { entrypoints: await entrypoints(), networks: networkNames(config, traefik, 'p2pm') };
+    expect(traefikLabelProblems(labels, context)).toEqual([]);
   });
 
   it('a typo in a key fails the check', () => {
