@@ -1,101 +1,38 @@
-import { stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removePool, type TestSwarm, testSwarm } from '../packages/dispatcher/test/helpers/swarm.js';
-import { WebClient } from '../packages/dispatcher/test/helpers/web-client.js';
+import { freePort } from '../packages/dispatcher/test/helpers/free-port.js';
+import { type TestSwarm, testSwarm } from '../packages/dispatcher/test/helpers/swarm.js';
+import { launchChromium } from './helpers/browser.js';
+import { messageTexts, openConversation, peerItem, sendMessage } from './helpers/chat-page.js';
+import { type GuestInPeer, guestInPeer, openOwnPeer } from './helpers/guest.js';
+import {
+  deployDispatcher,
+  leftovers,
+  NOTHING_LEFT,
+  peerContainerOf,
+  peerServiceIds,
+  peerServiceOf,
+  printDispatcherLogOnFailure,
+  settledPeerServices,
+  waitReady,
+} from './helpers/swarm-dispatcher.js';
+import { landOnPeerPage, newCredentials, submitLoginForm, type User } from './helpers/users.js';
 
-const DISPATCHER_IMAGE = 'p2p-messenger/dispatcher:local';
 /** A dispatcher service and peer services starting on a shared 2-core machine. */
 const SWARM_TIMEOUT_MS = 180_000;
-const TICKET_PATH = /^\/p\/([a-z2-7]{32})\/login\?ticket=[\w.%-]+$/;
+/** Peers find each other through the dispatcher's catalog over the overlay network: a few of its rounds. */
+const SWARM_DISCOVERY_MS = 60_000;
 
 let swarm: TestSwarm;
 let url = '';
+let browser: Browser | undefined;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/**
- * The dispatcher as a Swarm service on a manager, with the Docker socket (in the socket's
- * group, not as root), peers as Swarm services on the overlay network, its port published on
- * this host (mode host: the ingress mesh needs IPVS, which this kernel lacks).
- */
-async function deployDispatcher(port: number): Promise<void> {
-  const name = `p2pm-dispatcher-${swarm.pool}`;
-  const socketGroup = String((await stat('/var/run/docker.sock')).gid);
-  await swarm.docker.createService({
-    Name: name,
-    Labels: { 'org.p2p-messenger.pool': swarm.pool, 'org.p2p-messenger.role': 'dispatcher' },
-    TaskTemplate: {
-      ContainerSpec: {
-        Image: DISPATCHER_IMAGE,
-        Labels: { 'org.p2p-messenger.pool': swarm.pool },
-        Groups: [socketGroup],
-        Env: [
-          'P2PM_ORCHESTRATOR=swarm',
-          `P2PM_SWARM_NETWORK=${swarm.network}`,
-          `P2PM_POOL_NAME=${swarm.pool}`,
-          `P2PM_ADVERTISE_URL=http://${name}:8080`,
-          `P2PM_PUBLIC_URL=http://127.0.0.1:${port}`,
-          'P2PM_POOL_TARGET=2',
-        ],
-        Mounts: [
-          { Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' },
-          {
-            Type: 'volume',
-            Source: `${name}-data`,
-            Target: '/data',
-            VolumeOptions: {
-              NoCopy: false,
-              Labels: { 'org.p2p-messenger.pool': swarm.pool },
-              DriverConfig: { Name: 'local', Options: {} },
-            },
-          },
-        ],
-      },
-      Placement: { Constraints: ['node.role==manager'] },
-      Networks: [{ Target: swarm.network }],
-    },
-    EndpointSpec: {
-      Mode: 'dnsrr',
-      Ports: [{ Protocol: 'tcp', TargetPort: 8080, PublishedPort: port, PublishMode: 'host' }],
-    },
-  });
-}
-
-async function guestInPeer(): Promise<InPeer> {
-  const web = new WebClient(url);
-  const login = await web.post('/guest', { _csrf: await web.csrf() });
-  expect(login.status).toBe(303);
-  let location = login.headers.get('location') ?? '';
-  if (location === '/starting') {
-    await expect
-      .poll(async () => (await web.get('/go')).headers.get('location') ?? '', { timeout: 60_000, interval: 500 })
-      .toMatch(TICKET_PATH);
-    location = (await web.get('/go')).headers.get('location') ?? '';
-  }
-  const peerId = TICKET_PATH.exec(location)?.[1] as string;
-  const { response } = await web.follow(await web.get(location));
-  expect(response.status).toBe(200);
-  return { web, peerId };
-}
-
-interface InPeer {
-  web: WebClient;
-  peerId: string;
-}
-
-async function peersOf(user: InPeer): Promise<string[]> {
+async function peersOf(user: GuestInPeer): Promise<string[]> {
   return ((await (await user.web.get(`/p/${user.peerId}/api/peers`)).json()) as { id: string }[]).map((p) => p.id);
 }
 
-function send(from: InPeer, to: string, text: string): Promise<Response> {
+function send(from: GuestInPeer, to: string, text: string): Promise<Response> {
   return fetch(`${url}/p/${from.peerId}/api/send`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', cookie: from.web.cookieHeader(`/p/${from.peerId}/`) },
@@ -103,50 +40,17 @@ function send(from: InPeer, to: string, text: string): Promise<Response> {
   });
 }
 
-async function history(user: InPeer, other: string): Promise<string[]> {
+async function history(user: GuestInPeer, other: string): Promise<string[]> {
   const response = await user.web.get(`/p/${user.peerId}/api/history/${other}`);
   if (response.status !== 200) return [];
   return ((await response.json()) as { text: string }[]).map((m) => m.text);
 }
 
-async function peerServiceIds(): Promise<string[]> {
-  const services = await swarm.docker.listServices({
-    filters: { label: [`org.p2p-messenger.pool=${swarm.pool}`, 'org.p2p-messenger.role=peer'] },
-  });
-  return services.map((service) => service.ID).sort();
-}
-
-/** The running container of each peer service of the test. */
-async function peerContainers(): Promise<string[]> {
-  const ids = await Promise.all(
-    (await peerServiceIds()).map(async (serviceId) => {
-      const [container] = await swarm.docker.listContainers({
-        filters: { label: [`com.docker.swarm.service.id=${serviceId}`] },
-      });
-      return container?.Id;
-    }),
-  );
-  return ids.filter((id): id is string => id !== undefined);
-}
-
-async function settledPeerServices(): Promise<string[]> {
-  let last = await peerServiceIds();
-  for (let stable = 0; stable < 3; ) {
-    await sleep(1_000);
-    const now = await peerServiceIds();
-    stable = now.join() === last.join() ? stable + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
 /** docker kill of the container that runs this peer: Swarm starts another task on the same volume. */
 async function killPeerContainer(peerId: string): Promise<void> {
-  for (const id of await peerContainers()) {
-    const logs = (await swarm.docker.getContainer(id).logs({ stdout: true, stderr: false })).toString();
-    if (logs.includes(`"id":"${peerId}"`)) return void (await swarm.docker.getContainer(id).kill());
-  }
-  throw new Error(`no running container of peer ${peerId}`);
+  const container = await peerContainerOf(swarm, peerId);
+  if (!container) throw new Error(`no running container of peer ${peerId}`);
+  await swarm.docker.getContainer(container.Id).kill();
 }
 
 /** The id of the dispatcher's running container, or null while there is none. */
@@ -157,31 +61,27 @@ async function dispatcherContainer(): Promise<string | null> {
   return container?.Id ?? null;
 }
 
-/** /go, then the ticket it hands out: the status the peer's page answers (0: no ticket yet). */
-async function openPeer(user: InPeer): Promise<number> {
-  const location = (await user.web.get('/go')).headers.get('location') ?? '';
-  if (TICKET_PATH.exec(location)?.[1] !== user.peerId) return 0;
-  return (await user.web.follow(await user.web.get(location))).response.status;
-}
-
-/** Ready: its port answers and every peer of its catalog is back. */
-async function waitReady(): Promise<void> {
-  const until = Date.now() + 90_000;
-  while ((await fetch(`${url}/readyz`).catch(() => null))?.status !== 200) {
-    if (Date.now() > until) throw new Error(`the dispatcher service did not get ready at ${url}`);
-    await sleep(500);
-  }
+/** A user signed up in a browser context of their own, on their peer's chat page (a new peer may take a while). */
+async function signUpInChromium(): Promise<User> {
+  if (!browser) throw new Error('no browser: beforeAll failed');
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const credentials = newCredentials();
+  await submitLoginForm(page, url, credentials, 'signup');
+  const peerId = await landOnPeerPage(page, 90_000);
+  return { ...credentials, context, page, peerId };
 }
 
 beforeAll(async () => {
   swarm = await testSwarm();
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  await deployDispatcher(port);
-  await waitReady();
+  ({ url } = await deployDispatcher(swarm, { port: await freePort() }));
+  await waitReady(url);
 }, SWARM_TIMEOUT_MS);
 
+printDispatcherLogOnFailure(() => swarm);
+
 afterAll(async () => {
+  await browser?.close();
   await swarm?.cleanup();
 }, SWARM_TIMEOUT_MS);
 
@@ -189,9 +89,9 @@ describe('the dispatcher as a Swarm service, each user’s peer a Swarm service'
   it(
     'two guests each land in a peer service of their own and chat both ways through the dispatcher',
     async () => {
-      const [ada, bob] = [await guestInPeer(), await guestInPeer()];
+      const [ada, bob] = [await guestInPeer(url), await guestInPeer(url)];
       expect(ada.peerId).not.toBe(bob.peerId);
-      expect((await peerServiceIds()).length).toBeGreaterThanOrEqual(2);
+      expect((await peerServiceIds(swarm)).length).toBeGreaterThanOrEqual(2);
       // Each finds the other through the dispatcher's catalog, over the overlay network.
       await expect.poll(() => peersOf(ada), { timeout: 60_000 }).toContain(bob.peerId);
       expect((await send(ada, bob.peerId, 'hello from ada')).status).toBe(200);
@@ -205,9 +105,46 @@ describe('the dispatcher as a Swarm service, each user’s peer a Swarm service'
   );
 
   it(
+    'two users in Chromium each land in a peer service of their own, chat both ways, and see their messages delivered, then read',
+    async () => {
+      browser ??= await launchChromium();
+      const [a, b] = await Promise.all([signUpInChromium(), signUpInChromium()]);
+      try {
+        expect(a.peerId).not.toBe(b.peerId);
+        for (const user of [a, b]) expect(new URL(user.page.url()).pathname).toBe(`/p/${user.peerId}/`);
+        // Two peer services, one each: the page each user is on is served by their own.
+        const [aService, bService] = [await peerServiceOf(swarm, a.peerId), await peerServiceOf(swarm, b.peerId)];
+        expect(aService).not.toBe(bService);
+        expect(await peerServiceIds(swarm)).toEqual(expect.arrayContaining([aService, bService]));
+        expect([401, 403]).toContain((await a.page.request.get(`${url}/p/${b.peerId}/api/self`)).status());
+
+        await peerItem(a.page, b.peerId).waitFor({ timeout: SWARM_DISCOVERY_MS });
+        await peerItem(b.page, a.peerId).waitFor({ timeout: SWARM_DISCOVERY_MS });
+        await openConversation(a.page, b.peerId);
+        const hello = `hello from ${a.username} over the overlay`;
+        const sent = await sendMessage(a.page, hello);
+        // Bob's peer has it; Bob has not opened the conversation: delivered, not read.
+        await expect.poll(() => sent.getAttribute('data-state'), { timeout: SWARM_DISCOVERY_MS }).toBe('delivered');
+        await openConversation(b.page, a.peerId);
+        await expect.poll(() => messageTexts(b.page), { timeout: SWARM_DISCOVERY_MS }).toEqual([hello]);
+        await expect.poll(() => sent.getAttribute('data-state'), { timeout: SWARM_DISCOVERY_MS }).toBe('read');
+
+        const reply = `and back from ${b.username}`;
+        const answer = await sendMessage(b.page, reply);
+        await expect.poll(() => messageTexts(a.page), { timeout: SWARM_DISCOVERY_MS }).toEqual([hello, reply]);
+        // Ada has the conversation open: Bob's reply goes straight to read.
+        await expect.poll(() => answer.getAttribute('data-state'), { timeout: SWARM_DISCOVERY_MS }).toBe('read');
+      } finally {
+        await Promise.all([a.context.close(), b.context.close()]);
+      }
+    },
+    SWARM_TIMEOUT_MS,
+  );
+
+  it(
     'brings a killed peer container back as the same peer with its history; messages sent meanwhile arrive once',
     async () => {
-      const [ada, bob] = [await guestInPeer(), await guestInPeer()];
+      const [ada, bob] = [await guestInPeer(url), await guestInPeer(url)];
       await expect.poll(() => peersOf(ada), { timeout: 60_000 }).toContain(bob.peerId);
       expect((await send(ada, bob.peerId, 'before the kill')).status).toBe(200);
       await expect.poll(() => history(bob, ada.peerId), { timeout: 60_000 }).toEqual(['before the kill']);
@@ -215,7 +152,7 @@ describe('the dispatcher as a Swarm service, each user’s peer a Swarm service'
       // While Bob's peer is down (and as it comes back), Ada writes; it waits in her outbox.
       expect((await send(ada, bob.peerId, 'while you were down')).status).toBe(200);
       // Bob's peer is back with the same id: a new ticket (its sessions were in memory) opens it.
-      await expect.poll(() => openPeer(bob), { timeout: 90_000, interval: 1_000 }).toBe(200);
+      await expect.poll(() => openOwnPeer(bob), { timeout: 90_000, interval: 1_000 }).toBe(200);
       await expect
         .poll(() => history(bob, ada.peerId), { timeout: 90_000 })
         .toEqual(['before the kill', 'while you were down']);
@@ -226,9 +163,9 @@ describe('the dispatcher as a Swarm service, each user’s peer a Swarm service'
   it(
     'after a restart of the dispatcher service, users are still logged in, in the same peers, none started twice',
     async () => {
-      const ada = await guestInPeer();
+      const ada = await guestInPeer(url);
       // Once the pool has refilled after Ada's claim: the peer services, stable for a few seconds.
-      const before = await settledPeerServices();
+      const before = await settledPeerServices(swarm);
       const oldContainer = await dispatcherContainer();
       const dispatcher = swarm.docker.getService(`p2pm-dispatcher-${swarm.pool}`);
       const spec = (await dispatcher.inspect()) as {
@@ -246,12 +183,12 @@ describe('the dispatcher as a Swarm service, each user’s peer a Swarm service'
         if (Date.now() > until) throw new Error('the dispatcher service was not restarted');
         await sleep(500);
       }
-      await waitReady();
+      await waitReady(url);
       // The same session cookie leads to the same peer, which kept running.
-      await expect.poll(() => openPeer(ada), { timeout: 60_000, interval: 1_000 }).toBe(200);
+      await expect.poll(() => openOwnPeer(ada), { timeout: 60_000, interval: 1_000 }).toBe(200);
       expect(await (await ada.web.get(`/p/${ada.peerId}/api/self`)).json()).toMatchObject({ id: ada.peerId });
       // The same services: adopted, none started again (a start cut short by the restart is removed).
-      await expect.poll(peerServiceIds, { timeout: 30_000 }).toEqual(before);
+      await expect.poll(() => peerServiceIds(swarm), { timeout: 30_000 }).toEqual(before);
     },
     SWARM_TIMEOUT_MS,
   );
@@ -259,13 +196,8 @@ describe('the dispatcher as a Swarm service, each user’s peer a Swarm service'
   it(
     'leaves nothing of the test behind once removed',
     async () => {
-      await removePool(swarm.docker, swarm.pool);
-      const label = [`org.p2p-messenger.pool=${swarm.pool}`];
-      expect(await swarm.docker.listServices({ filters: { label } })).toEqual([]);
-      expect(await swarm.docker.listContainers({ all: true, filters: { label } })).toEqual([]);
-      expect((await swarm.docker.listVolumes({ filters: { label } })).Volumes ?? []).toEqual([]);
-      expect(await swarm.docker.listSecrets({ filters: { label } })).toEqual([]);
-      expect(await swarm.docker.listConfigs({ filters: { label } })).toEqual([]);
+      await swarm.cleanup();
+      expect(await leftovers(swarm)).toEqual(NOTHING_LEFT);
     },
     SWARM_TIMEOUT_MS,
   );

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built command: the test command builds first, so dist is current. */
-const DISPATCHER_MAIN = fileURLToPath(new URL('../../packages/dispatcher/dist/main.js', import.meta.url));
+export const DISPATCHER_MAIN = fileURLToPath(new URL('../../packages/dispatcher/dist/main.js', import.meta.url));
 const READY_LINE = /dispatcher ready: open (https?:\/\/\S+?)\/? in a browser/;
 
 export interface DispatcherInit {
@@ -140,7 +140,7 @@ async function stopProcess(child: ChildProcess, exited: Promise<Exit>, timeoutMs
 }
 
 /** The runner's environment minus P2PM_*: the dispatcher reads its settings from those too. */
-function withoutP2pmVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+export function withoutP2pmVariables(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(
     Object.entries(env).filter(
       (entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('P2PM_'),
