@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../packages/dispatcher/test/helpers/free-port.js';
 import { removePool } from '../packages/dispatcher/test/helpers/swarm.js';
 import { type GuestInPeer, guestInPeer, openOwnPeer } from './helpers/guest.js';
-import { freeHostPort, runStackScript, type ScriptRun } from './helpers/stack-scripts.js';
+import { runStackScript, type ScriptRun } from './helpers/stack-scripts.js';
 
 /** Images built by the test run (tools/docker-setup.ts): swarm:up needs not build them again. */
 const UP_TIMEOUT_MS = 240_000;
@@ -79,7 +80,7 @@ async function leftovers(): Promise<Leftovers> {
 
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'p2pm-swarm-up-'));
-  port = await freeHostPort();
+  port = await freePort();
   url = `http://127.0.0.1:${port}`;
 });
 
@@ -187,7 +188,7 @@ describe('pnpm swarm:up refuses what it cannot do, and says why', () => {
   });
 
   it('a missing image', async () => {
-    const run = await refused(['--port', String(await freeHostPort())], {
+    const run = await refused(['--port', String(await freePort())], {
       DISPATCHER_IMAGE: `p2p-messenger/missing-${suffix}:local`,
     });
     expect(run.code).toBe(1);

@@ -4,17 +4,16 @@
 // network. Users' volumes stay (the same peers come back at the next swarm:up) unless --purge,
 // which removes every volume, config and secret of the pool. Progress on stderr.
 import { rm } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import {
   connect,
   log,
   POOL_LABEL,
   ROLE_LABEL,
   removeServices,
+  runAsCommand,
   runDocker,
   STACK_LABEL,
   stateDir,
-  UsageError,
   waitUntil,
 } from './engine.mjs';
 import { DOWN_FLAGS, parseFlags, usage } from './flags.mjs';
@@ -121,9 +120,4 @@ async function main(argv) {
   );
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await main(process.argv.slice(2)).catch((err) => {
-    log(err instanceof UsageError ? `${err.message} (see --help)` : err.message);
-    process.exit(err instanceof UsageError ? 2 : 1);
-  });
-}
+await runAsCommand(import.meta.url, main);

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 
 export const POOL_LABEL = 'org.p2p-messenger.pool';
@@ -24,6 +25,18 @@ export class UsageError extends Error {
 /** Something about the engine or the stack that the operator has to fix: exit status 1. */
 export class StackError extends Error {
   name = 'StackError';
+}
+
+/**
+ * Runs `main` with the command line when `moduleUrl` is the script node was given; a
+ * UsageError exits 2, any other error 1, each with its message on stderr.
+ */
+export async function runAsCommand(moduleUrl, main) {
+  if (process.argv[1] !== fileURLToPath(moduleUrl)) return;
+  await main(process.argv.slice(2)).catch((err) => {
+    log(err instanceof UsageError ? `${err.message} (see --help)` : err.message);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  });
 }
 
 export function log(line) {

@@ -7,7 +7,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, log, runDocker, StackError, stateDir, UsageError, waitUntil } from './engine.mjs';
+import { connect, log, runAsCommand, runDocker, StackError, stateDir, waitUntil } from './engine.mjs';
 import { parseFlags, UP_FLAGS, usage } from './flags.mjs';
 import { buildImages } from './images.mjs';
 
@@ -136,9 +136,4 @@ async function main(argv) {
   );
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await main(process.argv.slice(2)).catch((err) => {
-    log(err instanceof UsageError ? `${err.message} (see --help)` : err.message);
-    process.exit(err instanceof UsageError ? 2 : 1);
-  });
-}
+await runAsCommand(import.meta.url, main);

@@ -13,18 +13,10 @@ const INDEX = '\\[\\d+\\]';
 
 const TLS_OPTIONS = ['tls', 'tls.certresolver', 'tls.options', `tls.domains${INDEX}.main`, `tls.domains${INDEX}.sans`];
 
-const HTTP_ROUTER = [
-  'rule',
-  'rulesyntax',
-  'entrypoints',
-  'middlewares',
-  'service',
-  'priority',
-  ...TLS_OPTIONS,
-  'observability.accesslogs',
-  'observability.metrics',
-  'observability.tracing',
-];
+/** What HTTP and TCP routers both take. */
+const ROUTER = ['rule', 'rulesyntax', 'entrypoints', 'middlewares', 'service', 'priority', ...TLS_OPTIONS];
+
+const HTTP_ROUTER = [...ROUTER, 'observability.accesslogs', 'observability.metrics', 'observability.tracing'];
 
 const HTTP_SERVICE = [
   'loadbalancer.server.port',
@@ -144,16 +136,7 @@ const HTTP_MIDDLEWARES: Record<string, string[]> = {
   stripprefixregex: ['regex'],
 };
 
-const TCP_ROUTER = [
-  'rule',
-  'rulesyntax',
-  'entrypoints',
-  'middlewares',
-  'service',
-  'priority',
-  'tls.passthrough',
-  ...TLS_OPTIONS,
-];
+const TCP_ROUTER = [...ROUTER, 'tls.passthrough'];
 const TCP_SERVICE = [
   'loadbalancer.server.port',
   'loadbalancer.server.tls',
