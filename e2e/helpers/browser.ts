@@ -14,9 +14,16 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Headless Chromium with a fresh temporary profile; give each user a context of their own. */
-export function launchChromium(init: { executablePath?: string } = {}): Promise<Browser> {
-  return chromium.launch({ executablePath: init.executablePath ?? CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+/**
+ * Headless Chromium with a fresh temporary profile; give each user a context of their own.
+ * `args`: more flags (e.g. --host-resolver-rules for made-up host names).
+ */
+export function launchChromium(init: { executablePath?: string; args?: readonly string[] } = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: init.executablePath ?? CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...(init.args ?? [])],
+  });
 }
 
 /** Holds back requests to `url` (a glob) until the function it resolves with is called; then they go on. */

@@ -13,7 +13,7 @@ import { assetRoutes } from './http/assets.js';
 import { catalogApi } from './http/catalog-api.js';
 import { DeviceCookies } from './http/device-cookie.js';
 import { dispatchRoutes } from './http/dispatch-routes.js';
-import { fromPage, SECURITY_HEADERS } from './http/html.js';
+import { fromPage, securityHeaders } from './http/html.js';
 import { opsRoutes } from './http/ops-routes.js';
 import { errorPage, messagePage } from './http/pages.js';
 import { registerSessions } from './http/sessions.js';
@@ -74,8 +74,9 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
   drainRefusedBodies(app);
   const secure = (config.publicUrl ?? '').startsWith('https:');
   await registerSessions(app, { key: secrets.sessionKey, secure });
+  const headers = securityHeaders(router.formTargets);
   app.addHook('onSend', async (_request, reply) => {
-    reply.headers(SECURITY_HEADERS);
+    reply.headers(headers);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 

@@ -20,6 +20,8 @@ import type { Orchestrator } from './orchestrator/orchestrator.js';
 import { SwarmOrchestrator, type SwarmPeerSettings } from './orchestrator/swarm/swarm-orchestrator.js';
 import type { ProbeTarget } from './pool/warm-pool.js';
 import { EmbeddedRouter } from './router/embedded-router.js';
+import type { Router } from './router/router.js';
+import { TraefikRouter } from './router/traefik-router.js';
 
 export interface EmbeddedDispatcher {
   app: FastifyInstance;
@@ -82,7 +84,7 @@ export async function startEmbedded(
     accounts,
     catalog,
     orchestrator,
-    router: (fastify) => new EmbeddedRouter(fastify, { dispatcherCookies: [SESSION_COOKIE, DEVICE_COOKIE] }),
+    router: (fastify) => routerFor(config, fastify, log),
     probe: webServerAnswers,
     ...(init.reconcileIntervalMs ? { reconcileIntervalMs: init.reconcileIntervalMs } : {}),
     ...(init.loginLimits ? { loginLimits: init.loginLimits } : {}),
@@ -136,6 +138,23 @@ function orchestratorFor(
     ...(settings.peerCommand ? { command: settings.peerCommand } : {}),
     log,
   });
+}
+
+/** The dispatcher proxying `/p/<peerId>/`, or Traefik routing a host per peer (Swarm services only). */
+function routerFor(config: DispatcherConfig, app: FastifyInstance, log: Logger): Router {
+  const { router, orchestrator } = config;
+  if (router.kind === 'traefik' && orchestrator.kind === 'swarm') {
+    return new TraefikRouter({
+      docker: new Docker({ host: undefined, ...orchestrator.docker }),
+      peersDomain: router.peersDomain,
+      entrypoints: router.entrypoints,
+      network: orchestrator.network,
+      traefikUrl: router.traefikUrl,
+      publicUrl: config.publicUrl,
+      log,
+    });
+  }
+  return new EmbeddedRouter(app, { dispatcherCookies: [SESSION_COOKIE, DEVICE_COOKIE] });
 }
 
 function portOf(app: FastifyInstance, configured: number): number {

@@ -8,14 +8,20 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 }
 
-/** Strict: no inline script or style, nothing from other sites, no framing. */
-export const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-} as const;
+/**
+ * Strict: no inline script or style, nothing from other sites, no framing. `formTargets`: the
+ * peers' own origins when they have them (a log-in's redirect ends there; browsers hold
+ * form-action to the whole chain of redirects).
+ */
+export function securityHeaders(formTargets: readonly string[] = []) {
+  const forms = ["'self'", ...formTargets].join(' ');
+  return {
+    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action ${forms}`,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+  } as const;
+}
 
 /** A whole page; `body` is already HTML. */
 export function page(title: string, body: string, scripts: readonly string[] = []): string {

@@ -1,0 +1,200 @@
+import { stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../packages/dispatcher/test/helpers/free-port.js';
+import { type TestSwarm, testSwarm } from '../packages/dispatcher/test/helpers/swarm.js';
+import {
+  type StartedTraefikStandIn,
+  startTraefikStandIn,
+} from '../packages/dispatcher/test/helpers/traefik-standin.js';
+import { launchChromium } from './helpers/browser.js';
+import { landOnPeerPage } from './helpers/users.js';
+
+const DISPATCHER_IMAGE = 'p2p-messenger/dispatcher:local';
+/** A dispatcher service, the stand-in and peer services starting on a shared 2-core machine. */
+const SWARM_TIMEOUT_MS = 240_000;
+const DOMAIN = 'p2pm.test';
+const PEERS_DOMAIN = `peers.${DOMAIN}`;
+const CHAT_HOST = `chat.${DOMAIN}`;
+
+let swarm: TestSwarm;
+let traefik: StartedTraefikStandIn;
+let port = 0;
+let browser: Browser | undefined;
+const contexts: BrowserContext[] = [];
+
+/** A GET to this host's published entry point, with the Host header a browser would send. */
+function viaTraefik(
+  host: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `http://127.0.0.1:${port}${path}`,
+      { headers: { host: `${host}:${port}`, ...headers } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * The dispatcher as a Swarm service with --router traefik: itself behind the stand-in too
+ * (labels of its own, as the stack gives it), its peers each on `<peerId>.peers.p2pm.test`.
+ */
+async function deployDispatcher(): Promise<void> {
+  const name = `p2pm-dispatcher-${swarm.pool}`;
+  const socketGroup = String((await stat('/var/run/docker.sock')).gid);
+  await swarm.docker.createService({
+    Name: name,
+    Labels: {
+      'org.p2p-messenger.pool': swarm.pool,
+      'org.p2p-messenger.role': 'dispatcher',
+      'traefik.enable': 'true',
+      [`traefik.http.routers.${name}.rule`]: `Host(\`${CHAT_HOST}\`)`,
+      [`traefik.http.routers.${name}.entrypoints`]: 'web',
+      [`traefik.http.services.${name}.loadbalancer.server.port`]: '8080',
+      'traefik.swarm.network': swarm.network,
+    },
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: DISPATCHER_IMAGE,
+        Labels: { 'org.p2p-messenger.pool': swarm.pool },
+        Groups: [socketGroup],
+        Env: [
+          'P2PM_ORCHESTRATOR=swarm',
+          `P2PM_SWARM_NETWORK=${swarm.network}`,
+          `P2PM_POOL_NAME=${swarm.pool}`,
+          `P2PM_ADVERTISE_URL=http://${name}:8080`,
+          `P2PM_PUBLIC_URL=http://${CHAT_HOST}:${port}`,
+          'P2PM_ROUTER=traefik',
+          `P2PM_PEERS_DOMAIN=${PEERS_DOMAIN}`,
+          `P2PM_TRAEFIK_URL=http://${traefik.service}:80`,
+          'P2PM_POOL_TARGET=2',
+        ],
+        Mounts: [
+          { Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' },
+          {
+            Type: 'volume',
+            Source: `${name}-data`,
+            Target: '/data',
+            VolumeOptions: {
+              NoCopy: false,
+              Labels: { 'org.p2p-messenger.pool': swarm.pool },
+              DriverConfig: { Name: 'local', Options: {} },
+            },
+          },
+        ],
+      },
+      Placement: { Constraints: ['node.role==manager'] },
+      Networks: [{ Target: swarm.network }],
+    },
+    EndpointSpec: { Mode: 'dnsrr' },
+  });
+}
+
+/** A guest in Chromium (made-up host names resolve to this host): logs in and lands in their peer. */
+async function guest(): Promise<{ context: BrowserContext; peerId: string; landedAt: string }> {
+  const context = await (browser as Browser).newContext();
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.goto(`http://${CHAT_HOST}:${port}/`);
+  await page.getByTestId('guest').click();
+  const peerId = await landOnPeerPage(page, 90_000);
+  return { context, peerId, landedAt: page.url() };
+}
+
+/** Everything of the test's pool on the engine: services, containers, volumes, configs, secrets, networks. */
+async function leftOver(): Promise<string[]> {
+  const label = [`org.p2p-messenger.pool=${swarm.pool}`];
+  const { docker } = swarm;
+  return [
+    ...(await docker.listServices({ filters: { label } })).map((s) => `service ${s.Spec?.Name}`),
+    ...(await docker.listContainers({ all: true, filters: { label } })).map((c) => `container ${c.Names[0]}`),
+    ...((await docker.listVolumes({ filters: { label } })).Volumes ?? []).map((v) => `volume ${v.Name}`),
+    ...(await docker.listConfigs({ filters: { label } })).map((c) => `config ${c.Spec?.Name}`),
+    ...(await docker.listSecrets({ filters: { label } })).map((s) => `secret ${s.Spec?.Name}`),
+    ...(await docker.listNetworks({ filters: { name: [swarm.network] } })).map((n) => `network ${n.Name}`),
+  ];
+}
+
+beforeAll(async () => {
+  swarm = await testSwarm();
+  port = await freePort();
+  traefik = await startTraefikStandIn(swarm.docker, swarm, port);
+  await deployDispatcher();
+  const until = Date.now() + 120_000;
+  while ((await viaTraefik(CHAT_HOST, '/readyz').catch(() => ({ status: 0 }))).status !== 200) {
+    if (Date.now() > until)
+      throw new Error(
+        `the dispatcher did not get ready behind Traefik; Traefik's log: ${JSON.stringify(await traefik.logs())}`,
+      );
+    await sleep(500);
+  }
+  browser = await launchChromium({ args: [`--host-resolver-rules=MAP *.${DOMAIN} 127.0.0.1`] });
+}, SWARM_TIMEOUT_MS);
+
+afterAll(async () => {
+  await browser?.close();
+  await swarm?.cleanup();
+}, SWARM_TIMEOUT_MS);
+
+describe('--router traefik: the dispatcher as a Swarm service, each peer on a host of its own behind Traefik', () => {
+  it(
+    'sends each guest to their own peer’s host, where another guest’s cookie gets nothing',
+    async () => {
+      const ada = await guest();
+      expect(ada.landedAt).toBe(`http://${ada.peerId}.${PEERS_DOMAIN}:${port}/p/${ada.peerId}/`);
+      const bob = await guest();
+      expect(bob.peerId).not.toBe(ada.peerId);
+      expect(bob.landedAt).toBe(`http://${bob.peerId}.${PEERS_DOMAIN}:${port}/p/${bob.peerId}/`);
+      // The peer's cookie is its host's alone (and its path's): none is set for the dispatcher or another peer.
+      const adaCookies = await ada.context.cookies();
+      const adaPeerCookie = adaCookies.find((c) => c.name === 'p2pm_owner');
+      expect(adaPeerCookie).toMatchObject({ domain: `${ada.peerId}.${PEERS_DOMAIN}`, path: `/p/${ada.peerId}/` });
+      const bobCookie = (await bob.context.cookies()).find((c) => c.name === 'p2pm_owner');
+      expect(bobCookie?.domain).toBe(`${bob.peerId}.${PEERS_DOMAIN}`);
+      // Bob's own cookie opens his peer, and nothing at Ada's host (sent as if the browser did).
+      const withBobs = { cookie: `p2pm_owner=${bobCookie?.value}` };
+      expect((await viaTraefik(`${bob.peerId}.${PEERS_DOMAIN}`, `/p/${bob.peerId}/api/self`, withBobs)).status).toBe(
+        200,
+      );
+      for (const path of [`/p/${ada.peerId}/api/self`, `/p/${ada.peerId}/`, '/api/self', `/p/${bob.peerId}/api/self`]) {
+        const answer = await viaTraefik(`${ada.peerId}.${PEERS_DOMAIN}`, path, withBobs);
+        expect({ path, status: answer.status }).toEqual({
+          path,
+          status: path.startsWith(`/p/${bob.peerId}`) ? 404 : 401,
+        });
+      }
+      // In Bob's browser, Ada's peer page is closed to him.
+      const page = await bob.context.newPage();
+      const response = await page.goto(`http://${ada.peerId}.${PEERS_DOMAIN}:${port}/p/${ada.peerId}/`);
+      expect(response?.status()).toBe(401);
+      // Ada's page talks to its own peer (its API calls answer on its origin).
+      const adaPage = ada.context.pages()[0];
+      await expect.poll(() => adaPage?.getByTestId('my-peer-id').textContent()).toBe(ada.peerId);
+    },
+    SWARM_TIMEOUT_MS,
+  );
+
+  it(
+    'leaves nothing of the test behind once torn down',
+    async () => {
+      await browser?.close();
+      browser = undefined;
+      await swarm.cleanup();
+      expect(await leftOver()).toEqual([]);
+    },
+    SWARM_TIMEOUT_MS,
+  );
+});
