@@ -111,7 +111,9 @@ async function main(argv) {
     : ((await docker.listVolumes({ filters: { label: [`${POOL_LABEL}=${pool}`] } })).Volumes ?? []);
   process.stdout.write(
     [
-      `removed: stack ${flags.stack}, ${peers.length} peer service(s) of the pool ${pool}`,
+      stackServices.length + networks.length + secrets.length > 0
+        ? `removed: stack ${flags.stack}, ${peers.length} peer service(s) of the pool ${pool}`
+        : `no stack ${flags.stack} was deployed; removed ${peers.length} peer service(s) of the pool ${pool}`,
       flags.purge
         ? '  purged: every volume, config and secret of the pool, and the admin password'
         : `  kept: ${kept.length} volume(s) of the pool (users' data; swarm:up brings the same peers back, --purge removes them)`,
