@@ -75,6 +75,30 @@ describe('WarmPool with local peers and the embedded catalog', () => {
     expect(placed).toContain(`${peer?.id}:${moved?.webPort}`);
   });
 
+  it('keeps a peer that came back unhealthy, and goes on, when its route cannot be made', async () => {
+    const routed: string[] = [];
+    let refuse = false;
+    const router = {
+      route: async (peerId: string) => {
+        routed.push(peerId);
+        if (refuse) throw Object.assign(new Error('Traefik did not come to answer'), { name: 'RouteNotLiveError' });
+      },
+      unroute: async () => {},
+    };
+    pool.stop();
+    pool = new WarmPool({ orchestrator, catalog, target: 1, router });
+    pool.start();
+    await expect.poll(vacantCount, { timeout: 20_000 }).toBe(1);
+    const [peer] = await catalog.list();
+    const instance = orchestrator.list().find((i) => i.peerId === peer?.id);
+    refuse = true;
+    const before = routed.length;
+    process.kill(listenerPid(instance?.webPort as number), 'SIGKILL');
+    // Back, and asked to be routed again: refused, so not handed out (no unhandled rejection either).
+    await expect.poll(() => routed.slice(before), { timeout: 20_000 }).toContain(peer?.id);
+    expect((await catalog.get(peer?.id as string))?.healthy).toBe(false);
+  });
+
   it('after a failed start, pauses, says why and tells who waits; starts again once peers can start', async () => {
     // The real peer command behind a gate: while the file \`broken\` exists, a peer exits at once.
     const broken = join(dir, 'broken');

@@ -89,7 +89,11 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   #refillTimer: NodeJS.Timeout | null = null;
   /** The last start's failure, until a start succeeds. */
   #failure: { error: Error; atMs: number } | null = null;
-  readonly #onRestarted = (instance: PeerInstance) => void this.#place(instance);
+  /** Back after dying: placed again; if that fails (its route, say), it stays unhealthy, and the log says why. */
+  readonly #onRestarted = (instance: PeerInstance) =>
+    void this.#place(instance).catch((err: unknown) =>
+      this.#log.error({ err, peerId: instance.peerId }, 'a peer that came back could not be placed'),
+    );
   /** Down until it is back: no ticket is handed out for it meanwhile (its owner waits on the progress page). */
   readonly #onDied = (instance: PeerInstance) =>
     void this.#options.catalog
