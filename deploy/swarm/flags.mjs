@@ -9,11 +9,14 @@ const COMMON = {
   help: ['boolean', undefined, 'show this help'],
 };
 
+/** The defaults of the flags that stand for stack.local.yml's variables are those variables, if set. */
+const env = process.env;
+
 export const UP_FLAGS = {
   ...COMMON,
-  port: ['string', '8080', 'the dispatcher’s port on this host'],
-  pool: ['string', 'local', 'the pool: the label of the peer services the dispatcher starts'],
-  network: ['string', 'p2pm-peers', 'the attachable overlay network of the dispatcher and its peers'],
+  port: ['string', env.PUBLISHED_PORT || '8080', 'the dispatcher’s port on this host [PUBLISHED_PORT]'],
+  pool: ['string', env.POOL_NAME || 'local', 'the pool: the label of the peer services it starts [POOL_NAME]'],
+  network: ['string', env.PEERS_NETWORK || 'p2pm-peers', 'the overlay network of it and its peers [PEERS_NETWORK]'],
   'no-build': ['boolean', undefined, 'use the images already built (pnpm images)'],
 };
 
