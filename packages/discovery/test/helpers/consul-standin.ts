@@ -10,6 +10,11 @@ export type { CheckStatus };
 export interface ConsulStandInOptions {
   /** 0 (the default) picks a free port; give the port of a stopped stand-in to bring "the agent" back there. */
   readonly port?: number;
+  /**
+   * The address to listen on; default loopback. Another local address (e.g. a Docker bridge's
+   * gateway) lets containers reach the stand-in, as peers in a Swarm reach their agent.
+   */
+  readonly host?: string;
 }
 
 export interface StandInCheck {
@@ -55,7 +60,7 @@ export interface StandInService {
  *   matched (or the KV table's index); both only grow with writes, which is what blocking clients rely on.
  */
 export class ConsulStandIn {
-  readonly host = '127.0.0.1';
+  readonly host: string;
   readonly port: number;
   /** `host:port`, the form CONSUL_HTTP_ADDR takes. */
   readonly address: string;
@@ -65,9 +70,10 @@ export class ConsulStandIn {
   readonly #state: AgentState;
   #stopped: Promise<void> | undefined;
 
-  private constructor(server: Server, state: AgentState, port: number) {
+  private constructor(server: Server, state: AgentState, host: string, port: number) {
     this.#server = server;
     this.#state = state;
+    this.host = host;
     this.port = port;
     this.address = `${this.host}:${port}`;
     this.url = `http://${this.address}`;
@@ -75,11 +81,12 @@ export class ConsulStandIn {
 
   static async start(options: ConsulStandInOptions = {}): Promise<ConsulStandIn> {
     const state = new AgentState();
+    const host = options.host ?? '127.0.0.1';
     const server = createServer(createRequestHandler(state));
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(options.port ?? 0, '127.0.0.1', () => {
+        server.listen(options.port ?? 0, host, () => {
           server.off('error', reject);
           resolve();
         });
@@ -88,7 +95,7 @@ export class ConsulStandIn {
       state.close();
       throw error;
     }
-    return new ConsulStandIn(server, state, (server.address() as AddressInfo).port);
+    return new ConsulStandIn(server, state, host, (server.address() as AddressInfo).port);
   }
 
   /** The current raft-like index, as the next `X-Consul-Index` will say. */

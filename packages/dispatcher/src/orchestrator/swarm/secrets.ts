@@ -30,15 +30,22 @@ export async function ensureSwarmObject(
 ): Promise<SwarmObjectRef> {
   const name = nameOf(pool, kind, content);
   const spec = { Name: name, Labels: labelsOf(pool), Data: Buffer.from(content).toString('base64') };
-  const [found] =
-    type === 'config'
-      ? await docker.listConfigs({ filters: { name: [name] } })
-      : await docker.listSecrets({ filters: { name: [name] } });
-  if (found?.ID) return { id: found.ID, name };
+  const existing = async () => {
+    const [found] =
+      type === 'config'
+        ? await docker.listConfigs({ filters: { name: [name] } })
+        : await docker.listSecrets({ filters: { name: [name] } });
+    return found?.ID ? { id: found.ID, name } : null;
+  };
+  const found = await existing();
+  if (found) return found;
   try {
     const created = type === 'config' ? await docker.createConfig(spec) : await docker.createSecret(spec);
     return { id: (created as { id: string }).id, name };
   } catch (err) {
+    // Peers started at once each find none and make it: the ones that lose use the winner's.
+    const made = (err as { statusCode?: number }).statusCode === 409 ? await existing() : null;
+    if (made) return made;
     throw swarmErrorOf(err, `creating the ${type} ${name}`);
   }
 }
