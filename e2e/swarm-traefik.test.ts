@@ -23,7 +23,6 @@ let swarm: TestSwarm;
 let traefik: StartedTraefikStandIn;
 let port = 0;
 let browser: Browser | undefined;
-const contexts: BrowserContext[] = [];
 
 /** A GET to this host's published entry point, with the Host header a browser would send. */
 function viaTraefik(
@@ -80,7 +79,8 @@ async function deployDispatcher(): Promise<void> {
           'P2PM_ROUTER=traefik',
           `P2PM_PEERS_DOMAIN=${PEERS_DOMAIN}`,
           `P2PM_TRAEFIK_URL=http://${traefik.service}:80`,
-          'P2PM_POOL_TARGET=2',
+          // One spare peer: of two guests at once, one waits on the progress page for a new one.
+          'P2PM_POOL_TARGET=1',
         ],
         Mounts: [
           { Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' },
@@ -104,14 +104,17 @@ async function deployDispatcher(): Promise<void> {
 }
 
 /** A guest in Chromium (made-up host names resolve to this host): logs in and lands in their peer. */
-async function guest(): Promise<{ context: BrowserContext; peerId: string; landedAt: string }> {
+async function guest(): Promise<{ context: BrowserContext; peerId: string; landedAt: string; visited: string[] }> {
   const context = await (browser as Browser).newContext();
-  contexts.push(context);
   const page = await context.newPage();
+  const visited: string[] = [];
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) visited.push(frame.url());
+  });
   await page.goto(`http://${CHAT_HOST}:${port}/`);
   await page.getByTestId('guest').click();
   const peerId = await landOnPeerPage(page, 90_000);
-  return { context, peerId, landedAt: page.url() };
+  return { context, peerId, landedAt: page.url(), visited };
 }
 
 /** Everything of the test's pool on the engine: services, containers, volumes, configs, secrets, networks. */
@@ -153,11 +156,13 @@ describe('--router traefik: the dispatcher as a Swarm service, each peer on a ho
   it(
     'sends each guest to their own peer’s host, where another guest’s cookie gets nothing',
     async () => {
-      const ada = await guest();
-      expect(ada.landedAt).toBe(`http://${ada.peerId}.${PEERS_DOMAIN}:${port}/p/${ada.peerId}/`);
-      const bob = await guest();
+      const [ada, bob] = await Promise.all([guest(), guest()]);
       expect(bob.peerId).not.toBe(ada.peerId);
+      expect(ada.landedAt).toBe(`http://${ada.peerId}.${PEERS_DOMAIN}:${port}/p/${ada.peerId}/`);
       expect(bob.landedAt).toBe(`http://${bob.peerId}.${PEERS_DOMAIN}:${port}/p/${bob.peerId}/`);
+      // One had the spare peer at once; the other went by the progress page (its /go, then the peer's host).
+      const starting = `http://${CHAT_HOST}:${port}/starting`;
+      expect([ada, bob].filter((user) => user.visited.includes(starting))).toHaveLength(1);
       // The peer's cookie is its host's alone (and its path's): none is set for the dispatcher or another peer.
       const adaCookies = await ada.context.cookies();
       const adaPeerCookie = adaCookies.find((c) => c.name === 'p2pm_owner');
