@@ -78,6 +78,12 @@ async function leftovers(): Promise<Leftovers> {
   };
 }
 
+/** The running containers of the stack's dispatcher. */
+async function dispatcherContainers(): Promise<string[]> {
+  const label = [`com.docker.swarm.service.name=${stack}_dispatcher`];
+  return (await docker.listContainers({ filters: { label, status: ['running'] } })).map((c) => c.Id);
+}
+
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'p2pm-swarm-up-'));
   port = await freePort();
@@ -123,6 +129,10 @@ describe('pnpm swarm:up and swarm:down on this machine', () => {
       expect(peers.length).toBeGreaterThanOrEqual(1);
       const [net] = await docker.listNetworks({ filters: { name: [network] } });
       expect(net?.Attachable).toBe(true);
+      // Again: the stack is updated in place (its own port is no obstacle), the dispatcher left running.
+      const running = await dispatcherContainers();
+      succeeded(await up());
+      expect(await dispatcherContainers()).toEqual(running);
     },
     UP_TIMEOUT_MS,
   );
