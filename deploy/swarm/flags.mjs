@@ -5,7 +5,7 @@ import { DOCKER_NAME, UsageError } from './engine.mjs';
 /** flag -> [parseArgs type, default (undefined: none), help]. */
 const COMMON = {
   stack: ['string', 'p2pm', 'the stack’s name'],
-  timeout: ['string', '180', 'seconds to wait for the engine'],
+  timeout: ['string', '180', 'seconds to wait (for the dispatcher to be ready, containers to go)'],
   help: ['boolean', undefined, 'show this help'],
 };
 
