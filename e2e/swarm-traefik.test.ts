@@ -1,18 +1,18 @@
-import { stat } from 'node:fs/promises';
-import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changeServiceLabels } from '../packages/dispatcher/src/index.js';
 import { freePort } from '../packages/dispatcher/test/helpers/free-port.js';
+import { getWithHost } from '../packages/dispatcher/test/helpers/host-get.js';
 import { type TestSwarm, testSwarm } from '../packages/dispatcher/test/helpers/swarm.js';
 import {
   type StartedTraefikStandIn,
   startTraefikStandIn,
 } from '../packages/dispatcher/test/helpers/traefik-standin.js';
 import { launchChromium } from './helpers/browser.js';
+import { deployDispatcher, leftovers, NOTHING_LEFT, printDispatcherLogOnFailure } from './helpers/swarm-dispatcher.js';
 import { landOnPeerPage } from './helpers/users.js';
 
-const DISPATCHER_IMAGE = 'p2p-messenger/dispatcher:local';
 /** A dispatcher service, the stand-in and peer services starting on a shared 2-core machine. */
 const SWARM_TIMEOUT_MS = 240_000;
 const DOMAIN = 'p2pm.test';
@@ -25,82 +25,34 @@ let port = 0;
 let browser: Browser | undefined;
 
 /** A GET to this host's published entry point, with the Host header a browser would send. */
-function viaTraefik(
-  host: string,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `http://127.0.0.1:${port}${path}`,
-      { headers: { host: `${host}:${port}`, ...headers } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+const viaTraefik = (host: string, path: string, headers: Record<string, string> = {}) =>
+  getWithHost(traefik.url, `${host}:${port}`, path, headers);
 
 /**
- * The dispatcher as a Swarm service with --router traefik: itself behind the stand-in too
- * (labels of its own, as the stack gives it), its peers each on `<peerId>.peers.p2pm.test`.
+ * The dispatcher as a Swarm service with --router traefik, its peers each on
+ * `<peerId>.peers.p2pm.test`; itself behind the stand-in too, by labels of its own (as the stack
+ * gives it), on `chat.p2pm.test`.
  */
-async function deployDispatcher(): Promise<void> {
-  const name = `p2pm-dispatcher-${swarm.pool}`;
-  const socketGroup = String((await stat('/var/run/docker.sock')).gid);
-  await swarm.docker.createService({
-    Name: name,
-    Labels: {
-      'org.p2p-messenger.pool': swarm.pool,
-      'org.p2p-messenger.role': 'dispatcher',
-      'traefik.enable': 'true',
-      [`traefik.http.routers.${name}.rule`]: `Host(\`${CHAT_HOST}\`)`,
-      [`traefik.http.routers.${name}.entrypoints`]: 'web',
-      [`traefik.http.services.${name}.loadbalancer.server.port`]: '8080',
-      'traefik.swarm.network': swarm.network,
+async function deployBehindTraefik(): Promise<void> {
+  const { name } = await deployDispatcher(swarm, {
+    port: await freePort(),
+    settings: {
+      P2PM_PUBLIC_URL: `http://${CHAT_HOST}:${port}`,
+      P2PM_ROUTER: 'traefik',
+      P2PM_PEERS_DOMAIN: PEERS_DOMAIN,
+      P2PM_TRAEFIK_URL: `http://${traefik.service}:80`,
+      // One spare peer: of two guests at once, one waits on the progress page for a new one.
+      P2PM_POOL_TARGET: '1',
     },
-    TaskTemplate: {
-      ContainerSpec: {
-        Image: DISPATCHER_IMAGE,
-        Labels: { 'org.p2p-messenger.pool': swarm.pool },
-        Groups: [socketGroup],
-        Env: [
-          'P2PM_ORCHESTRATOR=swarm',
-          `P2PM_SWARM_NETWORK=${swarm.network}`,
-          `P2PM_POOL_NAME=${swarm.pool}`,
-          `P2PM_ADVERTISE_URL=http://${name}:8080`,
-          `P2PM_PUBLIC_URL=http://${CHAT_HOST}:${port}`,
-          'P2PM_ROUTER=traefik',
-          `P2PM_PEERS_DOMAIN=${PEERS_DOMAIN}`,
-          `P2PM_TRAEFIK_URL=http://${traefik.service}:80`,
-          // One spare peer: of two guests at once, one waits on the progress page for a new one.
-          'P2PM_POOL_TARGET=1',
-        ],
-        Mounts: [
-          { Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' },
-          {
-            Type: 'volume',
-            Source: `${name}-data`,
-            Target: '/data',
-            VolumeOptions: {
-              NoCopy: false,
-              Labels: { 'org.p2p-messenger.pool': swarm.pool },
-              DriverConfig: { Name: 'local', Options: {} },
-            },
-          },
-        ],
-      },
-      Placement: { Constraints: ['node.role==manager'] },
-      Networks: [{ Target: swarm.network }],
-    },
-    EndpointSpec: { Mode: 'dnsrr' },
   });
+  await changeServiceLabels(swarm.docker, name, (labels) => ({
+    ...labels,
+    'traefik.enable': 'true',
+    [`traefik.http.routers.${name}.rule`]: `Host(\`${CHAT_HOST}\`)`,
+    [`traefik.http.routers.${name}.entrypoints`]: 'web',
+    [`traefik.http.services.${name}.loadbalancer.server.port`]: '8080',
+    'traefik.swarm.network': swarm.network,
+  }));
 }
 
 /** A guest in Chromium (made-up host names resolve to this host): logs in and lands in their peer. */
@@ -117,25 +69,11 @@ async function guest(): Promise<{ context: BrowserContext; peerId: string; lande
   return { context, peerId, landedAt: page.url(), visited };
 }
 
-/** Everything of the test's pool on the engine: services, containers, volumes, configs, secrets, networks. */
-async function leftOver(): Promise<string[]> {
-  const label = [`org.p2p-messenger.pool=${swarm.pool}`];
-  const { docker } = swarm;
-  return [
-    ...(await docker.listServices({ filters: { label } })).map((s) => `service ${s.Spec?.Name}`),
-    ...(await docker.listContainers({ all: true, filters: { label } })).map((c) => `container ${c.Names[0]}`),
-    ...((await docker.listVolumes({ filters: { label } })).Volumes ?? []).map((v) => `volume ${v.Name}`),
-    ...(await docker.listConfigs({ filters: { label } })).map((c) => `config ${c.Spec?.Name}`),
-    ...(await docker.listSecrets({ filters: { label } })).map((s) => `secret ${s.Spec?.Name}`),
-    ...(await docker.listNetworks({ filters: { name: [swarm.network] } })).map((n) => `network ${n.Name}`),
-  ];
-}
-
 beforeAll(async () => {
   swarm = await testSwarm();
   port = await freePort();
   traefik = await startTraefikStandIn(swarm.docker, swarm, port);
-  await deployDispatcher();
+  await deployBehindTraefik();
   const until = Date.now() + 120_000;
   while ((await viaTraefik(CHAT_HOST, '/readyz').catch(() => ({ status: 0 }))).status !== 200) {
     if (Date.now() > until)
@@ -151,6 +89,8 @@ afterAll(async () => {
   await browser?.close();
   await swarm?.cleanup();
 }, SWARM_TIMEOUT_MS);
+
+printDispatcherLogOnFailure(() => swarm);
 
 describe('--router traefik: the dispatcher as a Swarm service, each peer on a host of its own behind Traefik', () => {
   it(
@@ -198,7 +138,7 @@ describe('--router traefik: the dispatcher as a Swarm service, each peer on a ho
       await browser?.close();
       browser = undefined;
       await swarm.cleanup();
-      expect(await leftOver()).toEqual([]);
+      expect(await leftovers(swarm)).toEqual(NOTHING_LEFT);
     },
     SWARM_TIMEOUT_MS,
   );

@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SWARM_LABELS } from '../src/index.js';
 import { freePort } from './helpers/free-port.js';
+import { getWithHost } from './helpers/host-get.js';
 import { type TestSwarm, testSwarm } from './helpers/swarm.js';
 import { type StartedTraefikStandIn, startTraefikStandIn } from './helpers/traefik-standin.js';
 
@@ -53,19 +54,7 @@ function labelsFor(name: string, rule: string, port = '8000'): Record<string, st
 }
 
 /** A GET through the stand-in's entry point with the given Host header. */
-function get(host: string, path = '/'): Promise<{ status: number; body: string; type: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${traefik.url}${path}`, { headers: { host } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: res.headers['content-type'] ?? '' }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (host: string, path = '/') => getWithHost(traefik.url, host, path);
 
 const nameAt = async (host: string) => {
   const answer = await get(host);
