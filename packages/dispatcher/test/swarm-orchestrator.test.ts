@@ -5,7 +5,7 @@ import { SwarmOrchestrator, type SwarmOrchestratorOptions } from '../src/index.j
 import { orchestratorCompliance } from './helpers/orchestrator-compliance.js';
 import { killContainer, PEER_IMAGE, removePool, type TestSwarm, testSwarm } from './helpers/swarm.js';
 
-/** Service creation to a healthy peer (health checks every 5 s), on a shared 2-core machine. */
+/** Service creation to a ready peer, on a shared 2-core machine. */
 const SWARM_TIMEOUT_MS = 90_000;
 
 let swarm: TestSwarm;
@@ -71,6 +71,17 @@ describe('SwarmOrchestrator against a real Swarm', () => {
           Target: '/data',
         });
         expect(instance.address).toBe(`p2pm-peer-${instance.instanceId}`);
+        // No container health check (a Node process each time): the dispatcher probes peers itself.
+        // (The engine answers with the key as Go spells it, whatever the key it was given.)
+        expect((task?.ContainerSpec as { Healthcheck?: { Test?: string[] } } | undefined)?.Healthcheck?.Test).toEqual([
+          'NONE',
+        ]);
+        // Once ready, the service says which peer it runs.
+        await expect
+          .poll(async () => (await swarm.docker.getService(service?.ID as string).inspect()).Spec?.Labels, {
+            timeout: 10_000,
+          })
+          .toMatchObject({ 'org.p2p-messenger.peer-id': instance.peerId });
       } finally {
         await peers.close();
       }

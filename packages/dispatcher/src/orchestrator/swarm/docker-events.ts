@@ -6,8 +6,10 @@ import type { Logger } from 'pino';
 
 /** A container event of the engine, as the orchestrator uses it. */
 export interface EngineEvent {
-  /** `start`, `die`, `destroy`, `health_status: healthy`, ... */
+  /** `start`, `die`, `destroy`, ... */
   action: string;
+  /** The container's id. */
+  containerId: string;
   /** The container's labels (ours and Swarm's: com.docker.swarm.service.id, ...). */
   labels: Record<string, string>;
   exitCode: number | null;
@@ -16,26 +18,29 @@ export interface EngineEvent {
 interface RawEvent {
   Type?: string;
   Action?: string;
-  Actor?: { Attributes?: Record<string, string> };
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
 }
 
 /**
  * The engine's event stream of the containers carrying `labels`, kept open (reopened with
- * backoff when the engine restarts) from `start` to `stop`. Nothing is polled.
+ * backoff when the engine restarts) from `start` to `stop`. Nothing is polled. Only the
+ * `actions` asked for come (hundreds of peers make many events the orchestrator has no use for).
  */
 export class DockerEvents extends EventEmitter<{ event: [EngineEvent] }> {
   readonly #docker: Docker;
   readonly #labels: Record<string, string>;
+  readonly #actions: readonly string[];
   readonly #log: Logger;
   #stream: Readable | null = null;
   #running = false;
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(docker: Docker, labels: Record<string, string>, log: Logger) {
+  constructor(docker: Docker, filter: { labels: Record<string, string>; actions: readonly string[] }, log: Logger) {
     super();
     this.setMaxListeners(0);
     this.#docker = docker;
-    this.#labels = labels;
+    this.#labels = filter.labels;
+    this.#actions = filter.actions;
     this.#log = log;
   }
 
@@ -56,7 +61,9 @@ export class DockerEvents extends EventEmitter<{ event: [EngineEvent] }> {
     if (!this.#running) return;
     try {
       const label = Object.entries(this.#labels).map(([key, value]) => `${key}=${value}`);
-      const stream = (await this.#docker.getEvents({ filters: { type: ['container'], label } })) as Readable;
+      const stream = (await this.#docker.getEvents({
+        filters: { type: ['container'], label, event: [...this.#actions] },
+      })) as Readable;
       if (!this.#running) return void stream.destroy();
       this.#stream = stream;
       let buffered = '';
@@ -94,6 +101,6 @@ export class DockerEvents extends EventEmitter<{ event: [EngineEvent] }> {
     if (raw.Type !== 'container' || !raw.Action) return;
     const labels = raw.Actor?.Attributes ?? {};
     const exitCode = labels.exitCode === undefined ? null : Number(labels.exitCode);
-    this.emit('event', { action: raw.Action, labels, exitCode });
+    this.emit('event', { action: raw.Action, containerId: raw.Actor?.ID ?? '', labels, exitCode });
   }
 }

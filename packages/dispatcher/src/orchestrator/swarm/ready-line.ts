@@ -16,9 +16,25 @@ export interface ReadyLine {
  * identity is in the volume). Rejects when `signal` aborts first.
  */
 export async function followReadyLine(docker: Docker, serviceId: string, signal: AbortSignal): Promise<ReadyLine> {
-  const stream = (await docker
-    .getService(serviceId)
-    .logs({ stdout: true, stderr: false, follow: true })) as unknown as Readable;
+  const logs = docker.getService(serviceId).logs({ stdout: true, stderr: false, follow: true });
+  // Its tasks' failures are told by the task watch, with Swarm's reason: an end here says less.
+  return readyLineOf((await logs) as unknown as Readable, signal, { endIsFinal: false });
+}
+
+/**
+ * The ready line of one container (a task Swarm started again after a death): unlike the
+ * service's logs, which still hold the line of the task before, it tells that this one is up.
+ */
+export async function followContainerReadyLine(
+  docker: Docker,
+  containerId: string,
+  signal: AbortSignal,
+): Promise<ReadyLine> {
+  const logs = docker.getContainer(containerId).logs({ stdout: true, stderr: false, follow: true });
+  return readyLineOf((await logs) as unknown as Readable, signal, { endIsFinal: true });
+}
+
+function readyLineOf(stream: Readable, signal: AbortSignal, init: { endIsFinal: boolean }): Promise<ReadyLine> {
   return new Promise<ReadyLine>((resolve, reject) => {
     let pending = Buffer.alloc(0);
     let text = '';
@@ -46,6 +62,8 @@ export async function followReadyLine(docker: Docker, serviceId: string, signal:
       }
     });
     stream.once('error', (err) => finish(err));
+    // A container that ended before its line: no line will come.
+    if (init.endIsFinal) stream.once('end', () => finish(new Error('the logs ended before a ready line')));
   });
 }
 

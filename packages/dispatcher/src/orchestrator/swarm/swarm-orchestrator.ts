@@ -3,8 +3,10 @@ import { EventEmitter } from 'node:events';
 import Docker from 'dockerode';
 import { type Logger, pino } from 'pino';
 import type { PeerConsulSettings } from '../../catalog/consul/peer-registration.js';
+import { changeServiceLabels } from '../../router/service-labels.js';
 import { InstanceTable } from '../instance-table.js';
 import type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from '../orchestrator.js';
+import { ComebackWatch } from './comeback-watch.js';
 import { DockerEvents, type EngineEvent } from './docker-events.js';
 import { ensureSwarmObject } from './secrets.js';
 import {
@@ -78,6 +80,9 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
   readonly #log: Logger;
   readonly #running = new InstanceTable<Running>();
   readonly #events: DockerEvents;
+  readonly #comebacks: ComebackWatch;
+  /** Label changes under way (the peer id on a new service): close waits for them. */
+  readonly #labelling = new Set<Promise<void>>();
   #checked: Promise<string> | null = null;
   #startsUnderWay = 0;
   readonly #startQueue: (() => void)[] = [];
@@ -88,7 +93,12 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     this.#options = options;
     this.#docker = options.docker ?? new Docker();
     this.#log = (options.log ?? pino({ level: 'silent' })).child({ component: 'orchestrator' });
-    this.#events = new DockerEvents(this.#docker, { [LABELS.pool]: options.pool }, this.#log);
+    this.#events = new DockerEvents(
+      this.#docker,
+      { labels: { [LABELS.pool]: options.pool }, actions: ['start', 'die'] },
+      this.#log,
+    );
+    this.#comebacks = new ComebackWatch(this.#docker, this.#log);
     this.#events.on('event', (event) => this.#onEvent(event));
   }
 
@@ -164,6 +174,7 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     const running = this.#running.get(instanceId);
     if (running) running.stopping = true;
     this.#running.delete(instanceId);
+    this.#comebacks.cancel(instanceId);
     const serviceId = running?.serviceId ?? (await this.#serviceOf(instanceId));
     if (serviceId) {
       await this.#docker
@@ -198,7 +209,9 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
   async close(): Promise<void> {
     this.#closed = true;
     this.#events.stop();
+    this.#comebacks.stop();
     for (const wake of this.#startQueue.splice(0)) wake();
+    await Promise.all(this.#labelling);
   }
 
   /** Waits until the service's peer has said who it is (it then answers); keeps it as running. */
@@ -223,22 +236,41 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     };
     this.#running.set(instanceId, { instance, serviceId, stopping: false });
     this.#log.info({ instanceId, peerId: ready.id }, 'peer started');
+    this.#labelWithPeerId(serviceId, ready.id);
     return { ...instance };
   }
 
-  /** A container of one of ours died (Swarm starts another), or turned healthy again. */
+  /**
+   * The service says which peer it runs (`docker service ls --filter label=...peer-id=`): a
+   * label on the service alone, which Swarm keeps without touching the task. Not waited for
+   * by the start (the peer answers already); a router may change labels of the same service
+   * at the same time, which changeServiceLabels retries.
+   */
+  #labelWithPeerId(serviceId: string, peerId: string): void {
+    const done = changeServiceLabels(this.#docker, serviceId, (labels) => ({ ...labels, [LABELS.peerId]: peerId }))
+      .then(() => {})
+      .catch((err: unknown) => this.#log.warn({ err, serviceId, peerId }, 'could not label a peer service'))
+      .finally(() => this.#labelling.delete(done));
+    this.#labelling.add(done);
+  }
+
+  /** A container of one of ours died (Swarm starts another), or the one Swarm started instead is up. */
   #onEvent(event: EngineEvent): void {
     const running = this.#running.get(event.labels[LABELS.instanceId] ?? '');
     if (!running || running.stopping) return;
     const { instance } = running;
+    if (event.action === 'die') this.#comebacks.cancel(instance.instanceId);
     if (event.action === 'die' && instance.state === 'running') {
       instance.state = 'restarting';
       this.#log.warn({ instanceId: instance.instanceId, exitCode: event.exitCode }, 'peer died; Swarm restarts it');
       this.emit('died', { ...instance }, event.exitCode);
-    } else if (event.action === 'health_status: healthy' && instance.state === 'restarting') {
-      instance.state = 'running';
-      instance.restarts++;
-      this.emit('restarted', { ...instance });
+    } else if (event.action === 'start' && instance.state === 'restarting') {
+      this.#comebacks.follow(instance.instanceId, event.containerId, () => {
+        if (running.stopping || instance.state !== 'restarting') return;
+        instance.state = 'running';
+        instance.restarts++;
+        this.emit('restarted', { ...instance });
+      });
     }
   }
 
