@@ -3,6 +3,11 @@ import type { EventEmitter } from 'node:events';
 /** A peer that did not start, with the reason (what it said, or what its orchestrator saw). */
 export class PeerStartError extends Error {
   override name = 'PeerStartError';
+  /**
+   * The reason lasts until someone acts (no engine, no image): starting again soon will not
+   * help, and those waiting for a peer are told so. A start that was slow or crashed may not.
+   */
+  readonly lasting: boolean = false;
 }
 
 /** One running (or restarting) peer instance. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, pino } from 'pino';
 import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
-import type { Orchestrator, PeerInstance } from '../orchestrator/orchestrator.js';
+import type { Orchestrator, PeerInstance, PeerStartError } from '../orchestrator/orchestrator.js';
 import type { Router } from '../router/router.js';
 
 export interface WarmPoolOptions {
@@ -25,17 +25,18 @@ export interface WarmPoolOptions {
   /** Failed probes in a row before a peer counts as unhealthy. */
   unhealthyAfter?: number;
   /**
-   * After a failed start, how long the pool starts no other: what failed (a missing image, an
-   * engine gone) mostly lasts, and starting again at once would hammer the engine.
+   * After a failed start, how long the pool starts no other (default 1 s), doubling with each
+   * failure in a row for a reason that lasts (up to 30 s): starting again at once would hammer
+   * the engine with starts that fail the same way.
    */
   retryAfterFailureMs?: number;
   log?: Logger;
 }
 
-/** Peers cannot be started now: the last start failed, and none is under way. */
+/** Peers cannot be started now: the last start failed for a lasting reason, and none is under way. */
 export interface StartFailure {
   error: Error;
-  /** When the pool starts a peer again (at its next refill from then on). */
+  /** When the pool tries to start a peer again. */
   retryAtMs: number;
 }
 
@@ -87,8 +88,9 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   #filling: Promise<void> | null = null;
   #seq = 0;
   #refillTimer: NodeJS.Timeout | null = null;
-  /** The last start's failure, until a start succeeds. */
-  #failure: { error: Error; atMs: number } | null = null;
+  /** The last start's failure and how many failed in a row, until a start succeeds. */
+  #failure: { error: Error; atMs: number; inRow: number } | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
   /** Back after dying: placed again; if that fails (its route, say), it stays unhealthy, and the log says why. */
   readonly #onRestarted = (instance: PeerInstance) =>
     void this.#place(instance).catch((err: unknown) =>
@@ -131,6 +133,8 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#refillTimer) clearTimeout(this.#refillTimer);
     this.#refillTimer = null;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
   }
 
   /** Resolves when no start or resume of this pool is under way. */
@@ -161,14 +165,24 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     return this.#options.target;
   }
 
-  /** Why peers cannot be started now, or null: none failed since the last that started, or one is under way. */
+  /**
+   * Why peers cannot be started now, or null: the last start did not fail for a reason that
+   * lasts (PeerStartError's `lasting`: no engine, no image; a slow start is no such reason), or
+   * one is under way.
+   */
   get startFailure(): StartFailure | null {
-    if (!this.#failure || this.#starting > 0) return null;
-    return { error: this.#failure.error, retryAtMs: this.#failure.atMs + this.#retryAfterFailureMs() };
+    const failure = this.#failure;
+    if (!failure || !isLasting(failure.error) || this.#starting > 0) return null;
+    return { error: failure.error, retryAtMs: failure.atMs + this.#pauseMs(failure) };
   }
 
-  #retryAfterFailureMs(): number {
-    return this.#options.retryAfterFailureMs ?? 5_000;
+  /**
+   * The pause after a failed start: a reason that lasts doubles it with each failure in a row;
+   * after a crash or a slow start (a loaded machine) the next start comes soon.
+   */
+  #pauseMs(failure: { error: Error; inRow: number }): number {
+    const base = this.#options.retryAfterFailureMs ?? 1_000;
+    return isLasting(failure.error) ? Math.min(base * 2 ** (failure.inRow - 1), 30_000) : base;
   }
 
   set target(target: number) {
@@ -242,7 +256,16 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
 
   /** Within the pause after a failed start. */
   #holdingBack(): boolean {
-    return this.#failure !== null && Date.now() < this.#failure.atMs + this.#retryAfterFailureMs();
+    return this.#failure !== null && Date.now() < this.#failure.atMs + this.#pauseMs(this.#failure);
+  }
+
+  /** A fill once the pause is over (the refill would otherwise wait for the next round of upkeep). */
+  #retryAfter(pauseMs: number): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      void this.fill();
+    }, pauseMs);
   }
 
   async #startOne(): Promise<void> {
@@ -257,7 +280,8 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
         await this.#options.orchestrator.stop(instance.instanceId);
         return;
       }
-      if (this.#failure) this.#log.info({ peerId: instance.peerId }, 'peers start again');
+      if (this.#failure)
+        this.#log.info({ peerId: instance.peerId, failedBefore: this.#failure.inRow }, 'peers start again');
       this.#failure = null;
       await this.#place(instance);
       this.#log.info({ peerId: instance.peerId }, 'vacant peer ready');
@@ -265,11 +289,15 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     } catch (err) {
       if (!this.#running) return;
       failed = err as Error;
-      // The first failure of a run of them is the operator's business; the same again is noise.
-      const again = this.#failure?.error.message === failed.message;
-      this.#failure = { error: failed, atMs: Date.now() };
-      if (again) this.#log.warn({ err }, 'could not start a pool peer');
-      else this.#log.error({ err, retryInMs: this.#retryAfterFailureMs() }, 'peers cannot be started');
+      const before = this.#failure;
+      const inRow = (before?.inRow ?? 0) + 1;
+      this.#failure = { error: failed, atMs: Date.now(), inRow };
+      const retryInMs = this.#pauseMs(this.#failure);
+      this.#log.warn({ err, inRow, retryInMs }, 'could not start a pool peer');
+      // A reason that lasts is the operator's business: said once, as an error.
+      if (isLasting(failed) && !(before && isLasting(before.error)))
+        this.#log.error({ err }, 'peers cannot be started');
+      this.#retryAfter(retryInMs);
       this.emit('failed', failed);
     } finally {
       this.#starting--;
@@ -429,4 +457,8 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     else this.#failedProbes.set(peer.id, failures);
     return failures < (this.#options.unhealthyAfter ?? 3);
   }
+}
+
+function isLasting(error: Error): boolean {
+  return (error as Partial<PeerStartError>).lasting === true;
 }

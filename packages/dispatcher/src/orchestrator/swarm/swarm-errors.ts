@@ -8,21 +8,25 @@ export class SwarmError extends PeerStartError {
 /** The Docker engine's socket does not answer. */
 export class DockerUnreachableError extends SwarmError {
   override name = 'DockerUnreachableError';
+  override readonly lasting = true;
 }
 
 /** The engine answers, but is not a manager of a Swarm (`docker swarm init`, or run on a manager). */
 export class NotSwarmManagerError extends SwarmError {
   override name = 'NotSwarmManagerError';
+  override readonly lasting = true;
 }
 
 /** The peer image is not on this engine (no registry here, or a typo). */
 export class ImageMissingError extends SwarmError {
   override name = 'ImageMissingError';
+  override readonly lasting = true;
 }
 
 /** The overlay network peers join does not exist. */
 export class NetworkMissingError extends SwarmError {
   override name = 'NetworkMissingError';
+  override readonly lasting = true;
 }
 
 /** Swarm rejected the peer's task, or it failed before the peer was ready; the message has Swarm's reason. */
