@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConsulCatalog } from '../src/index.js';
 import { catalogPeer } from './helpers/catalog-peer.js';
@@ -28,18 +30,21 @@ describe('ConsulCatalog following its peers’ health in Consul', () => {
 
   const [one, two] = [catalogPeer(1), catalogPeer(2)];
 
-  it('counts a peer healthy only while its Consul registration passes, and hands out no other', async () => {
+  it('counts a peer unhealthy while its Consul registration fails its checks, and hands out no such peer', async () => {
     const shared = catalog();
     await shared.register(one);
     await shared.register(two);
+    // Not in Consul (yet): no verdict from there, the probes' word stands.
+    expect((await shared.list()).map((p) => p.healthy)).toEqual([true, true]);
     await services.add(one.id);
-    // Two is in the catalog, but not (yet) in Consul: not healthy, not handed out.
+    await services.add(two.id);
+    await services.fail(two.id);
     await expect.poll(async () => (await shared.get(two.id))?.healthy).toBe(false);
     expect((await shared.get(one.id))?.healthy).toBe(true);
     expect((await shared.claim('ada'))?.id).toBe(one.id);
     expect(await shared.claim('bob')).toBeNull();
 
-    await services.add(two.id);
+    await services.pass(two.id);
     await expect.poll(async () => (await shared.get(two.id))?.healthy).toBe(true);
     expect((await shared.claim('bob'))?.id).toBe(two.id);
 
@@ -49,14 +54,28 @@ describe('ConsulCatalog following its peers’ health in Consul', () => {
     expect((await shared.claim('ada'))?.id).toBe(one.id);
     await services.pass(one.id);
     await expect.poll(async () => (await shared.assignedTo('ada'))?.healthy).toBe(true);
+  });
 
-    // Deregistered (stopped): not healthy.
-    await services.remove(two.id);
-    await expect.poll(async () => (await shared.get(two.id))?.healthy).toBe(false);
-    expect((await shared.list()).map((p) => [p.id, p.healthy])).toEqual([
-      [one.id, true],
-      [two.id, false],
-    ]);
+  it('warns when a registered peer never shows up in Consul (peers that cannot reach the agent)', async () => {
+    const lines: { peerId?: string; msg?: string }[] = [];
+    const log = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString()));
+          done();
+        },
+      }),
+    );
+    const watched = new ConsulCatalog({ agent, pool, peerService: `svc-${pool}`, registrationGraceMs: 300, log });
+    open.push(watched);
+    await services.add(one.id);
+    await watched.register(one);
+    await watched.register(two);
+    await expect.poll(() => lines.filter((l) => l.peerId === two.id)).toHaveLength(1);
+    expect(lines[0]?.msg).toBe('a peer has not registered in Consul: can the peers reach the agent (--peers-consul)?');
+    // The one that did register is not named.
+    expect(lines.some((l) => l.peerId === one.id)).toBe(false);
   });
 
   it('reads Consul’s verdict without writing it: the record keeps what the dispatcher’s probes said', async () => {

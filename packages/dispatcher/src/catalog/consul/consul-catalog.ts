@@ -3,7 +3,7 @@ import { type Logger, pino } from 'pino';
 import type { Catalog, CatalogEvents, CatalogPeer, NewCatalogPeer } from '../catalog.js';
 import { ConsulKv, type KvEntry, type KvWrite } from './consul-kv.js';
 import { claimedKvPrefix, poolKvPrefix } from './peer-registration.js';
-import { ServiceHealth } from './service-health.js';
+import { type HealthVerdicts, ServiceHealth } from './service-health.js';
 
 /** A check-and-set that keeps losing to other writers this often gives up (they are making progress). */
 const MAX_ATTEMPTS = 32;
@@ -11,8 +11,8 @@ const MAX_ATTEMPTS = 32;
 interface Tree {
   peers: Map<string, { peer: CatalogPeer; index: number }>;
   owners: Map<string, { peerId: string; index: number }>;
-  /** Peers whose Consul service passes its checks; null when health is not followed. */
-  passing: ReadonlySet<string> | null;
+  /** What Consul says of the peers' registrations; null when health is not followed. */
+  health: HealthVerdicts | null;
 }
 
 export interface ConsulCatalogOptions {
@@ -22,9 +22,11 @@ export interface ConsulCatalogOptions {
   pool: string;
   /**
    * The Consul service the pool's peers register under (with health checks). Given, a peer
-   * counts as healthy only while its registration there passes, whichever replica started it.
+   * whose registration there fails its checks is unhealthy, whichever replica started it.
    */
   peerService?: string;
+  /** How long a registered peer may take to show up in Consul before a warning says so; default 30 s. */
+  registrationGraceMs?: number;
   log?: Logger;
 }
 
@@ -48,6 +50,8 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
   readonly #claiming = new Set<string>();
   readonly #stopWatch: () => void;
   readonly #health: ServiceHealth | null;
+  readonly #peerService: string | undefined;
+  readonly #graceMs: number;
 
   constructor(options: ConsulCatalogOptions) {
     super();
@@ -67,6 +71,8 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
         failing = true;
       },
     );
+    this.#peerService = options.peerService;
+    this.#graceMs = options.registrationGraceMs ?? 30_000;
     let healthFailing = false;
     this.#health = options.peerService
       ? new ServiceHealth({
@@ -95,6 +101,7 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
       // A user's peer placed again (after a restart) keeps its key, also one claimed before keys were kept.
       (next) => (next.state === 'claimed' ? [this.#showClaimed(next.id)] : []),
     );
+    this.#expectInConsul(peer.id);
   }
 
   async claim(owner: string): Promise<CatalogPeer | null> {
@@ -177,6 +184,20 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
   }
 
   /**
+   * A peer that never registers in Consul (it cannot reach the agent: a wrong --peers-consul?)
+   * finds no one there, and no one finds it: said once, in the dispatcher's log.
+   */
+  #expectInConsul(peerId: string): void {
+    this.#health?.unlessRegisteredWithin(peerId, this.#graceMs, async () => {
+      if (!(await this.get(peerId))) return;
+      this.#log.warn(
+        { peerId, service: this.#peerService, waitedMs: this.#graceMs },
+        'a peer has not registered in Consul: can the peers reach the agent (--peers-consul)?',
+      );
+    });
+  }
+
+  /**
    * Rewrites one peer's record from what it is now (null: absent; returning null leaves it so),
    * with `also`'s writes in the same transaction.
    */
@@ -221,17 +242,19 @@ export class ConsulCatalog extends EventEmitter<CatalogEvents> implements Catalo
   }
 
   /**
-   * The record as the catalog's users see it: healthy only if the dispatcher's probes say so
-   * AND (when followed) its Consul checks pass. Writes keep the record as stored.
+   * The record as the catalog's users see it: healthy if the dispatcher's probes say so, unless
+   * (when followed) its Consul registration fails its checks. A peer not registered there gets
+   * no verdict: one that cannot reach the agent must not look down, or the pool would start
+   * peers without end (the warning of #expectInConsul says so instead). Writes keep the record.
    */
   #seen(tree: Tree, peer: CatalogPeer): CatalogPeer {
-    if (!tree.passing || !peer.healthy || tree.passing.has(peer.id)) return peer;
+    if (!peer.healthy || tree.health?.get(peer.id) !== false) return peer;
     return { ...peer, healthy: false };
   }
 
   async #read(): Promise<Tree> {
-    const [entries, passing] = await Promise.all([this.#kv.tree(this.#prefix), this.#health?.passing() ?? null]);
-    const tree: Tree = { peers: new Map(), owners: new Map(), passing };
+    const [entries, health] = await Promise.all([this.#kv.tree(this.#prefix), this.#health?.verdicts() ?? null]);
+    const tree: Tree = { peers: new Map(), owners: new Map(), health };
     for (const entry of entries) this.#file(tree, entry);
     return tree;
   }

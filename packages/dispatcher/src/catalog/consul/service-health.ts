@@ -12,24 +12,28 @@ export interface ServiceHealthOptions {
   agent: string;
   /** The Consul service the pool's peers register under. */
   service: string;
-  /** Called when the set of passing peers changed. */
+  /** Called when a verdict changed (a peer came, went, passed or failed). */
   onChange: () => void;
   onError: (err: Error) => void;
 }
 
+/** Per registered peer: whether it passes every check of its instance (the node's included, as `?passing` counts). */
+export type HealthVerdicts = ReadonlyMap<string, boolean>;
+
 /**
- * Which peers of a Consul service pass their health checks (every check of the instance, the
- * node's included, as Consul's `?passing` counts), kept current by a blocking query. The peer
- * id is the registration's `peer_id` meta, else its service id (as ConsulDirectory registers).
+ * What Consul says of the health of a service's peers, kept current by a blocking query. The
+ * peer id is the registration's `peer_id` meta, else its service id (as ConsulDirectory
+ * registers); a peer with no registration gets no verdict.
  */
 export class ServiceHealth {
   readonly #client: Consul;
   readonly #service: string;
   readonly #agent: string;
-  #passing: ReadonlySet<string> | null = null;
+  #verdicts: HealthVerdicts | null = null;
   /** The first answer, for reads that come before the watch has one. */
-  #first: Promise<ReadonlySet<string>> | null = null;
+  #first: Promise<HealthVerdicts> | null = null;
   readonly #watch: ReturnType<Consul['watch']>;
+  readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(options: ServiceHealthOptions) {
     const url = new URL(options.agent);
@@ -44,19 +48,19 @@ export class ServiceHealth {
       backoffMax: 10_000,
     });
     this.#watch.on('change', (entries: unknown) => {
-      const passing = passingOf(entries);
-      const before = this.#passing;
-      this.#passing = passing;
-      if (!before || !sameSet(before, passing)) options.onChange();
+      const verdicts = verdictsOf(entries);
+      const before = this.#verdicts;
+      this.#verdicts = verdicts;
+      if (!before || !sameVerdicts(before, verdicts)) options.onChange();
     });
     this.#watch.on('error', (err: Error) => options.onError(err));
   }
 
-  /** The ids of the passing peers: as the watch last saw them, or, before its first answer, asked now. */
-  async passing(): Promise<ReadonlySet<string>> {
-    if (this.#passing) return this.#passing;
+  /** The verdicts as the watch last saw them, or, before its first answer, asked now. */
+  async verdicts(): Promise<HealthVerdicts> {
+    if (this.#verdicts) return this.#verdicts;
     this.#first ??= this.#client.health.service({ service: this.#service }).then(
-      (entries: unknown) => passingOf(entries),
+      (entries: unknown) => verdictsOf(entries),
       (err: unknown) => {
         this.#first = null;
         throw new ConsulUnavailableError(
@@ -68,20 +72,39 @@ export class ServiceHealth {
     return this.#first;
   }
 
+  /** Calls `then` if, `ms` from now, the peer has no registration (no verdict); never after `stop`. */
+  unlessRegisteredWithin(peerId: string, ms: number, then: () => Promise<void>): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      void this.verdicts()
+        .then((verdicts) => (verdicts.has(peerId) ? undefined : then()))
+        // Consul unreachable: the watch says so already.
+        .catch(() => {});
+    }, ms);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
   stop(): void {
     this.#watch.end();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
   }
 }
 
-function passingOf(entries: unknown): ReadonlySet<string> {
-  const passing = new Set<string>();
+function verdictsOf(entries: unknown): HealthVerdicts {
+  const verdicts = new Map<string, boolean>();
   for (const entry of Array.isArray(entries) ? (entries as HealthEntry[]) : []) {
     const id = entry.Service?.Meta?.peer_id ?? entry.Service?.ID;
-    if (id && (entry.Checks ?? []).every((check) => check.Status === 'passing')) passing.add(id);
+    if (id)
+      verdicts.set(
+        id,
+        (entry.Checks ?? []).every((check) => check.Status === 'passing'),
+      );
   }
-  return passing;
+  return verdicts;
 }
 
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  return a.size === b.size && [...a].every((id) => b.has(id));
+function sameVerdicts(a: HealthVerdicts, b: HealthVerdicts): boolean {
+  return a.size === b.size && [...a].every(([id, passing]) => b.get(id) === passing);
 }
