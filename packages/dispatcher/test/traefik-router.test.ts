@@ -164,4 +164,23 @@ describe('TraefikRouter: a host per peer through Traefik’s Swarm provider (the
     },
     SWARM_TIMEOUT_MS,
   );
+
+  it(
+    'never routes a service whose Traefik labels have a typo (Traefik skips the service): RouteNotLiveError',
+    async () => {
+      await router().unroute(bob.peerId);
+      const typo = `traefik.http.services.p2pm-${bob.peerId}.loadbalancer.server.prot`;
+      await changeServiceLabels(swarm.docker, bob.address, (labels) => ({ ...labels, [typo]: '7480' }));
+      const failure = await router({ deadlineMs: 8_000 })
+        .route(bob.peerId, { host: bob.address, port: bob.webPort })
+        .catch((err) => err);
+      expect(failure.name).toBe('RouteNotLiveError');
+      await expect.poll(async () => JSON.stringify(await traefik.logs())).toContain(`${typo}: field not found`);
+      // The typo gone, the same route goes live.
+      await changeServiceLabels(swarm.docker, bob.address, ({ [typo]: _, ...labels }) => labels);
+      await router().route(bob.peerId, { host: bob.address, port: bob.webPort });
+      expect((await throughTraefik(bob.peerId, `/p/${bob.peerId}/healthz`)).status).toBe(200);
+    },
+    SWARM_TIMEOUT_MS,
+  );
 });
