@@ -177,6 +177,16 @@ describe('parseCommandLine', () => {
         generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }),
       );
       expect(configError(['--web-port', '0', '--dispatcher-key', rsa]).message).toMatch(/not an Ed25519 public key/);
+      expect(configOf(['--web-port', '0', '--dispatcher-url', 'https://chat.example.com/']).web).toEqual({
+        port: 0,
+        dispatcherUrl: 'https://chat.example.com/',
+      });
+      expect(configError(['--dispatcher-url', 'https://chat.example.com/']).message).toMatch(
+        /--dispatcher-url needs --web-port/,
+      );
+      for (const bad of ['/relative', 'javascript:alert(1)', 'ftp://x/', 'https://user:pw@chat.example.com/']) {
+        expect(configError(['--web-port', '0', '--dispatcher-url', bad]).message).toMatch(/--dispatcher-url must/);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

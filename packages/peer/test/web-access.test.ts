@@ -13,12 +13,12 @@ describe("the peer's web server lets in its owner only", () => {
   const resources = new TestResources();
   afterEach(() => resources.cleanup());
 
-  async function startPeer(name: string): Promise<{ peer: Peer; base: string }> {
+  async function startPeer(name: string, web: { dispatcherUrl?: string } = {}): Promise<{ peer: Peer; base: string }> {
     const peer = new Peer({
       name,
       dataDir: join(await resources.dir(), name),
       listenHost: '127.0.0.1',
-      web: { port: 0, dispatcherKeyPem },
+      web: { port: 0, dispatcherKeyPem, ...web },
       logger: pino({ level: 'silent' }),
     });
     await peer.start();
@@ -153,5 +153,22 @@ describe("the peer's web server lets in its owner only", () => {
     expect(await qr.text()).toMatch(/^<svg/);
     const read = await fetch(`${base}/p/${peer.id}/api/read/nobody`, { method: 'POST', headers: { cookie } });
     expect(await read.json()).toEqual({ read: 0 });
+  });
+
+  it("logs out for good, back to the dispatcher's page: / beside a path-routing dispatcher, its URL when the peer has a host of its own", async () => {
+    const logOut = async (peer: Peer, base: string) => {
+      const ticket = issueTicket(dispatcher.privateKey, { peerId: peer.id, owner: 'user-1' });
+      const login = await get(`${base}/p/${peer.id}/login?ticket=${ticket}`);
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+      const out = await get(`${base}/p/${peer.id}/logout`, cookie);
+      expect(out.status).toBe(303);
+      expect(out.headers.get('set-cookie')).toMatch(new RegExp(`p2pm_owner=;.*Path=/p/${peer.id}/`));
+      expect((await get(`${base}/p/${peer.id}/api/self`, cookie)).status).toBe(401);
+      return out.headers.get('location');
+    };
+    const embedded = await startPeer('ada');
+    expect(await logOut(embedded.peer, embedded.base)).toBe('/');
+    const ownHost = await startPeer('bob', { dispatcherUrl: 'https://chat.example.com/' });
+    expect(await logOut(ownHost.peer, ownHost.base)).toBe('https://chat.example.com/');
   });
 });

@@ -129,17 +129,29 @@ export function parseConsulKeyPrefix(setting: Setting): string {
 
 /** The dispatcher's catalog: an http(s) URL, without credentials (the token has its own variable). */
 export function parseCatalogUrl(setting: Setting | undefined): string | undefined {
+  return parseHttpUrl(setting, "the catalog's http(s) URL (e.g. http://10.0.0.2:7600)", {
+    credentials: `set ${SECRETS.catalogToken.env} instead`,
+  });
+}
+
+/**
+ * An absolute http(s) URL without credentials (they would show in `ps`); `what` says what it
+ * must be, `hint.credentials` what to do instead of credentials.
+ */
+export function parseHttpUrl(
+  setting: Setting | undefined,
+  what: string,
+  hint: { credentials?: string } = {},
+): string | undefined {
   if (!setting) return undefined;
   const value = setting.value.trim();
   const url = URL.canParse(value) ? new URL(value) : null;
   if (!url || !/^https?:$/.test(url.protocol) || !url.hostname) {
-    throw new ConfigError(
-      `${setting.from} must be the catalog's http(s) URL (e.g. http://10.0.0.2:7600), got ${JSON.stringify(setting.value)}`,
-    );
+    throw new ConfigError(`${setting.from} must be ${what}, got ${JSON.stringify(setting.value)}`);
   }
   if (url.username || url.password) {
     throw new ConfigError(
-      `${setting.from} must not carry credentials (they would show in ps): set ${SECRETS.catalogToken.env} instead`,
+      `${setting.from} must not carry credentials (they would show in ps)${hint.credentials ? `: ${hint.credentials}` : ''}`,
     );
   }
   return value;

@@ -12,6 +12,7 @@ import {
   parseByteCount,
   parseChoice,
   parseHost,
+  parseHttpUrl,
   parseName,
   parsePath,
   parsePeerAddress,
@@ -50,7 +51,7 @@ export interface CliConfig {
   readonly exitWithParent: boolean;
   readonly discovery: DiscoverySettings;
   /** The owner's web server, when --web-port is given. */
-  readonly web: { port: number; dispatcherKeyPem?: string } | null;
+  readonly web: { port: number; dispatcherKeyPem?: string; dispatcherUrl?: string } | null;
 }
 
 export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: CliConfig };
@@ -147,11 +148,18 @@ export function parseCommandLine(argv: readonly string[], env: Env, system: Syst
 function webOf(one: (key: OptionKey) => Setting | undefined): CliConfig['web'] {
   const port = parsePort(one('webPort'));
   const keyFile = one('dispatcherKey');
+  const urlSetting = one('dispatcherUrl');
+  const dispatcherUrl = parseHttpUrl(urlSetting, "the dispatcher's http(s) URL (e.g. https://chat.example.com/)");
   if (port === undefined) {
     if (keyFile) throw new ConfigError(`${keyFile.from} needs --web-port: tickets open the web server`);
+    if (urlSetting) throw new ConfigError(`${urlSetting.from} needs --web-port: it is where the web page's owner goes`);
     return null;
   }
-  return keyFile ? { port, dispatcherKeyPem: readDispatcherKey(keyFile) } : { port };
+  return {
+    port,
+    ...(keyFile ? { dispatcherKeyPem: readDispatcherKey(keyFile) } : {}),
+    ...(dispatcherUrl ? { dispatcherUrl } : {}),
+  };
 }
 
 function readDispatcherKey(setting: Setting): string {

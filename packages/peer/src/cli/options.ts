@@ -291,6 +291,15 @@ export const OPTIONS = {
     shown: 'none',
     help: "the dispatcher's public key (PEM): its tickets let its users into this peer's web server",
   },
+  dispatcherUrl: {
+    flag: 'dispatcher-url',
+    example: 'https://chat.example.com/',
+    env: 'P2PM_DISPATCHER_URL',
+    kind: 'string',
+    arg: 'URL',
+    shown: '/ on the same site',
+    help: "the dispatcher's page, where the owner goes after logging out (needed when this peer has a host of its own)",
+  },
   noInteractive: {
     flag: 'no-interactive',
     kind: 'boolean',

@@ -5,4 +5,9 @@ export interface WebOptions {
   host?: string;
   /** The dispatcher's Ed25519 public key (PEM): tickets it signs let its users in. */
   dispatcherKeyPem?: string;
+  /**
+   * Where the owner goes after logging out: the dispatcher's page. Behind a path-routing
+   * dispatcher that is `/` on the same site; on a host of the peer's own it must be given.
+   */
+  dispatcherUrl?: string;
 }

@@ -59,11 +59,13 @@ export class PeerWebServer {
   readonly access: OwnerAccess;
   readonly #app: FastifyInstance;
   readonly #peer: ChatPeer;
+  readonly #dispatcherUrl: string | undefined;
   #port = 0;
 
   constructor(peer: ChatPeer, options: WebOptions, log: Logger) {
     this.#peer = peer;
     this.access = new OwnerAccess(peer.id, options.dispatcherKeyPem);
+    this.#dispatcherUrl = options.dispatcherUrl;
     this.#app = Fastify({
       loggerInstance: log.child({ component: 'web' }) as FastifyBaseLogger,
       bodyLimit: 2 * 1024 * 1024,
@@ -137,6 +139,7 @@ export class PeerWebServer {
     app.get(`${base}/logout`, async (request, reply) => {
       this.access.revoke(request.cookies[COOKIE]);
       reply.clearCookie(COOKIE, { path: `${base}/` });
+      if (this.#dispatcherUrl) return reply.redirect(this.#dispatcherUrl, 303);
       if (base) return reply.redirect('/', 303);
       return reply.type('text/plain; charset=utf-8').send('Logged out. Use your peer’s login link to come back.\n');
     });
