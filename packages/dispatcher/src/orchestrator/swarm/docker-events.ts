@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { backoffDelay } from '@p2p-messenger/discovery';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
+import { onEngineEvents, type RawEngineEvent } from './event-lines.js';
 
 /** A container event of the engine, as the orchestrator uses it. */
 export interface EngineEvent {
@@ -13,12 +14,6 @@ export interface EngineEvent {
   /** The container's labels (ours and Swarm's: com.docker.swarm.service.id, ...). */
   labels: Record<string, string>;
   exitCode: number | null;
-}
-
-interface RawEvent {
-  Type?: string;
-  Action?: string;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
 }
 
 /**
@@ -66,15 +61,7 @@ export class DockerEvents extends EventEmitter<{ event: [EngineEvent] }> {
       })) as Readable;
       if (!this.#running) return void stream.destroy();
       this.#stream = stream;
-      let buffered = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        buffered += chunk;
-        for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
-          this.#emitLine(buffered.slice(0, end));
-          buffered = buffered.slice(end + 1);
-        }
-      });
+      onEngineEvents(stream, (event) => this.#emitEvent(event));
       stream.once('close', () => this.#reopen(1));
       stream.once('error', () => stream.destroy());
     } catch (err) {
@@ -91,13 +78,7 @@ export class DockerEvents extends EventEmitter<{ event: [EngineEvent] }> {
     );
   }
 
-  #emitLine(line: string): void {
-    let raw: RawEvent;
-    try {
-      raw = JSON.parse(line) as RawEvent;
-    } catch {
-      return;
-    }
+  #emitEvent(raw: RawEngineEvent): void {
     if (raw.Type !== 'container' || !raw.Action) return;
     const labels = raw.Actor?.Attributes ?? {};
     const exitCode = labels.exitCode === undefined ? null : Number(labels.exitCode);
