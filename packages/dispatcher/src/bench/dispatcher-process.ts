@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { progress } from '@p2p-messenger/peer/bench-stats';
-import type { PoolStats } from '../pool/warm-pool.js';
+import { AdminApi } from './admin-api.js';
 import { childrenOf, runs } from './proc.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -20,19 +20,12 @@ const STOP_TIMEOUT_MS = 60_000;
 /** After the dispatcher exited, before its peers are killed. */
 const PEER_EXIT_MS = 5_000;
 const POLL_MS = 250;
-const REPORT_EVERY_MS = 2_000;
 
 export interface DispatcherInit {
   dataDir: string;
   pool: number;
   maxStarts: number;
   maxWaiting: number;
-}
-
-/** What GET /admin/api/peers answers (the fields used here). */
-export interface AdminView {
-  pool: PoolStats;
-  peers: { id: string; state: 'vacant' | 'claimed'; healthy: boolean }[];
 }
 
 /**
@@ -44,6 +37,8 @@ export class DispatcherProcess {
   readonly #child: ChildProcess;
   readonly #exited: Promise<unknown>;
   readonly #ready: Promise<{ url: string; authorization: string }>;
+  /** Its admin API, once it listens. */
+  readonly admin: AdminApi;
   #stderr = '';
 
   private constructor(init: DispatcherInit) {
@@ -61,6 +56,7 @@ export class DispatcherProcess {
     this.#ready = this.#untilReady();
     // Not every caller gets to wait for it (a failure before); stop() does not need it.
     this.#ready.catch(() => {});
+    this.admin = new AdminApi(this.#ready);
   }
 
   static launch(init: DispatcherInit): DispatcherProcess {
@@ -74,52 +70,6 @@ export class DispatcherProcess {
   /** Its URL, once it listens. */
   async ready(): Promise<string> {
     return (await this.#ready).url;
-  }
-
-  async admin(): Promise<AdminView> {
-    const { url, authorization } = await this.#ready;
-    const response = await fetch(`${url}/admin/api/peers`, {
-      headers: { authorization },
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!response.ok) throw new Error(`the admin API answered ${response.status}`);
-    return (await response.json()) as AdminView;
-  }
-
-  /** Stops a peer and deletes its data (the admin's "remove"). */
-  async removePeer(peerId: string): Promise<void> {
-    const { url, authorization } = await this.#ready;
-    const response = await fetch(`${url}/admin/api/peers/${peerId}`, {
-      method: 'DELETE',
-      headers: { authorization, 'x-p2pm-admin': '1' },
-      signal: AbortSignal.timeout(STOP_TIMEOUT_MS),
-    });
-    await response.body?.cancel();
-    if (!response.ok) throw new Error(`removing ${peerId} answered ${response.status}`);
-  }
-
-  /** Polls the admin API until `done`, reporting the pool on stderr as it changes. */
-  async until(
-    done: (view: AdminView) => boolean,
-    what: string,
-    options: { timeoutMs: number; signal?: AbortSignal },
-  ): Promise<AdminView> {
-    const deadline = performance.now() + options.timeoutMs;
-    let reported = '';
-    let reportedAt = 0;
-    for (;;) {
-      const view = await this.admin();
-      if (done(view)) return view;
-      const { vacant, claimed, starting, waiting } = view.pool;
-      const line = `  ${what}: ${vacant} vacant, ${claimed} claimed, ${starting} starting, ${waiting} waiting`;
-      if (line !== reported && performance.now() - reportedAt >= REPORT_EVERY_MS) {
-        progress(line);
-        reported = line;
-        reportedAt = performance.now();
-      }
-      if (performance.now() > deadline) throw new Error(`timed out waiting for ${what} (${line.trim()})`);
-      await delay(POLL_MS, undefined, options.signal ? { signal: options.signal } : {});
-    }
   }
 
   /** The peers it runs: its child processes. */
@@ -182,7 +132,7 @@ export class DispatcherProcess {
         });
       });
       const password = (await readFile(join(this.#init.dataDir, 'admin-password'), 'utf8')).trim();
-      return { url, authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` };
+      return { url, authorization: AdminApi.basic('admin', password) };
     } finally {
       lines.close();
       // What it prints later is not read: keep the pipe drained.

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { median, printFigure, progress, quantile } from '@p2p-messenger/peer/bench-stats';
 import { hashPassword } from '../index.js';
-import { Browser } from './browser.js';
 import { DispatcherProcess } from './dispatcher-process.js';
+import { coldLogin, warmRound } from './login-rounds.js';
 import { memoryOf } from './proc.js';
 
 const BENCH = 'dispatcher';
@@ -32,7 +32,6 @@ const WARM_BUDGET_MS = 240_000;
 const FILL_TIMEOUT_MS = 300_000;
 /** How long the pool sits idle before its memory is read. */
 const IDLE_MS = 5_000;
-const TICKET_URL = /^\/p\/([a-z2-7]{16,64})\/login\?ticket=[^&]+$/;
 
 async function passwordHash(): Promise<void> {
   progress('password hashing');
@@ -46,34 +45,6 @@ async function passwordHash(): Promise<void> {
   printFigure(BENCH, 'password_hash_ms', median(times), 'ms', { calls: HASHES });
 }
 
-function expect(condition: boolean, what: string): void {
-  if (!condition) throw new Error(what);
-}
-
-/** One guest, cold: from the log-in to the first answer of their new peer, in ms. */
-async function coldLogin(url: string, signal: AbortSignal): Promise<number> {
-  const browser = new Browser(url);
-  try {
-    const csrf = await browser.openFront();
-    const begun = performance.now();
-    const guest = await browser.send('/guest', { form: { _csrf: csrf } });
-    expect(guest.status === 303 && guest.location === '/starting', `POST /guest: ${guest.status} to ${guest.location}`);
-    const ready = await browser.waitForEvent('/starting/events', ['ready', 'busy'], signal);
-    const next = (ready.data as { url?: unknown }).url;
-    expect(ready.event === 'ready' && typeof next === 'string', `the progress stream said ${JSON.stringify(ready)}`);
-    const go = await browser.send(next as string);
-    const peerId = TICKET_URL.exec(go.location ?? '')?.[1];
-    expect(go.status === 303 && !!peerId, `GET /go: ${go.status} to ${go.location}`);
-    const login = await browser.send(go.location as string);
-    expect(login.status === 303 && !!browser.cookie('p2pm_owner'), `the ticket: ${login.status}, no owner cookie`);
-    const self = await browser.send(`/p/${peerId}/api/self`);
-    expect(self.status === 200 && self.contentType.startsWith('application/json'), `api/self: ${self.status}`);
-    return performance.now() - begun;
-  } finally {
-    browser.close();
-  }
-}
-
 async function cold(dataDir: string, signal: AbortSignal): Promise<void> {
   progress('cold log-in (pool 0)');
   const dispatcher = DispatcherProcess.launch({ dataDir, pool: 0, maxStarts: WARM.maxStarts, maxWaiting: 20 });
@@ -81,7 +52,7 @@ async function cold(dataDir: string, signal: AbortSignal): Promise<void> {
     const url = await dispatcher.ready();
     const times: number[] = [];
     for (let round = 1; round <= COLD_ROUNDS; round++) {
-      await dispatcher.until((v) => v.pool.starting === 0 && v.pool.waiting === 0, 'nothing starting', {
+      await dispatcher.admin.until((v) => v.pool.starting === 0 && v.pool.waiting === 0, 'nothing starting', {
         timeoutMs: 60_000,
         signal,
       });
@@ -94,43 +65,9 @@ async function cold(dataDir: string, signal: AbortSignal): Promise<void> {
   }
 }
 
-interface WarmRound {
-  latencies: number[];
-  failures: string[];
-}
-
-type LogIn = { ms: number } | { failure: string };
-
-/** `users` browsers open the front page, then all log in as guests at once; each log-in is timed. */
-async function warmRound(url: string, users: number): Promise<WarmRound> {
-  const browsers = Array.from({ length: users }, () => new Browser(url));
-  try {
-    const tokens = await Promise.all(browsers.map((browser) => browser.openFront()));
-    const outcomes = await Promise.all(
-      browsers.map(async (browser, i): Promise<LogIn> => {
-        const begun = performance.now();
-        try {
-          const reply = await browser.send('/guest', { form: { _csrf: tokens[i] as string } });
-          const ms = performance.now() - begun;
-          const ok = reply.status === 303 && TICKET_URL.test(reply.location ?? '');
-          return ok ? { ms } : { failure: `${reply.status} to ${reply.location}` };
-        } catch (err) {
-          return { failure: (err as Error).message };
-        }
-      }),
-    );
-    return {
-      latencies: outcomes.flatMap((o) => ('ms' in o ? [o.ms] : [])),
-      failures: outcomes.flatMap((o) => ('failure' in o ? [o.failure] : [])),
-    };
-  } finally {
-    for (const browser of browsers) browser.close();
-  }
-}
-
 async function fill(dispatcher: DispatcherProcess, signal: AbortSignal): Promise<number> {
   const begun = performance.now();
-  await dispatcher.until((v) => v.pool.vacant >= WARM.users && v.pool.starting === 0, 'filling the pool', {
+  await dispatcher.admin.until((v) => v.pool.vacant >= WARM.users && v.pool.starting === 0, 'filling the pool', {
     timeoutMs: FILL_TIMEOUT_MS,
     signal,
   });
@@ -174,8 +111,8 @@ async function warm(dataDir: string, signal: AbortSignal): Promise<void> {
     for (let round = 1; round <= WARM.maxRounds; round++) {
       if (round > 1) {
         if (performance.now() - begun + fillMs > WARM_BUDGET_MS) break;
-        const claimed = (await dispatcher.admin()).peers.filter((p) => p.state === 'claimed');
-        await Promise.all(claimed.map((p) => dispatcher.removePeer(p.id)));
+        const claimed = (await dispatcher.admin.view()).peers.filter((p) => p.state === 'claimed');
+        await Promise.all(claimed.map((p) => dispatcher.admin.removePeer(p.id)));
         fillMs = await fill(dispatcher, signal);
       }
       const result = await warmRound(url, WARM.users);
