@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { memoryOf } from './proc.js';
 
 /** A container's memory as its cgroup counts it, in MiB. */
 export interface ContainerMemory {
@@ -6,6 +7,8 @@ export interface ContainerMemory {
   usageMb: number;
   /** Anonymous memory alone (the cgroup's rss / anon: heaps, stacks), none of the page cache. */
   anonMb: number;
+  /** VmRSS of its main process (the peer's Node), pages of the Node binary it shares with others included. */
+  processRssMb: number | null;
 }
 
 interface MemoryStats {
@@ -26,5 +29,7 @@ export async function containerMemory(docker: Docker, containerId: string): Prom
   const counters = memory.stats;
   const inactiveFile = counters.total_inactive_file ?? counters.inactive_file ?? 0;
   const anon = counters.total_rss ?? counters.anon ?? 0;
-  return { usageMb: (memory.usage - inactiveFile) / MIB, anonMb: anon / MIB };
+  const pid = (await docker.getContainer(containerId).inspect()).State.Pid;
+  const process = pid > 0 ? await memoryOf(pid) : null;
+  return { usageMb: (memory.usage - inactiveFile) / MIB, anonMb: anon / MIB, processRssMb: process?.rssMb ?? null };
 }

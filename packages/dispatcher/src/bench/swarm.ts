@@ -6,7 +6,7 @@
  *   their peer to the peer answering them through the dispatcher's proxy, with their ticket;
  * - swarm_login_p99_ms: 50 users log in at once from a warm pool of 50;
  * - peer_container_rss_mb: idle peer containers' memory, as their cgroups count it;
- * - density_peers: idle peer services, raised in steps up to 200, while 20 log-ins at once
+ * - density_peers: idle (vacant) peer services, raised in steps up to 200, while 20 log-ins at once
  *   keep a p99 under 100 ms; where it stops and what ran out.
  * Everything it makes carries a pool label of its own and is removed at the end, also when
  * interrupted. For a quick run while developing: --cold-rounds, --warm-users, --warm-rounds,
@@ -35,6 +35,7 @@ const IDLE_MS = 5_000;
 const DENSITY = { users: 20, p99LimitMs: 100 };
 /** Containers whose memory is read (a sample of the idle pool: each reading takes a moment). */
 const MEMORY_SAMPLE = 20;
+const REMOVALS_AT_ONCE = 10;
 
 const { values: args } = parseArgs({
   options: {
@@ -163,12 +164,16 @@ async function idleMemory(bench: Bench): Promise<void> {
     what: 'the container’s cgroup: memory usage less inactive file cache (as docker stats shows it)',
     anon_mb: Math.round(median(readings.map((m) => m.anonMb))),
     max_mb: Math.round(Math.max(...readings.map((m) => m.usageMb))),
+    node_vmrss_mb: Math.round(median(readings.flatMap((m) => (m.processRssMb === null ? [] : [m.processRssMb])))),
   });
 }
 
+/** A few at a time: fifty removals at once kept a loaded engine busy past the requests' timeout. */
 async function removeClaimed(bench: Bench): Promise<void> {
   const claimed = (await bench.admin.view()).peers.filter((p) => p.state === 'claimed');
-  await Promise.all(claimed.map((p) => bench.admin.removePeer(p.id)));
+  for (let at = 0; at < claimed.length; at += REMOVALS_AT_ONCE) {
+    await Promise.all(claimed.slice(at, at + REMOVALS_AT_ONCE).map((p) => bench.admin.removePeer(p.id)));
+  }
 }
 
 /** 50 users log in at once from a warm pool; rounds apart, each after the pool refilled. */
@@ -234,21 +239,23 @@ function stopReason(step: DensityStep | null, error: string | null): string {
   return `log-in p99 ${Math.round(step.p99Ms)} ms at ${step.peers} peers${step.failures ? `, ${step.failures} failed` : ''}: ${what}; ${host}`;
 }
 
-/** More idle peer services, step by step, until log-ins slow down or the cap. */
+/**
+ * More idle (vacant) peer services, step by step, until log-ins slow down or the cap. The
+ * peers each check claims are removed after it: users' peers greet one another (every pair
+ * opens a stream), which is not the idle load measured here.
+ */
 async function density(bench: Bench): Promise<void> {
   progress(`density (steps of ${RUN.densityStep} peer services up to ${RUN.densityMax})`);
   await removeClaimed(bench);
-  let claimed = 0;
   let last: DensityStep | null = null;
   let passed = 0;
   let error: string | null = null;
   const steps: DensityStep[] = [];
   for (let peers = RUN.densityStep; peers <= RUN.densityMax; peers += RUN.densityStep) {
-    const vacant = peers - claimed;
-    if (vacant < DENSITY.users) continue;
+    if (peers < DENSITY.users) continue;
     try {
-      await bench.admin.setTarget(vacant);
-      await fill(bench, vacant);
+      await bench.admin.setTarget(peers);
+      await fill(bench, peers);
     } catch (err) {
       if (bench.signal.aborted) throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
@@ -265,8 +272,7 @@ async function density(bench: Bench): Promise<void> {
     );
     const running = (await bench.place.counts()).peerServices;
     const result = await warmRound(bench.url, DENSITY.users);
-    claimed += DENSITY.users - result.failures.length;
-    // The pool refills what was claimed only up to the next step's target.
+    await removeClaimed(bench);
     last = { peers: running, p99Ms: quantile(result.latencies, 0.99), failures: result.failures.length, idle };
     steps.push(last);
     progress(
