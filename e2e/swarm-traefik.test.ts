@@ -128,6 +128,13 @@ describe('--router traefik: the dispatcher as a Swarm service, each peer on a ho
       // Ada's page talks to its own peer (its API calls answer on its origin).
       const adaPage = ada.context.pages()[0];
       await expect.poll(() => adaPage?.getByTestId('my-peer-id').textContent()).toBe(ada.peerId);
+      // Logging out of her peer leads Ada back to the dispatcher's page, and her old cookie opens nothing more.
+      await adaPage?.getByTestId('peer-logout').click();
+      await expect.poll(() => adaPage && new URL(adaPage.url()).host).toBe(`${CHAT_HOST}:${port}`);
+      const withAdas = { cookie: `p2pm_owner=${adaPeerCookie?.value}` };
+      expect((await viaTraefik(`${ada.peerId}.${PEERS_DOMAIN}`, `/p/${ada.peerId}/api/self`, withAdas)).status).toBe(
+        401,
+      );
     },
     SWARM_TIMEOUT_MS,
   );

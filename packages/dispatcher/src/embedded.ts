@@ -65,7 +65,12 @@ export async function startEmbedded(
       : { catalogUrl: catalogUrl(), catalogToken: secrets.catalogToken };
   const orchestrator = orchestratorFor(config, log, {
     local: () => ({ dispatcherKeyFile: secrets.ticketPublicKeyFile, ...peerDiscovery() }),
-    swarm: () => ({ ticketPublicKeyPem: secrets.ticketPublicKeyPem, ...peerDiscovery() }),
+    swarm: () => ({
+      ticketPublicKeyPem: secrets.ticketPublicKeyPem,
+      ...peerDiscovery(),
+      // Behind Traefik a peer has a host of its own: logging out must lead back here, not to its own /.
+      ...(config.publicUrl ? { dispatcherUrl: `${config.publicUrl}/` } : {}),
+    }),
     ...(init.peerCommand ? { peerCommand: init.peerCommand } : {}),
   });
   // A Swarm that cannot be used fails the start with what to do, rather than a dispatcher that never gets ready.

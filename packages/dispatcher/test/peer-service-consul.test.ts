@@ -46,4 +46,11 @@ describe('a peer service registering in Consul', () => {
     // The exact pool name stays in a tag.
     expect(peerConsulSettings('EU_1.blue', 'http://consul:8500').tags).toContain('p2pm-pool=EU_1.blue');
   });
+
+  it('tells a peer where its owner goes after logging out, when the dispatcher says where it is', () => {
+    expect(envOf({ ...base, dispatcherUrl: 'https://chat.example.org/' }).get('P2PM_DISPATCHER_URL')).toBe(
+      'https://chat.example.org/',
+    );
+    expect(envOf(base).has('P2PM_DISPATCHER_URL')).toBe(false);
+  });
 });

@@ -31,6 +31,8 @@ export interface PeerServiceSettings {
   catalogUrl?: string;
   /** The Consul agent (as containers reach it) the peer registers in, under its service name as address. */
   consul?: PeerConsulSettings;
+  /** Where the peer's owner goes after logging out. */
+  dispatcherUrl?: string;
 }
 
 export function serviceName(instanceId: string): string {
@@ -81,6 +83,7 @@ export function peerServiceSpec(
     ...(settings.ticketKey ? ['P2PM_DISPATCHER_KEY_FILE=/run/configs/dispatcher-ticket-key.pem'] : []),
     ...(settings.catalogToken ? ['P2PM_CATALOG_TOKEN_FILE=/run/secrets/catalog-token'] : []),
     ...(settings.consul ? consulEnv(settings.consul, serviceName(instanceId)) : []),
+    ...(settings.dispatcherUrl ? [`P2PM_DISPATCHER_URL=${settings.dispatcherUrl}`] : []),
   ];
   const file = (fileName: string) => ({ Name: fileName, UID: '1000', GID: '1000', Mode: 0o400 });
   return {

@@ -36,6 +36,8 @@ export interface SwarmPeerSettings {
   catalogToken?: string;
   /** The Consul agent as peer containers reach it (e.g. consul:8500), to register in and find peers through. */
   consul?: PeerConsulSettings;
+  /** The dispatcher's page, where a peer on a host of its own sends its owner after logging out. */
+  dispatcherUrl?: string;
 }
 
 export interface SwarmOrchestratorOptions {
@@ -337,6 +339,7 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
       placement: this.#options.placement ?? [],
       ...(given.catalogUrl ? { catalogUrl: given.catalogUrl } : {}),
       ...(given.consul ? { consul: given.consul } : {}),
+      ...(given.dispatcherUrl ? { dispatcherUrl: given.dispatcherUrl } : {}),
       ...(given.ticketPublicKeyPem
         ? { ticketKey: await ensureSwarmObject(this.#docker, 'config', pool, 'ticket-key', given.ticketPublicKeyPem) }
         : {}),
@@ -353,13 +356,17 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     return service?.ID ?? null;
   }
 
+  /** Only the engine's "no such volume" is a no: an engine that does not answer is an error, not a lost peer. */
   async #volumeExists(instanceId: string): Promise<boolean> {
     return this.#docker
       .getVolume(volumeName(instanceId))
       .inspect()
       .then(
         () => true,
-        () => false,
+        (err: { statusCode?: number }) => {
+          if (err.statusCode === 404) return false;
+          throw swarmErrorOf(err, `looking up the volume of ${instanceId}`);
+        },
       );
   }
 
