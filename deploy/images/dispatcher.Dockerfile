@@ -34,7 +34,7 @@ EXPOSE 8080
 WORKDIR /app
 VOLUME /data
 USER 1000:1000
-HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=3 \
+HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "/app/dist/healthcheck.js"]
 ENTRYPOINT ["node", "/app/dist/main.js"]
 

@@ -36,7 +36,7 @@ EXPOSE 7400 7401 7480
 WORKDIR /app
 VOLUME /data
 USER 1000:1000
-HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=10s --start-period=20s --retries=3 \
   CMD ["node", "/app/dist/cli/healthcheck.js"]
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 # A daemon; multicast does not cross overlay networks (peers find each other through the catalog).
