@@ -25,7 +25,7 @@ async function run(container: GenericContainer): Promise<StartedTestContainer> {
 
 async function stop(container: StartedTestContainer): Promise<void> {
   started.splice(started.indexOf(container), 1);
-  await container.stop({ remove: true });
+  await container.stop({ remove: true, removeVolumes: true });
 }
 
 beforeAll(async () => {

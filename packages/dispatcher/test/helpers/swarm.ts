@@ -54,15 +54,7 @@ export async function removePool(docker: Docker, pool: string): Promise<void> {
   const label = [`${SWARM_LABELS.pool}=${pool}`];
   await removeServices(docker, [...label, `${SWARM_LABELS.role}=dispatcher`]);
   await removeServices(docker, label);
-  const { Volumes } = await docker.listVolumes({ filters: { label } });
-  await Promise.all(
-    (Volumes ?? []).map((v) =>
-      docker
-        .getVolume(v.Name)
-        .remove()
-        .catch(() => {}),
-    ),
-  );
+  await removeVolumes(docker, label);
   for (const config of await docker.listConfigs({ filters: { label } })) await docker.getConfig(config.ID).remove();
   for (const secret of await docker.listSecrets({ filters: { label } })) await docker.getSecret(secret.ID).remove();
 }
@@ -91,6 +83,30 @@ async function removeServices(docker: Docker, label: string[]): Promise<void> {
   for (let i = 0; i < 120; i++) {
     const left = await docker.listContainers({ all: true, filters: { label: [label[0] as string] } });
     if (!left.some((c) => serviceIds.has(c.Labels['com.docker.swarm.service.id'] ?? ''))) return;
+    await sleep(250);
+  }
+}
+
+/**
+ * The pool's volumes. A volume stays in use until the last container of a removed service is
+ * gone, which Swarm does on its own time (also for services the test stopped before): tried
+ * again while the engine says it is in use.
+ */
+async function removeVolumes(docker: Docker, label: string[]): Promise<void> {
+  for (let i = 0; i < 120; i++) {
+    const { Volumes } = await docker.listVolumes({ filters: { label } });
+    const results = await Promise.all(
+      (Volumes ?? []).map((v) =>
+        docker
+          .getVolume(v.Name)
+          .remove()
+          .then(
+            () => true,
+            (err: { statusCode?: number }) => err.statusCode === 404,
+          ),
+      ),
+    );
+    if (results.every(Boolean)) return;
     await sleep(250);
   }
 }
