@@ -92,6 +92,16 @@ describe('the dispatcher as a Swarm service, each user’s peer a Swarm service'
       const [ada, bob] = [await guestInPeer(url), await guestInPeer(url)];
       expect(ada.peerId).not.toBe(bob.peerId);
       expect((await peerServiceIds(swarm)).length).toBeGreaterThanOrEqual(2);
+      // Their services say which peer each runs and whose it is, where an operator looks.
+      const labelled = async () =>
+        (
+          await swarm.docker.listServices({
+            filters: { label: [`org.p2p-messenger.pool=${swarm.pool}`, 'org.p2p-messenger.owner'] },
+          })
+        )
+          .map((service) => service.Spec?.Labels?.['org.p2p-messenger.peer-id'])
+          .sort();
+      await expect.poll(labelled, { timeout: 30_000 }).toEqual([ada.peerId, bob.peerId].sort());
       // Each finds the other through the dispatcher's catalog, over the overlay network.
       await expect.poll(() => peersOf(ada), { timeout: 60_000 }).toContain(bob.peerId);
       expect((await send(ada, bob.peerId, 'hello from ada')).status).toBe(200);

@@ -46,6 +46,7 @@ describe('DispatchService with the embedded catalog', () => {
         want: (id) => wanted.add(id),
         unwant: (id) => wanted.delete(id),
         refillSoon: () => {},
+        owned: () => {},
         get startFailure() {
           return init.startFailure?.() ?? null;
         },

@@ -82,6 +82,24 @@ describe('SwarmOrchestrator against a real Swarm', () => {
             timeout: 10_000,
           })
           .toMatchObject({ 'org.p2p-messenger.peer-id': instance.peerId });
+        // Once claimed, whose it is; a new orchestrator (the dispatcher restarted) knows it, labelling nothing again.
+        const tasksBefore = (await swarm.docker.listTasks({ filters: { service: [service?.ID as string] } })).length;
+        peers.setOwner(instance.instanceId, 'user-7');
+        await expect
+          .poll(async () => (await swarm.docker.getService(service?.ID as string).inspect()).Spec?.Labels, {
+            timeout: 10_000,
+          })
+          .toMatchObject({ 'org.p2p-messenger.peer-id': instance.peerId, 'org.p2p-messenger.owner': 'user-7' });
+        expect((await swarm.docker.listTasks({ filters: { service: [service?.ID as string] } })).length).toBe(
+          tasksBefore,
+        );
+        await peers.close();
+        const again = orchestrator();
+        await again.resume();
+        const version = (await swarm.docker.getService(service?.ID as string).inspect()).Version?.Index;
+        again.setOwner(instance.instanceId, 'user-7');
+        await again.close();
+        expect((await swarm.docker.getService(service?.ID as string).inspect()).Version?.Index).toBe(version);
       } finally {
         await peers.close();
       }

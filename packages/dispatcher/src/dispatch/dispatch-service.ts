@@ -9,7 +9,7 @@ import type { Router } from '../router/router.js';
 export interface DispatchOptions {
   catalog: Catalog;
   /** Told who waits for a new peer, and when a claim took a vacant one; asked whether peers can start. */
-  pool: Pick<WarmPool, 'want' | 'unwant' | 'refillSoon' | 'startFailure'>;
+  pool: Pick<WarmPool, 'want' | 'unwant' | 'refillSoon' | 'startFailure' | 'owned'>;
   router: Pick<Router, 'entryFor'>;
   ticketKey: KeyObject;
   /** Users waiting for a new peer at once; the next one gets TooBusyError. */
@@ -187,6 +187,7 @@ export class DispatchService {
     const peer = await catalog.claim(userId);
     if (!peer) return null;
     if (peer.claimedAtMs !== null && Date.now() - peer.claimedAtMs < 1_000) pool.refillSoon();
+    pool.owned(peer);
     return peer.healthy && peer.webPort > 0 ? peer : null;
   }
 

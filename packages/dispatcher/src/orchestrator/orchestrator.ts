@@ -56,6 +56,11 @@ export interface Orchestrator extends EventEmitter<OrchestratorEvents> {
   /** Stops an instance for good (no restart); `deleteData` also deletes its identity and history. */
   stop(instanceId: string, options?: { deleteData?: boolean }): Promise<void>;
   inspect(instanceId: string): PeerInstance | null;
+  /**
+   * Marks whose the instance is, where an operator looks (a Swarm service's labels); not waited
+   * for. Local processes have nowhere to show it (the catalog says it).
+   */
+  setOwner?(instanceId: string, owner: string): void;
   list(): PeerInstance[];
   /**
    * Lets go: local processes are stopped (they cannot outlive the dispatcher); Swarm services

@@ -220,6 +220,11 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
    * A peer was just handed out: refill shortly, not at once, so that starting a peer (a
    * spawn, then a CPU-heavy start) does not land in the middle of a burst of log-ins.
    */
+  /** A peer went to its owner: the orchestrator marks it (labels in a Swarm). */
+  owned(peer: Pick<CatalogPeer, 'instanceId' | 'owner'>): void {
+    if (peer.owner) this.#options.orchestrator.setOwner?.(peer.instanceId, peer.owner);
+  }
+
   refillSoon(delayMs = 250): void {
     if (!this.#running || this.#refillTimer) return;
     this.#refillTimer = setTimeout(() => {

@@ -66,6 +66,8 @@ interface Running {
   instance: PeerInstance;
   serviceId: string;
   stopping: boolean;
+  /** The owner its service is labelled with, once claimed. */
+  owner?: string;
 }
 
 const INSTANCE_ID = /^p-[0-9a-f]{12}$/;
@@ -117,6 +119,9 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
         if (!instanceId || this.#running.has(instanceId)) return;
         try {
           await this.#adopt(instanceId, labels[LABELS.name] ?? instanceId, service.ID);
+          const owner = labels[LABELS.owner];
+          const running = this.#running.get(instanceId);
+          if (running && owner) running.owner = owner;
         } catch (err) {
           this.#log.warn({ err, instanceId }, 'a peer service of this pool does not answer; left for reconciling');
         }
@@ -238,20 +243,28 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     };
     this.#running.set(instanceId, { instance, serviceId, stopping: false });
     this.#log.info({ instanceId, peerId: ready.id }, 'peer started');
-    this.#labelWithPeerId(serviceId, ready.id);
+    this.#label(serviceId, { [LABELS.peerId]: ready.id });
     return { ...instance };
   }
 
+  /** Labels the service with its owner once claimed, for operators (`docker service ls --filter label=…owner=`). */
+  setOwner(instanceId: string, owner: string): void {
+    const running = this.#running.get(instanceId);
+    if (!running || running.stopping || running.owner === owner) return;
+    running.owner = owner;
+    this.#label(running.serviceId, { [LABELS.owner]: owner });
+  }
+
   /**
-   * The service says which peer it runs (`docker service ls --filter label=...peer-id=`): a
-   * label on the service alone, which Swarm keeps without touching the task. Not waited for
-   * by the start (the peer answers already); a router may change labels of the same service
-   * at the same time, which changeServiceLabels retries.
+   * The service says which peer it runs and whose it is: labels on the service alone, which
+   * Swarm keeps without touching the task. Not waited for by a start or a log-in (the peer
+   * answers already); a router may change labels of the same service at the same time, which
+   * changeServiceLabels retries.
    */
-  #labelWithPeerId(serviceId: string, peerId: string): void {
-    const done = changeServiceLabels(this.#docker, serviceId, (labels) => ({ ...labels, [LABELS.peerId]: peerId }))
+  #label(serviceId: string, added: Record<string, string>): void {
+    const done = changeServiceLabels(this.#docker, serviceId, (labels) => ({ ...labels, ...added }))
       .then(() => {})
-      .catch((err: unknown) => this.#log.warn({ err, serviceId, peerId }, 'could not label a peer service'))
+      .catch((err: unknown) => this.#log.warn({ err, serviceId, labels: added }, 'could not label a peer service'))
       .finally(() => this.#labelling.delete(done));
     this.#labelling.add(done);
   }
