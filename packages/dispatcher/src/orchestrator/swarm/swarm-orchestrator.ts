@@ -3,12 +3,13 @@ import { EventEmitter } from 'node:events';
 import Docker from 'dockerode';
 import { type Logger, pino } from 'pino';
 import type { PeerConsulSettings } from '../../catalog/consul/peer-registration.js';
-import { changeServiceLabels } from '../../router/service-labels.js';
 import { InstanceTable } from '../instance-table.js';
 import type { Orchestrator, OrchestratorEvents, PeerInstance, PeerSpec } from '../orchestrator.js';
 import { ComebackWatch } from './comeback-watch.js';
 import { DockerEvents, type EngineEvent } from './docker-events.js';
+import { checkImage, swarmNetworkId, volumeExists } from './engine-checks.js';
 import { ensureSwarmObject } from './secrets.js';
+import { ServiceLabeller } from './service-labeller.js';
 import {
   LABELS,
   PEER_PORTS,
@@ -17,13 +18,8 @@ import {
   serviceName,
   volumeName,
 } from './service-spec.js';
-import {
-  ImageMissingError,
-  NetworkMissingError,
-  NotSwarmManagerError,
-  SwarmError,
-  swarmErrorOf,
-} from './swarm-errors.js';
+import { StartSlots } from './start-slots.js';
+import { SwarmError, swarmErrorOf } from './swarm-errors.js';
 import { TaskWatch } from './task-watch.js';
 
 /** What every peer service of this dispatcher is given. */
@@ -85,11 +81,9 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
   readonly #running = new InstanceTable<Running>();
   readonly #events: DockerEvents;
   readonly #comebacks: ComebackWatch;
-  /** Label changes under way (the peer id on a new service): close waits for them. */
-  readonly #labelling = new Set<Promise<void>>();
+  readonly #labels: ServiceLabeller;
+  readonly #slots: StartSlots;
   #checked: Promise<string> | null = null;
-  #startsUnderWay = 0;
-  readonly #startQueue: (() => void)[] = [];
   #closed = false;
 
   constructor(options: SwarmOrchestratorOptions) {
@@ -103,6 +97,8 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
       this.#log,
     );
     this.#comebacks = new ComebackWatch(this.#docker, this.#log);
+    this.#labels = new ServiceLabeller(this.#docker, this.#log);
+    this.#slots = new StartSlots(options.maxConcurrentStarts ?? 4);
     this.#events.on('event', (event) => this.#onEvent(event));
   }
 
@@ -144,17 +140,17 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     if (!INSTANCE_ID.test(instanceId)) throw new SwarmError(`${instanceId} is not an instance id`);
     const already = this.#running.get(instanceId);
     if (already) return { ...already.instance };
-    await this.#turn();
+    await this.#slots.take();
     try {
       // An engine gone since the check answers no more: said as such, not as a socket error.
       const existing = await this.#serviceOf(instanceId).catch((err: unknown) => {
         throw swarmErrorOf(err, `starting ${spec.name}`);
       });
       if (existing) return await this.#adopt(instanceId, spec.name, existing);
-      if (spec.instanceId && !(await this.#volumeExists(instanceId))) {
+      if (spec.instanceId && !(await volumeExists(this.#docker, instanceId))) {
         throw new SwarmError(`instance ${instanceId} has no volume (${volumeName(instanceId)}) any more`);
       }
-      await this.#checkImage();
+      await checkImage(this.#docker, this.#options.image);
       const created = await this.#docker
         .createService(peerServiceSpec(await this.#serviceSettings(networkId), instanceId, spec.name))
         .catch((err: unknown) => {
@@ -173,7 +169,7 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
         throw err;
       }
     } finally {
-      this.#release();
+      this.#slots.release();
     }
   }
 
@@ -217,8 +213,8 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     this.#closed = true;
     this.#events.stop();
     this.#comebacks.stop();
-    for (const wake of this.#startQueue.splice(0)) wake();
-    await Promise.all(this.#labelling);
+    this.#slots.wakeAll();
+    await this.#labels.settled();
   }
 
   /** Waits until the service's peer has said who it is (it then answers); keeps it as running. */
@@ -243,7 +239,8 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     };
     this.#running.set(instanceId, { instance, serviceId, stopping: false });
     this.#log.info({ instanceId, peerId: ready.id }, 'peer started');
-    this.#label(serviceId, { [LABELS.peerId]: ready.id });
+    // Which peer the service runs, where an operator looks (`docker service ls --filter label=…peer-id=`).
+    this.#labels.add(serviceId, { [LABELS.peerId]: ready.id });
     return { ...instance };
   }
 
@@ -252,21 +249,7 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
     const running = this.#running.get(instanceId);
     if (!running || running.stopping || running.owner === owner) return;
     running.owner = owner;
-    this.#label(running.serviceId, { [LABELS.owner]: owner });
-  }
-
-  /**
-   * The service says which peer it runs and whose it is: labels on the service alone, which
-   * Swarm keeps without touching the task. Not waited for by a start or a log-in (the peer
-   * answers already); a router may change labels of the same service at the same time, which
-   * changeServiceLabels retries.
-   */
-  #label(serviceId: string, added: Record<string, string>): void {
-    const done = changeServiceLabels(this.#docker, serviceId, (labels) => ({ ...labels, ...added }))
-      .then(() => {})
-      .catch((err: unknown) => this.#log.warn({ err, serviceId, labels: added }, 'could not label a peer service'))
-      .finally(() => this.#labelling.delete(done));
-    this.#labelling.add(done);
+    this.#labels.add(running.serviceId, { [LABELS.owner]: owner });
   }
 
   /** A container of one of ours died (Swarm starts another), or the one Swarm started instead is up. */
@@ -291,51 +274,15 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
 
   /** Once: the engine answers, is a Swarm manager, and has the network. Resolves with the network's id. */
   #ready(): Promise<string> {
-    this.#checked ??= (async () => {
-      const info = await this.#docker.info().catch((err: unknown) => {
-        throw swarmErrorOf(err, 'asking the engine');
-      });
-      if (info.Swarm?.ControlAvailable !== true) {
-        throw new NotSwarmManagerError(
-          `this Docker engine is not a Swarm manager (state: ${info.Swarm?.LocalNodeState ?? 'unknown'}): run "docker swarm init", or run the dispatcher on a manager`,
-        );
-      }
-      const network = await this.#docker
-        .getNetwork(this.#options.network)
-        .inspect()
-        .catch((err: { statusCode?: number }) => {
-          if (err.statusCode === 404) {
-            throw new NetworkMissingError(
-              `the network ${this.#options.network} does not exist: create it (docker network create --driver overlay --attachable ${this.#options.network})`,
-            );
-          }
-          throw swarmErrorOf(err, `looking up the network ${this.#options.network}`);
-        });
-      if (network.Scope !== 'swarm') {
-        throw new NetworkMissingError(`the network ${this.#options.network} is not a Swarm (overlay) network`);
-      }
+    this.#checked ??= swarmNetworkId(this.#docker, this.#options.network).then((networkId) => {
       this.#events.start();
-      return network.Id as string;
-    })();
+      return networkId;
+    });
     // A failed check is tried again at the next call (Docker may have been started meanwhile).
     this.#checked.catch(() => {
       this.#checked = null;
     });
     return this.#checked;
-  }
-
-  async #checkImage(): Promise<void> {
-    await this.#docker
-      .getImage(this.#options.image)
-      .inspect()
-      .catch((err: { statusCode?: number }) => {
-        if (err.statusCode === 404) {
-          throw new ImageMissingError(
-            `the peer image ${this.#options.image} is not on this engine: build it (pnpm images) or push it to the registry the nodes use`,
-          );
-        }
-        throw swarmErrorOf(err, `looking up the image ${this.#options.image}`);
-      });
   }
 
   async #serviceSettings(networkId: string): Promise<PeerServiceSettings> {
@@ -367,34 +314,5 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
       filters: { label: [`${LABELS.pool}=${this.#options.pool}`, `${LABELS.instanceId}=${instanceId}`] },
     });
     return service?.ID ?? null;
-  }
-
-  /** Only the engine's "no such volume" is a no: an engine that does not answer is an error, not a lost peer. */
-  async #volumeExists(instanceId: string): Promise<boolean> {
-    return this.#docker
-      .getVolume(volumeName(instanceId))
-      .inspect()
-      .then(
-        () => true,
-        (err: { statusCode?: number }) => {
-          if (err.statusCode === 404) return false;
-          throw swarmErrorOf(err, `looking up the volume of ${instanceId}`);
-        },
-      );
-  }
-
-  /** At most `maxConcurrentStarts` starts at once; the others wait their turn. */
-  async #turn(): Promise<void> {
-    if (this.#startsUnderWay < (this.#options.maxConcurrentStarts ?? 4)) {
-      this.#startsUnderWay++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#startQueue.push(resolve));
-    this.#startsUnderWay++;
-  }
-
-  #release(): void {
-    this.#startsUnderWay--;
-    this.#startQueue.shift()?.();
   }
 }
