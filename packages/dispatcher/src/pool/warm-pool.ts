@@ -2,8 +2,11 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, pino } from 'pino';
 import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
-import type { Orchestrator, PeerInstance, PeerStartError } from '../orchestrator/orchestrator.js';
+import type { Orchestrator, PeerInstance } from '../orchestrator/orchestrator.js';
 import type { Router } from '../router/router.js';
+import { type StartFailure, StartFailures } from './start-failures.js';
+
+export type { StartFailure } from './start-failures.js';
 
 export interface WarmPoolOptions {
   orchestrator: Orchestrator;
@@ -31,13 +34,6 @@ export interface WarmPoolOptions {
    */
   retryAfterFailureMs?: number;
   log?: Logger;
-}
-
-/** Peers cannot be started now: the last start failed for a lasting reason, and none is under way. */
-export interface StartFailure {
-  error: Error;
-  /** When the pool tries to start a peer again. */
-  retryAtMs: number;
 }
 
 /** Where a probe reaches a peer's web server. */
@@ -88,8 +84,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   #filling: Promise<void> | null = null;
   #seq = 0;
   #refillTimer: NodeJS.Timeout | null = null;
-  /** The last start's failure and how many failed in a row, until a start succeeds. */
-  #failure: { error: Error; atMs: number; inRow: number } | null = null;
+  readonly #failures: StartFailures;
   #retryTimer: NodeJS.Timeout | null = null;
   /** Back after dying: placed again; if that fails (its route, say), it stays unhealthy, and the log says why. */
   readonly #onRestarted = (instance: PeerInstance) =>
@@ -106,6 +101,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     super();
     this.#options = options;
     this.#log = (options.log ?? pino({ level: 'silent' })).child({ component: 'pool' });
+    this.#failures = new StartFailures(options.retryAfterFailureMs ?? 1_000);
   }
 
   /** Resolves once the peers of the catalog are back (or known lost); the pool then refills. */
@@ -171,18 +167,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
    * one is under way.
    */
   get startFailure(): StartFailure | null {
-    const failure = this.#failure;
-    if (!failure || !isLasting(failure.error) || this.#starting > 0) return null;
-    return { error: failure.error, retryAtMs: failure.atMs + this.#pauseMs(failure) };
-  }
-
-  /**
-   * The pause after a failed start: a reason that lasts doubles it with each failure in a row;
-   * after a crash or a slow start (a loaded machine) the next start comes soon.
-   */
-  #pauseMs(failure: { error: Error; inRow: number }): number {
-    const base = this.#options.retryAfterFailureMs ?? 1_000;
-    return isLasting(failure.error) ? Math.min(base * 2 ** (failure.inRow - 1), 30_000) : base;
+    return this.#failures.current(this.#starting);
   }
 
   set target(target: number) {
@@ -216,15 +201,15 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     return true;
   }
 
-  /**
-   * A peer was just handed out: refill shortly, not at once, so that starting a peer (a
-   * spawn, then a CPU-heavy start) does not land in the middle of a burst of log-ins.
-   */
   /** A peer went to its owner: the orchestrator marks it (labels in a Swarm). */
   owned(peer: Pick<CatalogPeer, 'instanceId' | 'owner'>): void {
     if (peer.owner) this.#options.orchestrator.setOwner?.(peer.instanceId, peer.owner);
   }
 
+  /**
+   * A peer was just handed out: refill shortly, not at once, so that starting a peer (a
+   * spawn, then a CPU-heavy start) does not land in the middle of a burst of log-ins.
+   */
   refillSoon(delayMs = 250): void {
     if (!this.#running || this.#refillTimer) return;
     this.#refillTimer = setTimeout(() => {
@@ -248,7 +233,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     for (;;) {
       const { vacant } = await this.stats();
       const missing = this.#options.target + this.#waiting.size - vacant - this.#resumingVacant - this.#starting;
-      if (!this.#running || missing <= 0 || this.#starting >= limit || this.#holdingBack()) break;
+      if (!this.#running || missing <= 0 || this.#starting >= limit || this.#failures.holdingBack()) break;
       starts.push(this.#startOne());
     }
     // Whenever one start ends, look again: the others need not be waited for.
@@ -257,11 +242,6 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
       if (this.#running) await this.#fill();
       await Promise.all(starts);
     }
-  }
-
-  /** Within the pause after a failed start. */
-  #holdingBack(): boolean {
-    return this.#failure !== null && Date.now() < this.#failure.atMs + this.#pauseMs(this.#failure);
   }
 
   /** A fill once the pause is over (the refill would otherwise wait for the next round of upkeep). */
@@ -285,23 +265,18 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
         await this.#options.orchestrator.stop(instance.instanceId);
         return;
       }
-      if (this.#failure)
-        this.#log.info({ peerId: instance.peerId, failedBefore: this.#failure.inRow }, 'peers start again');
-      this.#failure = null;
+      const failedBefore = this.#failures.succeeded();
+      if (failedBefore > 0) this.#log.info({ peerId: instance.peerId, failedBefore }, 'peers start again');
       await this.#place(instance);
       this.#log.info({ peerId: instance.peerId }, 'vacant peer ready');
       this.emit('ready', instance, performance.now() - begun);
     } catch (err) {
       if (!this.#running) return;
       failed = err as Error;
-      const before = this.#failure;
-      const inRow = (before?.inRow ?? 0) + 1;
-      this.#failure = { error: failed, atMs: Date.now(), inRow };
-      const retryInMs = this.#pauseMs(this.#failure);
+      const { inRow, retryInMs, newlyLasting } = this.#failures.failed(failed);
       this.#log.warn({ err, inRow, retryInMs }, 'could not start a pool peer');
       // A reason that lasts is the operator's business: said once, as an error.
-      if (isLasting(failed) && !(before && isLasting(before.error)))
-        this.#log.error({ err }, 'peers cannot be started');
+      if (newlyLasting) this.#log.error({ err }, 'peers cannot be started');
       this.#retryAfter(retryInMs);
       this.emit('failed', failed);
     } finally {
@@ -462,8 +437,4 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     else this.#failedProbes.set(peer.id, failures);
     return failures < (this.#options.unhealthyAfter ?? 3);
   }
-}
-
-function isLasting(error: Error): boolean {
-  return (error as Partial<PeerStartError>).lasting === true;
 }
