@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { type Logger, pino } from 'pino';
 import type { PeerConsulSettings } from '../../catalog/consul/peer-registration.js';
@@ -188,14 +189,7 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
         });
       await new TaskWatch(this.#docker, serviceId).untilNoContainers(instanceId);
     }
-    if (options.deleteData && INSTANCE_ID.test(instanceId)) {
-      await this.#docker
-        .getVolume(volumeName(instanceId))
-        .remove()
-        .catch((err: { statusCode?: number }) => {
-          if (err.statusCode !== 404) throw swarmErrorOf(err, `removing the volume of ${instanceId}`);
-        });
-    }
+    if (options.deleteData && INSTANCE_ID.test(instanceId)) await this.#removeVolume(instanceId);
     if (running) running.instance.state = 'stopped';
     this.#log.info({ instanceId, deleteData: options.deleteData === true }, 'peer service removed');
   }
@@ -307,6 +301,25 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
         ? { catalogToken: await ensureSwarmObject(this.#docker, 'secret', pool, 'catalog-token', given.catalogToken) }
         : {}),
     };
+  }
+
+  /**
+   * The volume is in use (409) until the last container of the removed service is gone, which
+   * a busy engine may take longer for than the wait for its containers: tried again meanwhile.
+   */
+  async #removeVolume(instanceId: string): Promise<void> {
+    const until = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await this.#docker.getVolume(volumeName(instanceId)).remove();
+        return;
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 404) return;
+        if (status !== 409 || Date.now() > until) throw swarmErrorOf(err, `removing the volume of ${instanceId}`);
+        await sleep(500);
+      }
+    }
   }
 
   async #serviceOf(instanceId: string): Promise<string | null> {
