@@ -98,7 +98,7 @@ export class SwarmOrchestrator extends EventEmitter<OrchestratorEvents> implemen
       this.#log,
     );
     this.#comebacks = new ComebackWatch(this.#docker, this.#log);
-    this.#labels = new ServiceLabeller(this.#docker, this.#log);
+    this.#labels = ServiceLabeller.onEngine(this.#docker, this.#log);
     this.#slots = new StartSlots(options.maxConcurrentStarts ?? 4);
     this.#events.on('event', (event) => this.#onEvent(event));
   }
