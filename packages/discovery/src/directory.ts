@@ -3,11 +3,29 @@ import { EventEmitter } from 'node:events';
 /** Where an entry came from: shown to the user next to each peer. */
 export type DirectorySource = 'multicast' | 'consul' | 'static' | 'catalog' | 'gossip';
 
+/**
+ * A way to a peer of another network, through a bridge: greet at the bridge's greeting port
+ * naming the peer (GreetRequest.target_id), then open TLS to its secure port with the peer's
+ * id as SNI. The bridge never holds the peer's keys, so the peer proves itself end to end.
+ */
+export interface RelayRoute {
+  bridgeId: string;
+  /** The bridge, as this network reaches it. */
+  host: string;
+  greetingPort: number;
+  securePort: number;
+  /** Bridges between this network and the peer's (1: the bridge named is the last). */
+  hops: number;
+}
+
 /** A peer as a directory sees it. Nothing here is trusted: the greeting checks the key. */
 export interface DirectoryPeer {
   id: string;
   name: string;
-  /** Hosts (IP literals or names) it can be reached at, best first. */
+  /**
+   * Hosts (IP literals or names) it can be reached at directly, at its own ports, best first.
+   * Empty for a peer heard of only through a bridge.
+   */
   addresses: string[];
   greetingPort: number;
   securePort: number;
@@ -18,6 +36,8 @@ export interface DirectoryPeer {
   sources: DirectorySource[];
   /** When a source last heard of it, ms since the epoch. */
   lastSeenMs: number;
+  /** Ways through bridges, fewest hops first; dialers try them after the direct addresses. */
+  relays?: RelayRoute[];
 }
 
 export type LostReason = 'goodbye' | 'expired' | 'deregistered' | 'unhealthy' | 'removed' | 'stopped';
@@ -49,8 +69,13 @@ function sameListing(a: DirectoryPeer, b: DirectoryPeer): boolean {
     a.protocolVersion === b.protocolVersion &&
     a.addresses.join() === b.addresses.join() &&
     a.knownPeerIds.join() === b.knownPeerIds.join() &&
-    a.sources.join() === b.sources.join()
+    a.sources.join() === b.sources.join() &&
+    routesKey(a.relays) === routesKey(b.relays)
   );
+}
+
+function routesKey(relays: readonly RelayRoute[] | undefined): string {
+  return (relays ?? []).map((r) => `${r.bridgeId}@${r.host}:${r.greetingPort}/${r.securePort}#${r.hops}`).join();
 }
 
 /**
@@ -108,5 +133,6 @@ export function copyPeer(peer: DirectoryPeer): DirectoryPeer {
     addresses: [...peer.addresses],
     knownPeerIds: [...peer.knownPeerIds],
     sources: [...peer.sources],
+    ...(peer.relays ? { relays: peer.relays.map((route) => ({ ...route })) } : {}),
   };
 }

@@ -12,6 +12,7 @@ export {
   type DirectorySource,
   type LostReason,
   type PeerDirectory,
+  type RelayRoute,
 } from './directory.js';
 export {
   CatalogTokenError,

@@ -1,4 +1,10 @@
-import { DirectoryBase, type DirectoryPeer, type LostReason, type PeerDirectory } from './directory.js';
+import {
+  DirectoryBase,
+  type DirectoryPeer,
+  type LostReason,
+  type PeerDirectory,
+  type RelayRoute,
+} from './directory.js';
 
 export type MergedPeer = DirectoryPeer;
 
@@ -59,14 +65,31 @@ export class MergedDirectory extends DirectoryBase {
       this.remove(peerId, reason);
       return;
     }
-    const newest = listings.reduce((a, b) => (b.lastSeenMs > a.lastSeenMs ? b : a));
+    // The ports are the peer's own: a listing with direct addresses knows them, a listing
+    // only through bridges does not.
+    const direct = listings.filter((p) => p.addresses.length > 0);
+    const newest = (direct.length > 0 ? direct : listings).reduce((a, b) => (b.lastSeenMs > a.lastSeenMs ? b : a));
+    const relays = mergedRelays(listings);
+    const { relays: _ignored, ...rest } = newest;
     this.put({
-      ...newest,
+      ...rest,
       addresses: unique(listings.flatMap((p) => p.addresses)),
       knownPeerIds: unique(listings.flatMap((p) => p.knownPeerIds)),
       sources: unique(listings.flatMap((p) => p.sources)),
+      lastSeenMs: Math.max(...listings.map((p) => p.lastSeenMs)),
+      ...(relays.length > 0 ? { relays } : {}),
     });
   }
+}
+
+/** Every listing's bridge routes, one per bridge (fewest hops), fewest hops first. */
+function mergedRelays(listings: readonly DirectoryPeer[]): RelayRoute[] {
+  const byBridge = new Map<string, RelayRoute>();
+  for (const route of listings.flatMap((p) => p.relays ?? [])) {
+    const known = byBridge.get(route.bridgeId);
+    if (!known || route.hops < known.hops) byBridge.set(route.bridgeId, route);
+  }
+  return [...byBridge.values()].sort((a, b) => a.hops - b.hops || a.bridgeId.localeCompare(b.bridgeId));
 }
 
 function unique<T>(values: T[]): T[] {

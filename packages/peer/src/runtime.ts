@@ -276,7 +276,7 @@ export class PeerRuntime {
   }
 
   greetRequest(): GreetRequest {
-    return { identity: this.ownRecord, knownPeers: this.knownPeers() };
+    return { identity: this.ownRecord, knownPeers: this.knownPeers(), targetId: '', viaBridgeId: '' };
   }
 
   knownPeers(): KnownPeer[] {

@@ -3,6 +3,7 @@ export { BinaryWriter } from '@bufbuild/protobuf/wire';
 export {
   Announcement,
   Announcement_Kind as AnnouncementKind,
+  RelayedPeer,
   SignedAnnouncement,
 } from './generated/p2pm/v1/discovery.js';
 export * from './generated/p2pm/v1/greeting.js';

@@ -67,6 +67,8 @@ async function handle(request: DirectoryWorkerRequest): Promise<unknown> {
         issuedAtMs: Date.now() + 60_000,
         knownPeerIds: [],
         wantsReply: false,
+        signingKey: Buffer.alloc(0),
+        relayedPeers: [],
       };
       return sendTo(
         encodeAnnouncement(forged, (d) => signer.sign(d)),

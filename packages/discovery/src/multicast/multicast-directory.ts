@@ -233,6 +233,8 @@ export class MulticastDirectory extends DirectoryBase {
       issuedAtMs: this.#lastIssuedMs,
       knownPeerIds: kind === AnnouncementKind.KIND_HELLO ? self.knownPeerIds() : [],
       wantsReply,
+      signingKey: Buffer.alloc(0),
+      relayedPeers: [],
     };
     const datagram = encodeAnnouncement(announcement, (data) => signer.sign(data));
     this.#recentlySent.push(datagram);

@@ -4,6 +4,8 @@ import {
   type GreetingServiceServer,
   type GreetRequest,
   type GreetResponse,
+  type IdentifyRequest,
+  type IdentifyResponse,
   type KnownPeer,
   type PeerIdentity,
 } from '@p2p-messenger/proto';
@@ -21,9 +23,29 @@ export interface GreetingHost {
 }
 
 export function greetingService(host: GreetingHost): GreetingServiceServer {
+  const notMe = (targetId: string): grpc.ServiceError | null => {
+    const ownId = host.ownRecord().id;
+    if (targetId === '' || targetId === ownId) return null;
+    return Object.assign(new Error(`this is peer ${ownId}, not ${targetId}`), {
+      code: grpc.status.NOT_FOUND,
+      details: `this is peer ${ownId}, not ${targetId}`,
+      metadata: new grpc.Metadata(),
+    });
+  };
   return {
+    identify(
+      call: grpc.ServerUnaryCall<IdentifyRequest, IdentifyResponse>,
+      callback: grpc.sendUnaryData<IdentifyResponse>,
+    ) {
+      const refusal = notMe(call.request.targetId);
+      if (refusal) callback(refusal);
+      else callback(null, { identity: host.ownRecord() });
+    },
     greet(call: grpc.ServerUnaryCall<GreetRequest, GreetResponse>, callback: grpc.sendUnaryData<GreetResponse>) {
-      const observed = hostOfGrpcPeer(call.getPeer());
+      const refusal = notMe(call.request.targetId);
+      if (refusal) return callback(refusal);
+      // Through a bridge, the address seen is the bridge's: no address of the greeter.
+      const observed = call.request.viaBridgeId ? null : hostOfGrpcPeer(call.getPeer());
       try {
         host.greeted(verifyIdentityRecord(call.request.identity), observed, call.request.knownPeers);
       } catch (err) {

@@ -13,9 +13,9 @@ export const protobufFileName = "p2pm/v1/discovery.proto";
 
 /**
  * LAN discovery: one UDP multicast datagram per announcement. The datagram is the 5 bytes
- * "P2PM" + wire version (1), then a SignedAnnouncement. It never carries a public key: a
- * receiver checks the signature with the key that hashes to peer_id, fetched through the
- * greeting if it does not know it yet, so nobody can announce someone else's id.
+ * "P2PM" + wire version (1), then a SignedAnnouncement. A receiver checks the signature with
+ * the key that hashes to peer_id: the one the announcement carries (signing_key), else one it
+ * knows, else one fetched through the greeting; so nobody can announce someone else's id.
  */
 export interface SignedAnnouncement {
   /** The encoded Announcement, signed as it is (so the check does not depend on re-encoding). */
@@ -43,6 +43,13 @@ export interface Announcement {
    * next interval, so that the newcomer sees them quickly.
    */
   wantsReply: boolean;
+  /**
+   * Ed25519 public key of peer_id, raw 32 bytes: it must hash to peer_id, so a receiver can
+   * check the signature at once, without a greeting round trip. Empty: look the key up.
+   */
+  signingKey: Buffer;
+  /** KIND_RELAYED and KIND_WITHDRAWN: the peers concerned. */
+  relayedPeers: RelayedPeer[];
 }
 
 export enum Announcement_Kind {
@@ -51,7 +58,26 @@ export enum Announcement_Kind {
   KIND_HELLO = 1,
   /** KIND_GOODBYE - I am leaving: forget me now rather than after the expiry. */
   KIND_GOODBYE = 2,
+  /**
+   * KIND_RELAYED - Sent by a bridge (peer_id is the bridge's id): the peers in relayed_peers, of other
+   * networks, are reachable through me, at my greeting_port and secure_port, until the
+   * expiry (sent every interval, as many datagrams as the list needs).
+   */
+  KIND_RELAYED = 3,
+  /** KIND_WITHDRAWN - Sent by a bridge: the peers in relayed_peers are no longer reachable through me. */
+  KIND_WITHDRAWN = 4,
   UNRECOGNIZED = -1,
+}
+
+/**
+ * A peer of another network, as a bridge advertises it. Nothing here is trusted: whoever
+ * dials it through the bridge greets it, and checks its key against its id.
+ */
+export interface RelayedPeer {
+  id: string;
+  name: string;
+  /** Bridges between the advertising bridge and the peer's own network (1: the next one). */
+  hops: number;
 }
 
 function createBaseSignedAnnouncement(): SignedAnnouncement {
@@ -122,6 +148,8 @@ function createBaseAnnouncement(): Announcement {
     issuedAtMs: 0,
     knownPeerIds: [],
     wantsReply: false,
+    signingKey: Buffer.alloc(0),
+    relayedPeers: [],
   };
 }
 
@@ -153,6 +181,12 @@ export const Announcement: MessageFns<Announcement> = {
     }
     if (message.wantsReply !== false) {
       writer.uint32(72).bool(message.wantsReply);
+    }
+    if (message.signingKey.length !== 0) {
+      writer.uint32(82).bytes(message.signingKey);
+    }
+    for (const v of message.relayedPeers) {
+      RelayedPeer.encode(v!, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -240,6 +274,90 @@ export const Announcement: MessageFns<Announcement> = {
             }
 
             message.wantsReply = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.signingKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.relayedPeers.push(RelayedPeer.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRelayedPeer(): RelayedPeer {
+  return { id: "", name: "", hops: 0 };
+}
+
+export const RelayedPeer: MessageFns<RelayedPeer> = {
+  encode(message: RelayedPeer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.hops !== 0) {
+      writer.uint32(24).uint32(message.hops);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RelayedPeer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRelayedPeer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hops = reader.uint32();
             continue;
           }
         }

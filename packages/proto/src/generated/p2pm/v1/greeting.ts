@@ -57,6 +57,25 @@ export interface KnownPeer {
 export interface GreetRequest {
   identity: PeerIdentity | undefined;
   knownPeers: KnownPeer[];
+  /**
+   * The peer the greeter means to reach. A peer refuses a greeting meant for another id
+   * (NOT_FOUND); a bridge relays it to that peer, if it advertises it. Empty: whoever answers.
+   */
+  targetId: string;
+  /**
+   * Set by the bridge that relays the greeting into the target's network: the address the
+   * greeting came from is that bridge's, not the greeter's, so it is no address of the greeter.
+   */
+  viaBridgeId: string;
+}
+
+export interface IdentifyRequest {
+  /** As in GreetRequest: empty, or the id of the peer whose record is wanted. */
+  targetId: string;
+}
+
+export interface IdentifyResponse {
+  identity: PeerIdentity | undefined;
 }
 
 export interface GreetResponse {
@@ -336,7 +355,7 @@ export const KnownPeer: MessageFns<KnownPeer> = {
 };
 
 function createBaseGreetRequest(): GreetRequest {
-  return { identity: undefined, knownPeers: [] };
+  return { identity: undefined, knownPeers: [], targetId: "", viaBridgeId: "" };
 }
 
 export const GreetRequest: MessageFns<GreetRequest> = {
@@ -346,6 +365,12 @@ export const GreetRequest: MessageFns<GreetRequest> = {
     }
     for (const v of message.knownPeers) {
       KnownPeer.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.targetId !== "") {
+      writer.uint32(26).string(message.targetId);
+    }
+    if (message.viaBridgeId !== "") {
+      writer.uint32(34).string(message.viaBridgeId);
     }
     return writer;
   },
@@ -377,6 +402,114 @@ export const GreetRequest: MessageFns<GreetRequest> = {
             }
 
             message.knownPeers.push(KnownPeer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.targetId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.viaBridgeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseIdentifyRequest(): IdentifyRequest {
+  return { targetId: "" };
+}
+
+export const IdentifyRequest: MessageFns<IdentifyRequest> = {
+  encode(message: IdentifyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetId !== "") {
+      writer.uint32(10).string(message.targetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IdentifyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIdentifyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targetId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseIdentifyResponse(): IdentifyResponse {
+  return { identity: undefined };
+}
+
+export const IdentifyResponse: MessageFns<IdentifyResponse> = {
+  encode(message: IdentifyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.identity !== undefined) {
+      PeerIdentity.encode(message.identity, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IdentifyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIdentifyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.identity = PeerIdentity.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -476,10 +609,28 @@ export const GreetingServiceService = {
     responseSerialize: (value: GreetResponse): Buffer => Buffer.from(GreetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GreetResponse => GreetResponse.decode(value),
   },
+  /**
+   * Who are you (or, at a bridge, who is target_id): the signed record, without introducing
+   * oneself. A bridge learns its local peers' records this way, and is not kept in their books.
+   */
+  identify: {
+    path: "/p2pm.v1.GreetingService/Identify" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IdentifyRequest): Buffer => Buffer.from(IdentifyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IdentifyRequest => IdentifyRequest.decode(value),
+    responseSerialize: (value: IdentifyResponse): Buffer => Buffer.from(IdentifyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): IdentifyResponse => IdentifyResponse.decode(value),
+  },
 } as const;
 
 export interface GreetingServiceServer extends UntypedServiceImplementation {
   greet: handleUnaryCall<GreetRequest, GreetResponse>;
+  /**
+   * Who are you (or, at a bridge, who is target_id): the signed record, without introducing
+   * oneself. A bridge learns its local peers' records this way, and is not kept in their books.
+   */
+  identify: handleUnaryCall<IdentifyRequest, IdentifyResponse>;
 }
 
 export interface GreetingServiceClient extends Client {
@@ -497,6 +648,25 @@ export interface GreetingServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GreetResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Who are you (or, at a bridge, who is target_id): the signed record, without introducing
+   * oneself. A bridge learns its local peers' records this way, and is not kept in their books.
+   */
+  identify(
+    request: IdentifyRequest,
+    callback: (error: ServiceError | null, response: IdentifyResponse) => void,
+  ): ClientUnaryCall;
+  identify(
+    request: IdentifyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: IdentifyResponse) => void,
+  ): ClientUnaryCall;
+  identify(
+    request: IdentifyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: IdentifyResponse) => void,
   ): ClientUnaryCall;
 }
 
