@@ -1,6 +1,22 @@
 /** Writers can be reused across encodes (their buffer stays grown): for hot paths. */
 export { BinaryWriter } from '@bufbuild/protobuf/wire';
 export {
+  BridgeIdentifyRequest,
+  BridgeIdentifyResponse,
+  FederationClient,
+  type FederationServer,
+  FederationService,
+  LinkAnswer,
+  LinkHello,
+  LinkMessage,
+  LinkRequest,
+  OpenRelay,
+  PeerAdvert,
+  Refusal,
+  RelayChunk,
+  RouteUpdate,
+} from './generated/p2pm/v1/bridge.js';
+export {
   Announcement,
   Announcement_Kind as AnnouncementKind,
   RelayedPeer,
