@@ -1,4 +1,5 @@
 export * from './errors.js';
+export { createIdentityCertificate } from './identity/certificate.js';
 export {
   MAX_ADDRESSES,
   MAX_NAME_LENGTH,
@@ -12,9 +13,15 @@ export { DEFAULT_MAX_MESSAGE_BYTES, Peer } from './peer.js';
 export { PairSealer } from './sealing/pair-sealer.js';
 export type { MessageRecord, MessageStateName } from './store/records.js';
 export { directConversationId } from './store/records.js';
+export { http2SessionOfCall } from './transport/call-internals.js';
 export { createFrameCodec, SESSION_PATH } from './transport/frame-codec.js';
 export { greet } from './transport/greeting.js';
-export { pinnedChannelCredentials, pinnedChannelOptions } from './transport/tls-credentials.js';
+export {
+  PeerServerCredentials,
+  peerIdOfCertificate,
+  pinnedChannelCredentials,
+  pinnedChannelOptions,
+} from './transport/tls-credentials.js';
 export { compiledSibling } from './util/compiled-path.js';
 export { loopbackFor, probeHealth } from './util/health-probe.js';
 export { untilStopSignal } from './util/stop-signal.js';
