@@ -32,4 +32,5 @@ export {
   type MulticastOptions,
   type MulticastStats,
 } from './multicast/multicast-directory.js';
+export type { RelaySource } from './multicast/relay-announcer.js';
 export { StaticDirectory, type StaticOptions } from './static-directory.js';

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_DATAGRAM_BYTES, MULTICAST_DEFAULTS, type MulticastStats } from '../src/index.js';
+import {
+  base32Decode,
+  base32Encode,
+  MAX_DATAGRAM_BYTES,
+  MULTICAST_DEFAULTS,
+  type MulticastStats,
+} from '../src/index.js';
 import { directoryCompliance } from './helpers/compliance.js';
 import { FAST, MulticastNetwork } from './helpers/multicast-network.js';
 
@@ -12,6 +18,8 @@ directoryCompliance('MulticastDirectory', () => ({
 }));
 
 const PORTS = { greetingPort: 7400, securePort: 7401 };
+/** An id of the harness's kind (the key itself), for a key nobody holds. */
+const testId = () => base32Encode(randomBytes(32));
 const V4 = { family: 'ipv4' as const, group: MULTICAST_DEFAULTS.ipv4Group, port: MULTICAST_DEFAULTS.port };
 
 describe('MulticastDirectory on LANs made of network namespaces', () => {
@@ -65,6 +73,28 @@ describe('MulticastDirectory on LANs made of network namespaces', () => {
     const bobAsSeen = (await ada.peers()).find((p) => p.id === bob.id);
     expect(bobAsSeen?.name).toBe('bob');
     expect(bobAsSeen?.greetingPort).toBe(PORTS.greetingPort);
+    expect(ada.events.some((e) => e.peer.name === 'impostor')).toBe(false);
+  });
+
+  it('drops an announcement whose carried key is not the id’s, or is but did not sign it', async () => {
+    const ada = await network.join('ada', PORTS);
+    const bob = await network.join('bob', PORTS);
+    const eve = await network.join('eve', { greetingPort: 9999, securePort: 9998 });
+    await ada.waitFor((e) => e.event === 'found' && e.peer.id === bob.id);
+    const forgedSoFar = async () => (await ada.worker.request<MulticastStats>({ op: 'stats' })).dropped.forged;
+    const bobsKey = { base64: base32Decode(bob.id).toString('base64') };
+    for (const [claimedId, carriedKey] of [
+      [bob.id, 'own'],
+      [bob.id, bobsKey],
+      [testId(), 'own'],
+    ] as const) {
+      const before = await forgedSoFar();
+      await eve.worker.request({ op: 'forge', claimedId, carriedKey, ...V4 });
+      await expect.poll(forgedSoFar).toBe(before + 1);
+    }
+    expect((await ada.worker.request<MulticastStats>({ op: 'stats' })).dropped.unverified).toBe(0);
+    const bobAsSeen = (await ada.peers()).find((p) => p.id === bob.id);
+    expect(bobAsSeen).toMatchObject({ name: 'bob', ...PORTS });
     expect(ada.events.some((e) => e.peer.name === 'impostor')).toBe(false);
   });
 

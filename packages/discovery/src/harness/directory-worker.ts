@@ -3,14 +3,22 @@
  * reports its events to the parent over IPC and answers requests.
  */
 import { createSocket } from 'node:dgram';
-import { type Announcement, AnnouncementKind, PROTOCOL_VERSION } from '@p2p-messenger/proto';
+import { type Announcement, AnnouncementKind, PROTOCOL_VERSION, type RelayedPeer } from '@p2p-messenger/proto';
 import { encodeAnnouncement } from '../multicast/announcement-codec.js';
 import { MulticastDirectory } from '../multicast/multicast-directory.js';
-import type { DirectoryWorkerConfig, DirectoryWorkerMessage, DirectoryWorkerRequest } from './directory-protocol.js';
+import { DatagramRecorder } from './datagram-recorder.js';
+import type {
+  DirectoryWorkerConfig,
+  DirectoryWorkerMessage,
+  DirectoryWorkerRequest,
+  Forgery,
+} from './directory-protocol.js';
 import { KeyInIdSigner } from './key-in-id-signer.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as DirectoryWorkerConfig;
 const signer = new KeyInIdSigner();
+const recorder = new DatagramRecorder();
+let relayed: RelayedPeer[] = [];
 const directory: MulticastDirectory = new MulticastDirectory({
   self: {
     id: signer.id,
@@ -27,6 +35,7 @@ const directory: MulticastDirectory = new MulticastDirectory({
   ...(config.intervalMs ? { intervalMs: config.intervalMs } : {}),
   ...(config.expiryMs ? { expiryMs: config.expiryMs } : {}),
   ...(config.interfaces ? { interfaces: config.interfaces } : {}),
+  ...(config.relay ? { relay: { relayedPeers: () => relayed } } : {}),
 });
 
 function tell(message: DirectoryWorkerMessage): void {
@@ -56,32 +65,46 @@ async function handle(request: DirectoryWorkerRequest): Promise<unknown> {
       return directory.selfAddresses();
     case 'sendRaw':
       return sendTo(Buffer.from(request.bytesBase64, 'base64'), request.family, request.group, request.port);
-    case 'forge': {
-      const forged: Announcement = {
-        kind: AnnouncementKind.KIND_HELLO,
-        peerId: request.claimedId,
-        name: 'impostor',
-        greetingPort: config.greetingPort,
-        securePort: config.securePort,
-        protocolVersion: PROTOCOL_VERSION,
-        issuedAtMs: Date.now() + 60_000,
-        knownPeerIds: [],
-        wantsReply: false,
-        signingKey: Buffer.alloc(0),
-        relayedPeers: [],
-      };
-      return sendTo(
-        encodeAnnouncement(forged, (d) => signer.sign(d)),
-        request.family,
-        request.group,
-        request.port,
-      );
-    }
+    case 'forge':
+      return sendTo(forged(request), request.family, request.group, request.port);
+    case 'setRelayed':
+      relayed = request.peers;
+      directory.relayedChanged();
+      return undefined;
+    case 'record':
+      return recorder.start(request.family, request.group, request.port);
+    case 'recorded':
+      return recorder.datagrams.map((datagram) => datagram.toString('base64'));
     case 'stop':
+      recorder.close();
       await directory.stop();
       setImmediate(() => process.exit(0));
       return undefined;
   }
+}
+
+/** A hello (or a bridge's list) for another id, signed with this worker's key. */
+function forged(forgery: Forgery): Buffer {
+  const carried = forgery.carriedKey ?? 'none';
+  const announcement: Announcement = {
+    kind: forgery.relayedPeers ? AnnouncementKind.KIND_RELAYED : AnnouncementKind.KIND_HELLO,
+    peerId: forgery.claimedId,
+    name: 'impostor',
+    greetingPort: config.greetingPort,
+    securePort: config.securePort,
+    protocolVersion: PROTOCOL_VERSION,
+    issuedAtMs: Date.now() + 60_000,
+    knownPeerIds: [],
+    wantsReply: false,
+    signingKey:
+      carried === 'none'
+        ? Buffer.alloc(0)
+        : carried === 'own'
+          ? signer.signingKey
+          : Buffer.from(carried.base64, 'base64'),
+    relayedPeers: forgery.relayedPeers ?? [],
+  };
+  return encodeAnnouncement(announcement, (d) => signer.sign(d));
 }
 
 process.on('message', (message: { seq: number; request: DirectoryWorkerRequest }) => {

@@ -16,17 +16,21 @@ interface Heard {
  */
 export class HeardPeers {
   readonly #heard = new Map<string, Heard>();
-  readonly #newest = new Map<string, number>();
+  /** Peer id -> its newest accepted timestamp, and the addresses that one came from. */
+  readonly #newest = new Map<string, { issuedAtMs: number; from: Set<string> }>();
 
-  /** Whether an announcement could be news: newer than the last accepted, or from a new address. */
+  /**
+   * Whether an announcement could be news: newer than the last accepted, or as new and from
+   * an address it was not accepted from (a peer heard over IPv4 and IPv6, or on two LANs).
+   */
   couldBeNews(announcement: Announcement, address: string): boolean {
     const newest = this.#newest.get(announcement.peerId);
-    if (newest === undefined || announcement.issuedAtMs > newest) return true;
-    return announcement.issuedAtMs === newest && !this.#heard.get(announcement.peerId)?.addresses.has(address);
+    if (newest === undefined || announcement.issuedAtMs > newest.issuedAtMs) return true;
+    return announcement.issuedAtMs === newest.issuedAtMs && !newest.from.has(address);
   }
 
   hello(announcement: Announcement, address: string, now: number): void {
-    this.#accept(announcement);
+    this.noteAccepted(announcement, address);
     const heard = this.#heard.get(announcement.peerId);
     if (heard) {
       if (announcement.issuedAtMs >= heard.announcement.issuedAtMs) heard.announcement = announcement;
@@ -36,8 +40,8 @@ export class HeardPeers {
     }
   }
 
-  goodbye(announcement: Announcement): void {
-    this.#accept(announcement);
+  goodbye(announcement: Announcement, address: string): void {
+    this.noteAccepted(announcement, address);
     this.#heard.delete(announcement.peerId);
   }
 
@@ -73,9 +77,15 @@ export class HeardPeers {
     this.#heard.clear();
   }
 
-  #accept(announcement: Announcement): void {
-    const newest = this.#newest.get(announcement.peerId) ?? 0;
-    this.#newest.set(announcement.peerId, Math.max(newest, announcement.issuedAtMs));
+  /** Remembers an accepted announcement's timestamp, so that a replay of it is stale (bridges' too). */
+  noteAccepted(announcement: Announcement, address: string): void {
+    const newest = this.#newest.get(announcement.peerId);
+    if (newest && announcement.issuedAtMs < newest.issuedAtMs) return;
+    if (newest && announcement.issuedAtMs === newest.issuedAtMs) {
+      newest.from.add(address);
+      return;
+    }
+    this.#newest.set(announcement.peerId, { issuedAtMs: announcement.issuedAtMs, from: new Set([address]) });
     if (this.#newest.size > MAX_REMEMBERED_PEERS) {
       const oldest = this.#newest.keys().next().value;
       if (oldest !== undefined && !this.#heard.has(oldest)) this.#newest.delete(oldest);

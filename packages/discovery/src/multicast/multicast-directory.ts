@@ -1,12 +1,17 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo } from 'node:dgram';
 import { type Announcement, AnnouncementKind } from '@p2p-messenger/proto';
 import { type Logger, pino } from 'pino';
-import { DirectoryBase, type DirectoryPeer } from '../directory.js';
-import { DiscoveryConfigError, DiscoveryStartError } from '../errors.js';
+import { DirectoryBase, type LostReason } from '../directory.js';
+import { DiscoveryConfigError } from '../errors.js';
 import type { AnnouncementSigner, LocalPeerInfo } from '../host.js';
-import { type DropReason, decodeAnnouncement, encodeAnnouncement, signingInput } from './announcement-codec.js';
+import { type DropReason, decodeAnnouncement, signingInput } from './announcement-codec.js';
 import { HeardPeers } from './heard-peers.js';
-import { type IpFamily, type MulticastInterface, multicastInterfaces } from './interfaces.js';
+import type { IpFamily } from './interfaces.js';
+import { multicastListing } from './listing.js';
+import { MulticastChannels, type Outgoing } from './multicast-channels.js';
+import { OutgoingAnnouncements } from './outgoing-announcements.js';
+import { RelayAnnouncer, type RelaySource } from './relay-announcer.js';
+import { type IgnoredEntry, RelayRoutes } from './relay-routes.js';
 
 export interface MulticastOptions {
   self: LocalPeerInfo;
@@ -21,6 +26,14 @@ export interface MulticastOptions {
   expiryMs?: number;
   /** Interface names; default: every non-loopback interface with an address of the family. */
   interfaces?: readonly string[];
+  /**
+   * Set when the directory speaks for a bridge (`self` is the bridge): it announces no hello
+   * or goodbye of its own but the peers the source lists, as KIND_RELAYED every interval and
+   * at once after `relayedChanged()`, KIND_WITHDRAWN for those that left the list, and a
+   * withdrawal of all at stop. It still lists the LAN's own peers (from their hellos) and
+   * ignores other bridges' relayed announcements: a bridge learns remote peers from its links.
+   */
+  relay?: RelaySource;
   log?: Logger;
 }
 
@@ -40,26 +53,26 @@ export interface MulticastStats {
   sent: number;
   received: number;
   accepted: number;
-  /** `link-local`: from an IPv6 link-local address, which peers cannot dial (no interface scope in gRPC). */
-  dropped: Record<DropReason | 'own' | 'incompatible' | 'unverified' | 'link-local', number>;
-}
-
-interface Channel {
-  family: IpFamily;
-  group: string;
-  socket: Socket;
-  interfaces: MulticastInterface[];
+  /**
+   * `link-local`: from an IPv6 link-local address, which peers cannot dial (no interface scope
+   * in gRPC). `relayed-to-bridge`: another bridge's relayed announcement, heard by a bridge.
+   */
+  dropped: Record<DropReason | 'own' | 'incompatible' | 'unverified' | 'link-local' | 'relayed-to-bridge', number>;
+  /** Entries of bridges' relayed_peers left out: the bridge's own id, ours, or malformed. */
+  ignoredRelayedEntries: Record<IgnoredEntry, number>;
 }
 
 /** Newcomers ask to be answered early; answers wait a little, spread, so they do not collide. */
 const EARLY_ANSWER_MAX_DELAY_MS = 400;
 const FIRST_REPEAT_MS = 300;
+/** A bridge's changes wait this long for more of them, so that a burst goes out as one send. */
+const RELAY_CHANGE_DELAY_MS = 20;
 
 /**
  * Finds peers on the local network by UDP multicast: signed announcements at start and every
- * interval, a goodbye at stop, expiry of peers not heard for a while. Everything heard is
- * checked before it counts: garbage, other versions, replays and forgeries are dropped and
- * counted.
+ * interval, a goodbye at stop, expiry of peers not heard for a while, and routes to peers of
+ * other networks that bridges on the LAN announce. Everything heard is checked before it
+ * counts: garbage, other versions, replays and forgeries are dropped and counted.
  */
 export class MulticastDirectory extends DirectoryBase {
   readonly source = 'multicast' as const;
@@ -68,17 +81,17 @@ export class MulticastDirectory extends DirectoryBase {
   readonly #intervalMs: number;
   readonly #expiryMs: number;
   readonly #heard = new HeardPeers();
+  readonly #routes = new RelayRoutes();
+  readonly #speaksForBridge: boolean;
+  readonly #outgoing: OutgoingAnnouncements;
+  /** Our addresses, as our own datagrams came back from them -> when. */
   readonly #selfAddresses = new Map<string, number>();
-  /** Our own recent datagrams: what we hear back of them teaches us our addresses. */
-  readonly #recentlySent: Buffer[] = [];
-  #channels: Channel[] = [];
+  readonly #channels: MulticastChannels;
   #timers = new Set<NodeJS.Timeout>();
   #earlyAnswer: NodeJS.Timeout | null = null;
-  /** Newcomers waiting for an early answer: address -> family. */
-  readonly #askers = new Map<string, IpFamily>();
-  #lastIssuedMs = 0;
-  /** Sends run one after another: each sets the socket's outgoing interface. */
-  #sending: Promise<void> = Promise.resolve();
+  #relayChange: NodeJS.Timeout | null = null;
+  /** Newcomers waiting for an early answer (addresses). */
+  readonly #askers = new Set<string>();
   #running = false;
   /** Verification in progress per peer: announcements of one peer are handled in order. */
   readonly #verifying = new Map<string, Promise<void>>();
@@ -96,7 +109,9 @@ export class MulticastDirectory extends DirectoryBase {
       incompatible: 0,
       unverified: 0,
       'link-local': 0,
+      'relayed-to-bridge': 0,
     },
+    ignoredRelayedEntries: { 'bridge-itself': 0, own: 0, malformed: 0 },
   };
 
   constructor(options: MulticastOptions) {
@@ -109,10 +124,28 @@ export class MulticastDirectory extends DirectoryBase {
     if (this.#expiryMs <= this.#intervalMs) {
       throw new DiscoveryConfigError('the multicast expiry must be longer than the interval (a few intervals)');
     }
+    this.#speaksForBridge = !!options.relay;
+    const relay = options.relay ? new RelayAnnouncer(options.self.id, options.relay, this.#log) : null;
+    this.#outgoing = new OutgoingAnnouncements(options.self, options.signer, relay);
+    this.#channels = new MulticastChannels(
+      {
+        families: options.families ?? ['ipv4', 'ipv6'],
+        ipv4Group: options.ipv4Group ?? MULTICAST_DEFAULTS.ipv4Group,
+        ipv6Group: options.ipv6Group ?? MULTICAST_DEFAULTS.ipv6Group,
+        port: options.port ?? MULTICAST_DEFAULTS.port,
+        ...(options.interfaces ? { interfaces: options.interfaces } : {}),
+      },
+      this.#log,
+    );
   }
 
   stats(): MulticastStats {
-    return { ...this.#stats, dropped: { ...this.#stats.dropped } };
+    return {
+      ...this.#stats,
+      sent: this.#channels.sent,
+      dropped: { ...this.#stats.dropped },
+      ignoredRelayedEntries: { ...this.#stats.ignoredRelayedEntries },
+    };
   }
 
   /** Addresses this peer was heard at in its own announcements, freshest first. */
@@ -123,27 +156,11 @@ export class MulticastDirectory extends DirectoryBase {
   async start(): Promise<void> {
     if (this.#running) return;
     this.markStarted();
-    const families = this.#options.families ?? ['ipv4', 'ipv6'];
-    for (const family of families) {
-      const interfaces = multicastInterfaces(family, this.#options.interfaces);
-      if (interfaces.length === 0) {
-        this.#log.info({ family }, 'no interface for this family; not announcing on it');
-        continue;
-      }
-      const channel = await this.#openChannel(family, interfaces);
-      if (channel) this.#channels.push(channel);
-    }
-    if (this.#channels.length === 0) {
-      await this.#closeChannels();
-      throw new DiscoveryStartError(
-        'no network interface can carry multicast (none is up with an address, or none could join the group); ' +
-          'name one with --multicast-interface, or turn multicast discovery off',
-      );
-    }
+    await this.#channels.open((datagram, from) => this.#onDatagram(datagram, from));
     this.#running = true;
-    await this.#announce(AnnouncementKind.KIND_HELLO, true);
-    this.#after(FIRST_REPEAT_MS, () => this.#announce(AnnouncementKind.KIND_HELLO, true));
-    this.#scheduleHello();
+    await this.#announce(true);
+    this.#after(FIRST_REPEAT_MS, () => this.#announce(true));
+    this.#scheduleAnnouncements();
     this.#scheduleSweep();
   }
 
@@ -152,121 +169,43 @@ export class MulticastDirectory extends DirectoryBase {
     this.#running = false;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
-    if (this.#earlyAnswer) clearTimeout(this.#earlyAnswer);
+    for (const timer of [this.#earlyAnswer, this.#relayChange]) if (timer) clearTimeout(timer);
     this.#earlyAnswer = null;
+    this.#relayChange = null;
     this.#askers.clear();
-    await this.#send(this.#datagram(AnnouncementKind.KIND_GOODBYE, false)).catch((err: unknown) =>
-      this.#log.warn({ err }, 'could not send the goodbye'),
-    );
-    await this.#closeChannels();
+    await this.#channels
+      .send(() => this.#outgoing.farewell().map(toGroup))
+      .catch((err: unknown) => this.#log.warn({ err }, 'could not send the goodbye'));
+    await this.#channels.close();
     await Promise.allSettled(this.#verifying.values());
     this.#heard.clear();
+    this.#routes.clear();
     this.markStopped();
   }
 
-  /** The family's socket, joined on the interfaces that can join; null if none can. */
-  async #openChannel(family: IpFamily, interfaces: MulticastInterface[]): Promise<Channel | null> {
-    const group =
-      family === 'ipv4'
-        ? (this.#options.ipv4Group ?? MULTICAST_DEFAULTS.ipv4Group)
-        : (this.#options.ipv6Group ?? MULTICAST_DEFAULTS.ipv6Group);
-    const socket = createSocket(
-      family === 'ipv4' ? { type: 'udp4', reuseAddr: true } : { type: 'udp6', reuseAddr: true, ipv6Only: true },
-    );
-    const port = this.#options.port ?? MULTICAST_DEFAULTS.port;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind({ port, address: family === 'ipv4' ? '0.0.0.0' : '::' }, () => {
-          socket.off('error', reject);
-          resolve();
-        });
-      });
-      socket.setMulticastLoopback(true);
-      // One hop: announcements stay on the local network.
-      socket.setMulticastTTL(1);
-    } catch (err) {
-      socket.close();
-      throw new DiscoveryStartError(
-        `cannot listen for ${family} multicast on ${group} port ${port}: ${(err as Error).message}`,
-      );
+  /**
+   * For a directory that speaks for a bridge: its source's list changed. New and changed
+   * entries are announced, and those gone withdrawn, at once (a burst of changes as one).
+   */
+  relayedChanged(): void {
+    if (!this.#speaksForBridge) {
+      throw new DiscoveryConfigError('relayedChanged() is for a directory that speaks for a bridge (the relay option)');
     }
-    // An interface that cannot join (no multicast, an alias already joined) is left out
-    // rather than failing the peer; with none left the family is not used.
-    const joined = interfaces.filter((iface) => {
-      try {
-        socket.addMembership(group, iface.socketAddress);
-        return true;
-      } catch (err) {
-        this.#log.warn({ family, interface: iface.name, err: (err as Error).message }, 'cannot join the group here');
-        return false;
-      }
-    });
-    if (joined.length === 0) {
-      socket.close();
-      return null;
-    }
-    socket.on('message', (datagram, from) => this.#onDatagram(datagram, from));
-    socket.on('error', (err) => this.#log.warn({ err, family }, 'multicast socket error'));
-    this.#log.info({ family, group, port, interfaces: joined.map((i) => i.name) }, 'multicast listening');
-    return { family, group, socket, interfaces: joined };
+    if (!this.#running || this.#relayChange) return;
+    this.#relayChange = setTimeout(() => {
+      this.#relayChange = null;
+      void this.#channels
+        .send(() => this.#outgoing.relayChanges().map(toGroup))
+        .catch((err: unknown) => this.#log.warn({ err }, 'could not announce relayed peers'));
+    }, RELAY_CHANGE_DELAY_MS);
   }
 
-  async #closeChannels(): Promise<void> {
-    const closing = this.#channels.map(
-      (channel) => new Promise<void>((resolve) => channel.socket.close(() => resolve())),
-    );
-    this.#channels = [];
-    await Promise.all(closing);
-  }
-
-  #datagram(kind: AnnouncementKind, wantsReply: boolean): Buffer {
-    const { self, signer } = this.#options;
-    this.#lastIssuedMs = Math.max(Date.now(), this.#lastIssuedMs + 1);
-    const announcement: Announcement = {
-      kind,
-      peerId: self.id,
-      name: self.name,
-      greetingPort: self.greetingPort,
-      securePort: self.securePort,
-      protocolVersion: self.protocolVersion,
-      issuedAtMs: this.#lastIssuedMs,
-      knownPeerIds: kind === AnnouncementKind.KIND_HELLO ? self.knownPeerIds() : [],
-      wantsReply,
-      signingKey: Buffer.alloc(0),
-      relayedPeers: [],
-    };
-    const datagram = encodeAnnouncement(announcement, (data) => signer.sign(data));
-    this.#recentlySent.push(datagram);
-    if (this.#recentlySent.length > 8) this.#recentlySent.shift();
-    return datagram;
-  }
-
-  async #announce(kind: AnnouncementKind, wantsReply: boolean): Promise<void> {
+  /** A hello, or for a bridge its whole list. */
+  async #announce(wantsReply: boolean): Promise<void> {
     if (!this.#running) return;
-    await this.#send(this.#datagram(kind, wantsReply)).catch((err: unknown) =>
-      this.#log.warn({ err }, 'could not send an announcement'),
-    );
-  }
-
-  #send(datagram: Buffer): Promise<void> {
-    const sent = this.#sending.then(() => this.#sendNow(datagram));
-    this.#sending = sent.catch(() => {});
-    return sent;
-  }
-
-  /** Sends on every interface in turn: the outgoing interface is a socket option, so one at a time. */
-  async #sendNow(datagram: Buffer): Promise<void> {
-    const port = this.#options.port ?? MULTICAST_DEFAULTS.port;
-    for (const channel of this.#channels) {
-      for (const iface of channel.interfaces) {
-        channel.socket.setMulticastInterface(iface.socketAddress);
-        await new Promise<void>((resolve, reject) =>
-          channel.socket.send(datagram, port, channel.group, (err) => (err ? reject(err) : resolve())),
-        );
-        this.#stats.sent++;
-      }
-    }
+    await this.#channels
+      .send(() => this.#outgoing.presence(wantsReply).map(toGroup))
+      .catch((err: unknown) => this.#log.warn({ err }, 'could not send an announcement'));
   }
 
   #after(delayMs: number, action: () => Promise<void> | void): void {
@@ -277,12 +216,12 @@ export class MulticastDirectory extends DirectoryBase {
     this.#timers.add(timer);
   }
 
-  #scheduleHello(): void {
+  #scheduleAnnouncements(): void {
     // ±10% so that peers started together do not stay in step.
     const delay = this.#intervalMs * (0.9 + Math.random() * 0.2);
     this.#after(delay, async () => {
-      await this.#announce(AnnouncementKind.KIND_HELLO, false);
-      if (this.#running) this.#scheduleHello();
+      await this.#announce(false);
+      if (this.#running) this.#scheduleAnnouncements();
     });
   }
 
@@ -294,13 +233,11 @@ export class MulticastDirectory extends DirectoryBase {
   }
 
   #sweep(now: number): void {
-    for (const { peerId, gone } of this.#heard.expire(now - this.#expiryMs)) {
-      if (gone) {
-        this.#log.info({ remotePeerId: peerId }, 'peer expired');
-        this.remove(peerId, 'expired');
-      } else this.#publish(peerId);
-    }
-    for (const [address, at] of this.#selfAddresses) if (at < now - this.#expiryMs) this.#selfAddresses.delete(address);
+    const cutoff = now - this.#expiryMs;
+    const changed = new Set(this.#heard.expire(cutoff).map(({ peerId }) => peerId));
+    for (const peerId of this.#routes.expire(cutoff)) changed.add(peerId);
+    for (const peerId of changed) this.#publish(peerId, 'expired');
+    for (const [address, at] of this.#selfAddresses) if (at < cutoff) this.#selfAddresses.delete(address);
   }
 
   #onDatagram(datagram: Buffer, from: RemoteInfo): void {
@@ -317,7 +254,7 @@ export class MulticastDirectory extends DirectoryBase {
       return;
     }
     if (announcement.peerId === this.#options.self.id) {
-      if (this.#recentlySent.some((sent) => sent.equals(datagram))) {
+      if (this.#outgoing.recentlySent.has(datagram)) {
         this.#stats.dropped.own++;
         this.#selfAddresses.set(from.address, Date.now());
       } else {
@@ -328,6 +265,10 @@ export class MulticastDirectory extends DirectoryBase {
     }
     if (announcement.protocolVersion !== this.#options.self.protocolVersion) {
       this.#stats.dropped.incompatible++;
+      return;
+    }
+    if (this.#speaksForBridge && isFromBridge(announcement)) {
+      this.#stats.dropped['relayed-to-bridge']++;
       return;
     }
     if (!this.#heard.couldBeNews(announcement, from.address)) {
@@ -353,7 +294,13 @@ export class MulticastDirectory extends DirectoryBase {
     const contact = { host: address, port: announcement.greetingPort };
     let genuine: boolean;
     try {
-      genuine = await this.#options.signer.verify(announcement.peerId, signingInput(signed), signature, contact);
+      genuine = await this.#options.signer.verify(
+        announcement.peerId,
+        signingInput(signed),
+        signature,
+        contact,
+        announcement.signingKey,
+      );
     } catch (err) {
       this.#stats.dropped.unverified++;
       this.#log.debug({ from: address, claimedPeerId: announcement.peerId, err }, 'announcement not verifiable now');
@@ -366,33 +313,40 @@ export class MulticastDirectory extends DirectoryBase {
       return;
     }
     this.#stats.accepted++;
-    if (announcement.kind === AnnouncementKind.KIND_GOODBYE) {
-      this.#heard.goodbye(announcement);
-      this.#log.info({ remotePeerId: announcement.peerId }, 'peer said goodbye');
-      this.remove(announcement.peerId, 'goodbye');
-      return;
-    }
-    this.#heard.hello(announcement, address, Date.now());
-    this.#publish(announcement.peerId);
+    this.#apply(announcement, address);
     if (announcement.wantsReply) this.#answerEarly(address);
   }
 
-  #publish(peerId: string): void {
-    const heard = this.#heard.get(peerId);
-    if (!heard) return;
-    const { announcement: a } = heard;
-    const peer: DirectoryPeer = {
-      id: a.peerId,
-      name: a.name,
-      addresses: heard.addresses,
-      greetingPort: a.greetingPort,
-      securePort: a.securePort,
-      protocolVersion: a.protocolVersion,
-      knownPeerIds: a.knownPeerIds,
-      sources: ['multicast'],
-      lastSeenMs: heard.lastHeardMs,
-    };
-    this.put(peer);
+  #apply(announcement: Announcement, address: string): void {
+    const selfId = this.#options.self.id;
+    if (announcement.kind === AnnouncementKind.KIND_GOODBYE) {
+      this.#heard.goodbye(announcement, address);
+      this.#log.info({ remotePeerId: announcement.peerId }, 'peer said goodbye');
+      this.#publish(announcement.peerId, 'goodbye');
+    } else if (isFromBridge(announcement)) {
+      // The bridge is no peer: only its timestamp is kept, against replays.
+      this.#heard.noteAccepted(announcement, address);
+      const outcome =
+        announcement.kind === AnnouncementKind.KIND_RELAYED
+          ? this.#routes.relayed(announcement, address, Date.now(), selfId)
+          : this.#routes.withdrawn(announcement, selfId);
+      for (const problem of outcome.ignored) this.#stats.ignoredRelayedEntries[problem]++;
+      for (const peerId of outcome.touched) this.#publish(peerId, 'removed');
+    } else {
+      this.#heard.hello(announcement, address, Date.now());
+      this.#publish(announcement.peerId, 'removed');
+    }
+  }
+
+  /** Lists a peer as heard now, directly and through bridges; `reason` says why if neither is left. */
+  #publish(peerId: string, reason: LostReason): void {
+    const listing = multicastListing(peerId, this.#heard.get(peerId), this.#routes.get(peerId));
+    if (listing) {
+      this.put(listing);
+      return;
+    }
+    if (this.peer(peerId)) this.#log.info({ remotePeerId: peerId, reason }, 'peer lost');
+    this.remove(peerId, reason);
   }
 
   /**
@@ -401,7 +355,7 @@ export class MulticastDirectory extends DirectoryBase {
    */
   #answerEarly(address: string): void {
     if (!this.#running) return;
-    this.#askers.set(address, address.includes(':') ? 'ipv6' : 'ipv4');
+    this.#askers.add(address);
     if (this.#earlyAnswer) return;
     this.#earlyAnswer = setTimeout(() => {
       this.#earlyAnswer = null;
@@ -411,19 +365,22 @@ export class MulticastDirectory extends DirectoryBase {
     }, Math.random() * EARLY_ANSWER_MAX_DELAY_MS);
   }
 
-  async #answer(askers: [string, IpFamily][]): Promise<void> {
+  async #answer(askers: string[]): Promise<void> {
     if (!this.#running) return;
-    const datagram = this.#datagram(AnnouncementKind.KIND_HELLO, false);
-    const port = this.#options.port ?? MULTICAST_DEFAULTS.port;
-    for (const [address, family] of askers) {
-      const channel = this.#channels.find((c) => c.family === family);
-      if (!channel) continue;
-      await new Promise<void>((resolve, reject) =>
-        channel.socket.send(datagram, port, address, (err) => (err ? reject(err) : resolve())),
-      );
-      this.#stats.sent++;
-    }
+    // A bridge answers with its whole list, so that a newcomer learns remote peers at once.
+    await this.#channels.send(() => {
+      const datagrams = this.#outgoing.answer();
+      return askers.flatMap((to) => datagrams.map((datagram): Outgoing => ({ datagram, to })));
+    });
   }
+}
+
+function toGroup(datagram: Buffer): Outgoing {
+  return { datagram, to: 'group' };
+}
+
+function isFromBridge(announcement: Announcement): boolean {
+  return announcement.kind === AnnouncementKind.KIND_RELAYED || announcement.kind === AnnouncementKind.KIND_WITHDRAWN;
 }
 
 function isLinkLocal(address: string): boolean {

@@ -1,4 +1,4 @@
-import { DirectoryProcess, type Lan, NetLab } from '@p2p-messenger/discovery/lab';
+import { DirectoryProcess, type LabHost, type Lan, NetLab } from '@p2p-messenger/discovery/lab';
 import type { ComplianceNetwork, DirectoryUnderTest } from './compliance.js';
 
 export const FAST = { intervalMs: 200, expiryMs: 700 } as const;
@@ -30,14 +30,21 @@ export class MulticastNetwork implements ComplianceNetwork {
   async join(
     name: string,
     ports: { greetingPort: number; securePort: number },
-    extra: { families?: ('ipv4' | 'ipv6')[]; lan?: Lan } = {},
-  ): Promise<DirectoryUnderTest & { worker: DirectoryProcess }> {
+    extra: {
+      families?: ('ipv4' | 'ipv6')[];
+      lan?: Lan;
+      /** Speaks for a bridge (its list is set with the worker's setRelayed). */
+      relay?: boolean;
+      timing?: { intervalMs: number; expiryMs: number };
+    } = {},
+  ): Promise<DirectoryUnderTest & { worker: DirectoryProcess; host: LabHost }> {
     const host = await this.lab.addHost(extra.lan ?? this.lan);
     const worker = await DirectoryProcess.start(this.lab, host, {
       name,
       ...ports,
-      ...FAST,
+      ...(extra.timing ?? FAST),
       ...(extra.families ? { families: extra.families } : {}),
+      ...(extra.relay ? { relay: true } : {}),
     });
     this.workers.push(worker);
     return {
@@ -45,6 +52,7 @@ export class MulticastNetwork implements ComplianceNetwork {
       name,
       events: worker.events,
       worker,
+      host,
       peers: () => worker.request({ op: 'peers' }),
       waitFor: (match, timeoutMs) => worker.waitFor(match, timeoutMs),
       stop: () => worker.stop(),

@@ -3,6 +3,7 @@ import { type AnnouncementSigner, backoffDelay, type Contact, KeyUnavailableErro
 import type { PeerIdentity } from '@p2p-messenger/proto';
 import { ed25519PublicKeyFromRaw } from '../identity/keys.js';
 import type { LocalIdentity } from '../identity/local-identity.js';
+import { peerIdFromSigningKey } from '../identity/peer-id.js';
 
 /** What the signer needs from the peer. */
 export interface SignerHost {
@@ -19,10 +20,14 @@ export interface SignerHost {
 const MAX_FETCHES = 4;
 const FETCH_RETRY = { minDelayMs: 1_000, maxDelayMs: 30_000 };
 
+const RAW_KEY_BYTES = 32;
+
 /**
- * Signs this peer's announcements with its identity key, and checks others' with the key
- * behind the id they claim. An unknown id's key is fetched through its greeting; it is kept
- * only when the announcement's signature checks out, so a forger cannot plant addresses.
+ * Signs this peer's announcements with its identity key (and has them carry the public key),
+ * and checks others' with the key behind the id they claim: the key an announcement carries
+ * when it hashes to the id (no round trip), else a known one, else one fetched through the
+ * greeting, kept only when the announcement's signature checks out, so a forger cannot plant
+ * addresses.
  */
 export class PeerAnnouncementSigner implements AnnouncementSigner {
   readonly #host: SignerHost;
@@ -35,17 +40,38 @@ export class PeerAnnouncementSigner implements AnnouncementSigner {
     this.#host = host;
   }
 
+  get signingKey(): Uint8Array {
+    return this.#host.identity.signingKeyRaw;
+  }
+
   sign(data: Uint8Array): Uint8Array {
     return sign(null, data, this.#host.identity.signingKey);
   }
 
-  async verify(peerId: string, data: Uint8Array, signature: Uint8Array, contact: Contact): Promise<boolean> {
+  async verify(
+    peerId: string,
+    data: Uint8Array,
+    signature: Uint8Array,
+    contact: Contact,
+    carriedKey?: Uint8Array,
+  ): Promise<boolean> {
+    if (carriedKey && carriedKey.length > 0)
+      return this.#verifyCarried(peerId, data, signature, Buffer.from(carriedKey));
     const known = this.#host.knownKey(peerId);
     if (known) return verify(null, data, this.#keyObject(peerId, known), signature);
     const record = await this.#fetch(peerId, contact);
     const genuine = verify(null, data, this.#keyObject(peerId, record.signingKey), signature);
     if (genuine) this.#host.learned(record, contact);
     return genuine;
+  }
+
+  /** A carried key that does not hash to the id is someone else's: a forgery, whatever it signed. */
+  #verifyCarried(peerId: string, data: Uint8Array, signature: Uint8Array, raw: Buffer): boolean {
+    const cached = this.#keys.get(peerId);
+    if (!cached?.raw.equals(raw)) {
+      if (raw.length !== RAW_KEY_BYTES || peerIdFromSigningKey(raw) !== peerId) return false;
+    }
+    return verify(null, data, this.#keyObject(peerId, raw), signature);
   }
 
   async #fetch(peerId: string, contact: Contact): Promise<PeerIdentity> {
