@@ -15,7 +15,7 @@ export type { MessageRecord, MessageStateName } from './store/records.js';
 export { directConversationId } from './store/records.js';
 export { http2SessionOfCall } from './transport/call-internals.js';
 export { createFrameCodec, SESSION_PATH } from './transport/frame-codec.js';
-export { greet } from './transport/greeting.js';
+export { greet, identify } from './transport/greeting.js';
 export {
   PeerServerCredentials,
   peerIdOfCertificate,

@@ -101,3 +101,27 @@ export async function greet(
     client.close();
   }
 }
+
+/**
+ * Asks the peer (or, at a bridge, the peer `targetId` beyond it) at `target` for its signed
+ * record without introducing ourselves; the record must hash to `targetId`.
+ */
+export async function identify(target: string, targetId: string, options: CallOptions = {}): Promise<PeerIdentity> {
+  const client = new GreetingServiceClient(target, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  try {
+    const response = await withDeadline(
+      options,
+      (deadline) =>
+        new Promise<IdentifyResponse>((resolve, reject) => {
+          client.identify({ targetId }, new grpc.Metadata(), { deadline }, (err, value) =>
+            err ? reject(err) : resolve(value),
+          );
+        }),
+    );
+    return verifyIdentityRecord(response.identity, targetId);
+  } finally {
+    client.close();
+  }
+}
