@@ -186,18 +186,24 @@ async function warmLogins(bench: Bench): Promise<void> {
   await idleMemory(bench);
   const p50s: number[] = [];
   const p99s: number[] = [];
+  const busyBefore: number[] = [];
   let failures = 0;
   for (let round = 1; round <= RUN.warmRounds; round++) {
     if (round > 1) {
       await removeClaimed(bench);
       progress(`  refilled after ${seconds(await fill(bench, users))} s`);
     }
+    // Every round meets a pool as warm as the first's (which waited while memory was read):
+    // the last peers started have printed their ready line but not finished starting.
+    const settled = await hostLoadDuring(() => delay(IDLE_MS, undefined, { signal: bench.signal }), []);
+    busyBefore.push(settled.cpuBusyPct);
     const result = await warmRound(bench.url, users);
     p50s.push(quantile(result.latencies, 0.5));
     p99s.push(quantile(result.latencies, 0.99));
     failures += result.failures.length;
     progress(
-      `  round ${round}: p50 ${p50s.at(-1)?.toFixed(1)} ms, p99 ${p99s.at(-1)?.toFixed(1)} ms` +
+      `  round ${round} (host ${settled.cpuBusyPct}% busy before it): p50 ${p50s.at(-1)?.toFixed(1)} ms, ` +
+        `p99 ${p99s.at(-1)?.toFixed(1)} ms` +
         (result.failures.length ? `, ${result.failures.length} failed (${result.failures[0]})` : ''),
     );
   }
@@ -207,6 +213,7 @@ async function warmLogins(bench: Bench): Promise<void> {
     failures,
     p50_ms: Math.round(median(p50s) * 10) / 10,
     round_p99_ms: p99s.map((ms) => Math.round(ms * 10) / 10),
+    host_busy_before_pct: busyBefore,
     dispatcher: 'a Swarm service, reached on its published port',
   });
 }
