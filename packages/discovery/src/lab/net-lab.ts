@@ -9,12 +9,25 @@ export interface Lan {
   index: number;
 }
 
-/** A host: a network namespace with one interface (eth0) on a LAN. */
+/** One of a host's interfaces: eth0 on the LAN it was made on, eth1... on LANs it joined. */
+export interface LabInterface {
+  name: string;
+  lan: Lan;
+  ipv4: string;
+  ipv6: string;
+}
+
+/**
+ * A host: a network namespace with one interface (eth0) on a LAN, and more if it joined
+ * other LANs. It never forwards between them (a new namespace does not), so LANs stay apart
+ * unless a process on such a host joins them.
+ */
 export interface LabHost {
   netns: string;
   lan: Lan;
   ipv4: string;
   ipv6: string;
+  interfaces: LabInterface[];
 }
 
 const PREFIX = 'p2pl';
@@ -71,25 +84,45 @@ export class NetLab {
     const n = ++this.#hostCount;
     if (n > 250) throw new RangeError('a lab holds at most 250 hosts');
     const netns = `${this.#tag}h${n}`;
-    const hostSide = `${this.#tag}v${n}`;
-    const host: LabHost = {
-      netns,
-      lan,
-      ipv4: `10.${200 + lan.index}.0.${n}`,
-      ipv6: `fd70:${lan.index}::${n.toString(16)}`,
-    };
+    const eth0 = addressesOn(lan, n, 'eth0');
+    const host: LabHost = { netns, lan, ipv4: eth0.ipv4, ipv6: eth0.ipv6, interfaces: [] };
     await run('ip', ['netns', 'add', netns]);
     this.#hosts.push(host);
     // Before eth0 exists, so that it is created without duplicate address detection's delay.
     await this.exec(host, 'sh', ['-c', 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad']);
-    await run('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
-    await run('ip', ['link', 'set', hostSide, 'master', lan.bridge, 'up']);
-    await run('ip', ['-n', netns, 'addr', 'add', `${host.ipv4}/24`, 'dev', 'eth0']);
-    await run('ip', ['-n', netns, '-6', 'addr', 'add', `${host.ipv6}/64`, 'dev', 'eth0', 'nodad']);
     await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
-    await run('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
+    await this.#plugIn(host, eth0, n);
+    // Multicast leaves by the host's first LAN (a process may pick another interface).
     await run('ip', ['-n', netns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0']);
     return host;
+  }
+
+  /**
+   * Gives a host one more interface, on another LAN (a bridge's host, say), with the same
+   * host number in that LAN's addresses.
+   */
+  async join(host: LabHost, lan: Lan): Promise<LabInterface> {
+    if (host.interfaces.some((i) => i.lan === lan)) throw new RangeError(`${host.netns} is on that LAN already`);
+    const n = Number(host.netns.slice(host.netns.lastIndexOf('h') + 1));
+    const added = addressesOn(lan, n, `eth${host.interfaces.length}`);
+    await this.#plugIn(host, added, n);
+    return added;
+  }
+
+  /** Takes one of a host's interfaces down (a cut cable) or up again. */
+  async setLink(host: LabHost, interfaceName: string, up: boolean): Promise<void> {
+    await run('ip', ['-n', host.netns, 'link', 'set', interfaceName, up ? 'up' : 'down']);
+  }
+
+  async #plugIn(host: LabHost, added: LabInterface, n: number): Promise<void> {
+    const hostSide = `${this.#tag}v${n}${added.name === 'eth0' ? '' : `i${added.name.slice(3)}`}`;
+    const { netns } = host;
+    await run('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', added.name, 'netns', netns]);
+    host.interfaces.push(added);
+    await run('ip', ['link', 'set', hostSide, 'master', added.lan.bridge, 'up']);
+    await run('ip', ['-n', netns, 'addr', 'add', `${added.ipv4}/24`, 'dev', added.name]);
+    await run('ip', ['-n', netns, '-6', 'addr', 'add', `${added.ipv6}/64`, 'dev', added.name, 'nodad']);
+    await run('ip', ['-n', netns, 'link', 'set', added.name, 'up']);
   }
 
   /** Runs a command in a host and returns its stdout. */
@@ -121,6 +154,10 @@ export class NetLab {
     for (const [tool, ...rule] of this.#firewallRules.splice(0)) await tryRun(tool as string, ['-D', ...rule]);
     if (!(await otherLabsRunning(this.#tag))) restoreNeighbourLimits();
   }
+}
+
+function addressesOn(lan: Lan, n: number, name: string): LabInterface {
+  return { name, lan, ipv4: `10.${200 + lan.index}.0.${n}`, ipv6: `fd70:${lan.index}::${n.toString(16)}` };
 }
 
 async function labNamespaces(): Promise<string[]> {
