@@ -1,0 +1,312 @@
+import { createPublicKey } from 'node:crypto';
+import { once } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { createIdentityCertificate, loadOrCreateIdentity } from '@p2p-messenger/peer';
+import { FederationService } from '@p2p-messenger/proto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { federationService } from '../src/federation/federation-service.js';
+import { linkServerCredentials } from '../src/federation/link-credentials.js';
+import { LinkDialer } from '../src/federation/link-dialer.js';
+import { NoRouteError, RelayRefusedError } from '../src/relay-seam.js';
+import {
+  advertisedNames,
+  counterValue,
+  makePeer,
+  prepareBridge,
+  quietLog,
+  Resources,
+  readBytes,
+  routesOf,
+  startBridge,
+} from './helpers/federation-bridges.js';
+
+const resources = new Resources();
+afterEach(() => resources.release());
+
+describe('federation between two bridges', () => {
+  it('links over pinned TLS and exchanges peers both ways, incrementally, with removals', async () => {
+    const home = await prepareBridge(resources, 'home');
+    const cloud = await prepareBridge(resources, 'cloud');
+    const alice = await makePeer(resources, 'alice');
+    const bob = await makePeer(resources, 'bob');
+    home.network.add(alice);
+    await startBridge(resources, cloud, { trust: [home.id] });
+    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
+    cloud.network.add(bob);
+    const all = [home, cloud];
+    await expect.poll(() => routesOf(home, all)).toEqual(['bob/1/cloud']);
+    await expect.poll(() => routesOf(cloud, all)).toEqual(['alice/1/home']);
+    expect(advertisedNames(home)).toEqual(['bob']);
+    expect(advertisedNames(cloud)).toEqual(['alice']);
+    expect(home.federation.routeTo(bob.id)?.record.sealingKey).toEqual(bob.sealingKey);
+    expect(home.federation.localPeer(alice.id)?.id).toBe(alice.id);
+
+    const [homeLink] = home.federation.linkStates();
+    expect(homeLink).toMatchObject({ bridgeId: cloud.id, role: 'dialer', up: true, lastError: null });
+    expect(cloud.federation.linkStates()).toEqual([expect.objectContaining({ bridgeId: home.id, up: true })]);
+    expect(await counterValue(cloud.registry, 'p2pm_bridge_links_up', {})).toBe(1);
+
+    // A re-signed record (a new name) replaces the old one on the other side.
+    const renamed = await makePeer(resources, 'carol');
+    home.network.add(renamed);
+    await expect.poll(() => routesOf(cloud, all)).toEqual(['alice/1/home', 'carol/1/home']);
+    home.network.remove(alice.id);
+    await expect.poll(() => routesOf(cloud, all)).toEqual(['carol/1/home']);
+    expect(advertisedNames(cloud)).toEqual(['carol']);
+  });
+
+  it('relays greetings, identifies and byte streams in both directions, and refuses unknown targets', async () => {
+    const home = await prepareBridge(resources, 'home');
+    const cloud = await prepareBridge(resources, 'cloud');
+    const alice = await makePeer(resources, 'alice');
+    const bob = await makePeer(resources, 'bob');
+    home.network.add(alice);
+    cloud.network.add(bob);
+    await startBridge(resources, cloud, { trust: [home.id] });
+    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
+    await expect.poll(() => home.federation.routeTo(bob.id)?.nextHop).toBe(cloud.id);
+    await expect.poll(() => cloud.federation.routeTo(alice.id)?.nextHop).toBe(home.id);
+
+    // Dialer -> listener: a Relay call of its own.
+    const greeting = await home.federation.relayGreeting(bob.id, {
+      identity: alice,
+      knownPeers: [],
+      targetId: bob.id,
+      viaBridgeId: '',
+    });
+    expect(greeting.identity?.id).toBe(bob.id);
+    expect(cloud.egress.greetings.at(-1)?.identity?.id).toBe(alice.id);
+    expect((await home.federation.relayIdentify(bob.id)).id).toBe(bob.id);
+    const toBob = await home.federation.openRelay(bob.id);
+    toBob.write('hello bob');
+    expect((await readBytes(toBob, 32 + 1 + 9)).toString()).toBe(`${bob.id}:hello bob`);
+    expect(cloud.egress.connections).toEqual([{ targetId: bob.id, fromBridgeId: home.id }]);
+    toBob.end();
+
+    // Listener -> dialer: asked for on the Link, opened by the dialer with a ticket.
+    expect((await cloud.federation.relayIdentify(alice.id)).id).toBe(alice.id);
+    const toAlice = await cloud.federation.openRelay(alice.id);
+    toAlice.write('hello alice');
+    expect((await readBytes(toAlice, 32 + 1 + 11)).toString()).toBe(`${alice.id}:hello alice`);
+    const big = Buffer.alloc(4 * 1024 * 1024, 7);
+    toAlice.write(big);
+    expect((await readBytes(toAlice, big.length)).equals(big)).toBe(true);
+    toAlice.destroy();
+
+    // Only advertised peers: no route here, and a target the far side does not hold.
+    const stranger = await makePeer(resources, 'stranger');
+    await expect(home.federation.openRelay(stranger.id)).rejects.toThrow(NoRouteError);
+    await expect(home.federation.relayIdentify(stranger.id)).rejects.toMatchObject({ name: 'NoRouteError' });
+    home.network.remove(alice.id);
+    await expect.poll(() => cloud.federation.routeTo(alice.id)).toBeNull();
+    await expect(cloud.federation.openRelay(alice.id)).rejects.toThrow(NoRouteError);
+  });
+
+  it('a refusal further along comes back as RelayRefusedError with its code', async () => {
+    const home = await prepareBridge(resources, 'home');
+    const cloud = await prepareBridge(resources, 'cloud');
+    const bob = await makePeer(resources, 'bob');
+    cloud.network.add(bob);
+    await startBridge(resources, cloud, { trust: [home.id] });
+    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
+    await expect.poll(() => home.federation.routeTo(bob.id)).not.toBeNull();
+    // The relay side lost track of bob (its egress refuses), while the route still stands.
+    cloud.egress.network.remove(bob.id);
+    const refused = await home.federation.openRelay(bob.id).catch((err: Error) => err);
+    expect(refused).toBeInstanceOf(RelayRefusedError);
+  });
+});
+
+describe('federation refuses bridges it does not trust', () => {
+  it('an unknown bridge: PERMISSION_DENIED, logged and counted; no peers cross', async () => {
+    const cloud = await prepareBridge(resources, 'cloud');
+    const stranger = await prepareBridge(resources, 'stranger');
+    stranger.network.add(await makePeer(resources, 'mallory'));
+    cloud.network.add(await makePeer(resources, 'bob'));
+    await startBridge(resources, cloud, { trust: [] });
+    await startBridge(resources, stranger, { listen: false, join: [cloud.target()] });
+    await expect.poll(() => stranger.federation.linkStates()[0]?.lastError ?? '').toContain('PERMISSION_DENIED');
+    expect(stranger.federation.linkStates()[0]?.lastError).toContain('not trusted');
+    await expect
+      .poll(() => counterValue(cloud.registry, 'p2pm_bridge_federation_refusals_total', { reason: 'untrusted-bridge' }))
+      .toBeGreaterThan(0);
+    expect(cloud.federation.remotePeers()).toEqual([]);
+    expect(stranger.federation.remotePeers()).toEqual([]);
+    expect(cloud.federation.linkStates()).toEqual([]);
+  });
+
+  it('an impostor presenting a certificate that names a trusted id, without its key: refused', async () => {
+    const cloud = await prepareBridge(resources, 'cloud');
+    const home = await prepareBridge(resources, 'home');
+    await startBridge(resources, cloud, { trust: [home.id] });
+    const impostor = await loadOrCreateIdentity(await resources.tempDir('impostor'));
+    // Its own key, in a certificate whose subject and DNS name are the trusted home bridge.
+    const certificatePem = await createIdentityCertificate(
+      home.id,
+      impostor.signingKey,
+      createPublicKey(impostor.signingKey),
+    );
+    const forged = { ...impostor, id: home.id, certificatePem };
+    const states: string[] = [];
+    const dialer = new LinkDialer({
+      identity: forged,
+      target: cloud.target(),
+      log: quietLog,
+      backoff: { minDelayMs: 50, maxDelayMs: 200 },
+      onSession: () => {
+        throw new Error('the impostor got a link');
+      },
+      onState: (state) => states.push(state.lastError ?? ''),
+    });
+    dialer.start();
+    resources.defer(() => dialer.stop());
+    await expect.poll(() => states.at(-1) ?? '').toContain('PERMISSION_DENIED');
+    expect(states.at(-1)).toContain(impostor.id);
+    expect(cloud.federation.linkStates()).toEqual([]);
+    expect(
+      await counterValue(cloud.registry, 'p2pm_bridge_federation_refusals_total', { reason: 'untrusted-bridge' }),
+    ).toBeGreaterThan(0);
+  });
+
+  it('a listener replaying the expected bridge record without its key: the dialer never links', async () => {
+    const cloud = await prepareBridge(resources, 'cloud');
+    const home = await prepareBridge(resources, 'home');
+    await startBridge(resources, cloud, { trust: [home.id] });
+    const genuineRecord = (await import('../src/federation/bridge-identity.js')).loadBridgeIdentity;
+    const cloudRecord = (await genuineRecord(cloud.dataDir, 'cloud')).record(cloud.federation.port);
+    // The impostor answers Identify with cloud's real (public, signed) record, over its own TLS key.
+    const impostor = await loadOrCreateIdentity(await resources.tempDir('impostor'));
+    const server = new grpc.Server();
+    server.addService(
+      FederationService,
+      federationService({
+        ownRecord: () => cloudRecord,
+        isTrusted: () => true,
+        acceptLink: () => {
+          throw new Error('no link may reach the impostor');
+        },
+        acceptRelay: () => {},
+        refused: () => {},
+      }),
+    );
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', linkServerCredentials(impostor), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    );
+    resources.defer(async () => {
+      server.forceShutdown();
+    });
+    await startBridge(resources, home, { listen: false, join: [{ bridgeId: cloud.id, host: '127.0.0.1', port }] });
+    await expect.poll(() => home.federation.linkStates()[0]?.attempts ?? 0).toBeGreaterThan(1);
+    expect(home.federation.linkStates()[0]).toMatchObject({ up: false });
+    expect(home.federation.linkStates()[0]?.lastError).toMatch(/UNAVAILABLE|not peer/);
+
+    // And one that answers with its own record is told apart at Identify.
+    const other = await prepareBridge(resources, 'other');
+    await startBridge(resources, other, { trust: [home.id] });
+    const wrong = await prepareBridge(resources, 'home2');
+    await startBridge(resources, wrong, { listen: false, join: [{ ...other.target(), bridgeId: cloud.id }] });
+    await expect.poll(() => wrong.federation.linkStates()[0]?.lastError ?? '').toContain(`is not bridge ${cloud.id}`);
+  });
+});
+
+describe('federation of three bridges', () => {
+  async function three(topology: 'line' | 'triangle') {
+    const a = await prepareBridge(resources, 'a');
+    const b = await prepareBridge(resources, 'b');
+    const c = await prepareBridge(resources, 'c');
+    a.network.add(await makePeer(resources, 'pa'));
+    b.network.add(await makePeer(resources, 'pb'));
+    c.network.add(await makePeer(resources, 'pc'));
+    await startBridge(resources, a, { trust: [b.id, c.id] });
+    await startBridge(resources, b, { trust: [c.id], join: [a.target()] });
+    await startBridge(resources, c, {
+      listen: false,
+      join: topology === 'line' ? [b.target()] : [a.target(), b.target()],
+    });
+    return [a, b, c] as const;
+  }
+
+  it('in a line: each peer listed once everywhere with its hops, and a removal propagates', async () => {
+    const [a, b, c] = await three('line');
+    const all = [a, b, c];
+    await expect.poll(() => routesOf(a, all)).toEqual(['pb/1/b', 'pc/2/b']);
+    await expect.poll(() => routesOf(b, all)).toEqual(['pa/1/a', 'pc/1/c']);
+    await expect.poll(() => routesOf(c, all)).toEqual(['pa/2/b', 'pb/1/b']);
+    expect(advertisedNames(a)).toEqual(['pb', 'pc']);
+    expect(advertisedNames(c)).toEqual(['pa', 'pb']);
+    // A relay across two links reaches the far peer.
+    const pa = a.network.peers()[0]?.id as string;
+    const stream = await c.federation.openRelay(pa);
+    stream.write('x');
+    expect((await readBytes(stream, 34)).toString()).toBe(`${pa}:x`);
+    expect(a.egress.connections.at(-1)).toEqual({ targetId: pa, fromBridgeId: b.id });
+    stream.destroy();
+    c.network.remove(c.network.peers()[0]?.id as string);
+    await expect.poll(() => routesOf(a, all)).toEqual(['pb/1/b']);
+    expect(advertisedNames(a)).toEqual(['pb']);
+    expect(routesOf(b, all)).toEqual(['pa/1/a']);
+  });
+
+  it('in a triangle: direct links win, no loops, no duplicates, removal propagates; a cut link falls back', async () => {
+    const [a, b, c] = await three('triangle');
+    const all = [a, b, c];
+    await expect.poll(() => routesOf(a, all)).toEqual(['pb/1/b', 'pc/1/c']);
+    await expect.poll(() => routesOf(b, all)).toEqual(['pa/1/a', 'pc/1/c']);
+    await expect.poll(() => routesOf(c, all)).toEqual(['pa/1/a', 'pb/1/b']);
+    for (const bridge of all) expect(advertisedNames(bridge)).toHaveLength(2);
+    const pb = b.network.peers()[0]?.id as string;
+    b.network.remove(pb);
+    await expect.poll(() => routesOf(a, all)).toEqual(['pc/1/c']);
+    await expect.poll(() => routesOf(c, all)).toEqual(['pa/1/a']);
+    b.network.add(await makePeer(resources, 'pb2'));
+    await expect.poll(() => routesOf(c, all)).toEqual(['pa/1/a', 'pb2/1/b']);
+
+    // b stops: its link to a and c go; a and c keep each other, and nothing of b's remains.
+    await b.federation.stop();
+    await expect.poll(() => routesOf(a, all)).toEqual(['pc/1/c']);
+    await expect.poll(() => routesOf(c, all)).toEqual(['pa/1/a']);
+    expect(advertisedNames(a)).toEqual(['pc']);
+  });
+
+  it('in a triangle, a lost link is routed around through the third bridge', async () => {
+    const [a, b, c] = await three('triangle');
+    const all = [a, b, c];
+    await expect.poll(() => routesOf(c, all)).toEqual(['pa/1/a', 'pb/1/b']);
+    // c's own link to a is cut by stopping c's dialer to a alone: restart c joining b only.
+    await c.federation.stop();
+    await startBridge(resources, c, { listen: false, join: [b.target()] });
+    await expect.poll(() => routesOf(c, all)).toEqual(['pa/2/b', 'pb/1/b']);
+    await expect.poll(() => routesOf(a, all)).toEqual(['pb/1/b', 'pc/2/b']);
+  });
+});
+
+describe('federation links recover', () => {
+  it('a link killed (listener closed) and restored: the dialer reconnects and the tables converge again', async () => {
+    const home = await prepareBridge(resources, 'home');
+    const cloud = await prepareBridge(resources, 'cloud');
+    home.network.add(await makePeer(resources, 'alice'));
+    cloud.network.add(await makePeer(resources, 'bob'));
+    await startBridge(resources, cloud, { trust: [home.id] });
+    const port = cloud.federation.port;
+    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
+    const all = [home, cloud];
+    await expect.poll(() => routesOf(home, all)).toEqual(['bob/1/cloud']);
+
+    const down = once(home.federation, 'linkState');
+    await cloud.federation.stop();
+    const [state] = await down;
+    expect(state).toMatchObject({ up: false });
+    await expect.poll(() => routesOf(home, all)).toEqual([]);
+    expect(advertisedNames(home)).toEqual([]);
+    await expect.poll(() => home.federation.linkStates()[0]?.attempts ?? 0).toBeGreaterThan(1);
+
+    cloud.network.add(await makePeer(resources, 'dave'));
+    await startBridge(resources, cloud, { trust: [home.id], port });
+    await expect.poll(() => routesOf(home, all), { timeout: 10_000 }).toEqual(['bob/1/cloud', 'dave/1/cloud']);
+    await expect.poll(() => routesOf(cloud, all)).toEqual(['alice/1/home']);
+    expect(home.federation.linkStates()[0]).toMatchObject({ up: true, attempts: 0, lastError: null });
+    expect(await counterValue(home.registry, 'p2pm_bridge_link_drops_total', {})).toBe(1);
+  });
+});
