@@ -1,4 +1,7 @@
 import type { MessageRecord, MessageStateName } from './store/records.js';
+import type { SessionPath } from './transport/session-path.js';
+
+export type { SessionPath } from './transport/session-path.js';
 
 /** What a peer tells about itself and the peers it knows: the types its users see. */
 
@@ -19,6 +22,8 @@ export interface PeerSummary {
   lastSeenMs: number;
   unread: number;
   addresses: string[];
+  /** How the open session reaches it: direct, or through a bridge; null without a session. */
+  path: SessionPath | null;
 }
 
 export interface StateChange {
@@ -51,4 +56,5 @@ export interface SessionInfo {
   peerId: string;
   initiator: 'local' | 'remote';
   openedAtMs: number;
+  path: SessionPath;
 }

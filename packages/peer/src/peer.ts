@@ -10,11 +10,20 @@ import { type PeerOptions, type ResolvedPeerOptions, resolvePeerOptions } from '
 import { PeerRuntime } from './runtime.js';
 import { directConversationId, type MessageRecord, type StoredPeer } from './store/records.js';
 import type { GreetResult } from './transport/greeting.js';
+import { pathKey } from './transport/session-path.js';
 import { parseHostPort } from './util/address.js';
 import type { CallOptions } from './util/deadline.js';
 import { PeerWebServer } from './web/web-server.js';
 
-export type { PeerEvents, PeerSelf, PeerStatus, PeerSummary, SessionInfo, StateChange } from './peer-api.js';
+export type {
+  PeerEvents,
+  PeerSelf,
+  PeerStatus,
+  PeerSummary,
+  SessionInfo,
+  SessionPath,
+  StateChange,
+} from './peer-api.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, type PeerOptions } from './peer-options.js';
 
 /**
@@ -206,7 +215,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.#state()
       .registry.all()
       .filter((session) => session.isOpen)
-      .map(({ peerId, initiator, openedAtMs }) => ({ peerId, initiator, openedAtMs }));
+      .map(({ peerId, initiator, openedAtMs, path }) => ({ peerId, initiator, openedAtMs, path }));
   }
 
   /** What multicast discovery sent, received and dropped (null when it is off). */
@@ -250,7 +259,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   #summary(runtime: PeerRuntime, peer: StoredPeer): PeerSummary {
-    const online = runtime.registry.get(peer.id)?.isOpen ?? false;
+    const session = runtime.registry.get(peer.id);
+    const online = session?.isOpen ?? false;
     const { listed, sources } = runtime.discovery.sourcesOf(peer.id);
     const failing = runtime.dialer.isFailing(peer.id);
     // Listed by a directory counts as online (it announced itself, or its catalog health is
@@ -266,6 +276,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       lastSeenMs: peer.lastSeenMs,
       unread: runtime.store.unreadCount(peer.id),
       addresses: peer.addresses,
+      path: online && session ? session.path : null,
     };
   }
 
@@ -275,7 +286,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     const peer = runtime?.book.get(peerId);
     if (!runtime || !peer) return;
     const summary = this.#summary(runtime, peer);
-    const key = `${summary.status} ${summary.sources.join()} ${summary.name}`;
+    const key = `${summary.status} ${summary.sources.join()} ${summary.name} ${pathKey(summary.path)}`;
     if (this.#reported.get(peerId) === key) return;
     this.#reported.set(peerId, key);
     this.emit('peer', summary);

@@ -24,8 +24,10 @@ import type { StoredPeer } from './store/records.js';
 import { Dialer } from './transport/dialer.js';
 import { messagingServiceDefinition } from './transport/frame-codec.js';
 import { type GreetResult, greet, greetingService } from './transport/greeting.js';
+import { RouteBook } from './transport/route-book.js';
 import { sessionHandler } from './transport/secure-server.js';
 import { bindServer, shutdownServer } from './transport/servers.js';
+import { GreetingPaths, pathKey } from './transport/session-path.js';
 import { SessionRegistry } from './transport/session-registry.js';
 import { PeerServerCredentials } from './transport/tls-credentials.js';
 import { hostPort } from './util/address.js';
@@ -54,6 +56,10 @@ export class PeerRuntime {
   readonly clock: LamportClock;
   readonly ids: UlidGenerator;
   readonly discovery: PeerDiscovery;
+  /** Ways to peers through bridges, as the directories list them. */
+  readonly routes = new RouteBook();
+  /** The path each peer's latest greeting came by: its next session comes the same way. */
+  readonly greetingPaths = new GreetingPaths();
   #ownRecord: PeerIdentity;
   /** The name it shows: configured, or the owner's (see rename). */
   #name: string;
@@ -87,7 +93,8 @@ export class PeerRuntime {
         identity,
         book,
         registry,
-        greetRequest: () => this.greetRequest(),
+        routes: this.routes,
+        greetRequest: (targetId) => this.greetRequest(targetId),
         log,
         dialFailed: (peerId) => listener.peerChanged(peerId),
       },
@@ -97,6 +104,7 @@ export class PeerRuntime {
       {
         identity,
         book,
+        routes: this.routes,
         log,
         name: options.name,
         greetingPort,
@@ -136,7 +144,9 @@ export class PeerRuntime {
     this.#ownLog.info({ shownName: name }, 'renamed');
     for (const peer of this.book.all()) {
       const host = peer.addresses[0];
+      const route = this.routes.routes(peer.id)[0];
       if (host) void this.greetAt(host, peer.greetingPort, peer.id).catch(() => {});
+      else if (route) void this.greetAt(route.host, route.greetingPort, peer.id).catch(() => {});
     }
   }
 
@@ -153,7 +163,7 @@ export class PeerRuntime {
   /** Greets host:port (expecting `expectedId`, if given); the answer is verified, not yet kept. */
   greetAt(host: string, port: number, expectedId?: string, options: CallOptions = {}): Promise<GreetResult> {
     const signals = [this.abort.signal, ...(options.signal ? [options.signal] : [])];
-    return greet(hostPort(host, port), this.greetRequest(), expectedId, {
+    return greet(hostPort(host, port), this.greetRequest(expectedId), expectedId, {
       timeoutMs: options.timeoutMs ?? GREET_TIMEOUT_MS,
       signal: AbortSignal.any(signals),
     });
@@ -225,14 +235,17 @@ export class PeerRuntime {
       greetingService({
         ownRecord: () => this.ownRecord,
         knownPeers: () => this.knownPeers(),
-        greeted: (record, observedHost, knownPeers) => {
+        greeted: (record, observedHost, knownPeers, viaBridgeId) => {
           // The greeter dials us if it wants to talk; we connect only when we have something to say.
           this.learn(record, observedHost ? [observedHost] : []);
+          this.greetingPaths.greeted(record.id, viaBridgeId);
           this.discovery.heardOf(knownPeers);
         },
       }),
     );
-    servers.secure.addService(messagingServiceDefinition(), { session: sessionHandler(book, registry) });
+    servers.secure.addService(messagingServiceDefinition(), {
+      session: sessionHandler(book, registry, this.greetingPaths),
+    });
     // The checkpoint thread costs memory an idle peer does not need: it starts with the first
     // session (until then commits checkpoint themselves, as SQLite does by default).
     registry.once('opened', () => {
@@ -245,7 +258,10 @@ export class PeerRuntime {
       this.links.set(session.peerId, link);
       link.start();
       book.touch(session.peerId);
-      log.info({ remotePeerId: session.peerId, initiator: session.initiator }, 'session open');
+      log.info(
+        { remotePeerId: session.peerId, initiator: session.initiator, path: pathKey(session.path) },
+        'session open',
+      );
       this.listener.peerChanged(session.peerId);
     });
     registry.on('closed', (session) => {
@@ -275,8 +291,9 @@ export class PeerRuntime {
     return peer;
   }
 
-  greetRequest(): GreetRequest {
-    return { identity: this.ownRecord, knownPeers: this.knownPeers(), targetId: '', viaBridgeId: '' };
+  /** Our greeting, naming the peer we call when we know whom (a bridge routes it by that name). */
+  greetRequest(targetId = ''): GreetRequest {
+    return { identity: this.ownRecord, knownPeers: this.knownPeers(), targetId, viaBridgeId: '' };
   }
 
   knownPeers(): KnownPeer[] {

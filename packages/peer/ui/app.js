@@ -19,7 +19,7 @@ function element(tag, attributes, text) {
 }
 
 function statusText(peer) {
-  if (peer.status === 'online') return 'online';
+  if (peer.status === 'online') return peer.path?.kind === 'bridge' ? 'online via bridge' : 'online';
   const seen = peer.lastSeenMs > 0 ? `seen ${new Date(peer.lastSeenMs).toLocaleString()}` : 'never seen';
   return `${peer.status}, ${seen}`;
 }
@@ -32,7 +32,9 @@ function renderPeers() {
       .map((peer) => {
         const item = element('li', { 'data-testid': 'peer-item', 'data-peer-id': peer.id }, peer.name);
         if (peer.id === view.shown) item.classList.add('current');
-        item.append(element('span', { class: 'status' }, statusText(peer)));
+        const status = element('span', { class: 'status', 'data-path': peer.path?.kind ?? 'none' }, statusText(peer));
+        if (peer.path?.kind === 'bridge') status.title = `through bridge ${peer.path.bridgeId}`;
+        item.append(status);
         if (peer.unread > 0 && peer.id !== view.current)
           item.append(element('span', { class: 'unread' }, String(peer.unread)));
         item.addEventListener('click', () => open(peer.id));

@@ -116,7 +116,8 @@ export class GreetingRelay {
 
   async #identify(request: IdentifyRequest, caller: string): Promise<IdentifyResponse> {
     const targetId = request.targetId;
-    if (!targetId) return { identity: this.#components.ownRecord() };
+    const own = this.#components.ownRecord();
+    if (!targetId || targetId === own.id) return { identity: own };
     this.#checkAdvertised(targetId, caller);
     try {
       return { identity: await this.#components.targets.relayIdentify(targetId, this.#options()) };

@@ -42,7 +42,7 @@ export function resolvePeer(chat: ChatContext, ref: string | undefined): PeerSum
 export const COMMANDS: Record<string, Command> = {
   peers: {
     args: '',
-    help: 'list known peers: number, name, id prefix, status (online, offline or unreachable, last seen), where from, unread',
+    help: 'list known peers: number, name, id prefix, status (online, or online via bridge, offline or unreachable, last seen), where from, unread',
     run(chat) {
       const peers = sortPeers(chat.peer.peers());
       chat.listed = peers.map((p) => p.id);

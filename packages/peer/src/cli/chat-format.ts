@@ -55,11 +55,16 @@ export function sortPeers(peers: readonly PeerSummary[]): PeerSummary[] {
   );
 }
 
+/** "online", and through which bridge when the session goes through one. */
+function onlineText(peer: PeerSummary): string {
+  return peer.path?.kind === 'bridge' ? `online via bridge ${shortId(peer.path.bridgeId)}` : 'online';
+}
+
 /** One line of /peers: `  1  alice   7qx4k2ab  online  via multicast  2 unread`. */
 export function peerLine(index: number, peer: PeerSummary, nameWidth: number): string {
   const status =
     peer.status === 'online'
-      ? 'online'
+      ? onlineText(peer)
       : peer.status === 'unreachable'
         ? `unreachable, seen ${ago(peer.lastSeenMs)}`
         : `offline, seen ${ago(peer.lastSeenMs)}`;

@@ -10,6 +10,7 @@ import {
   MergedDirectory,
   MulticastDirectory,
   type PeerDirectory,
+  type RelayRoute,
   StaticDirectory,
 } from '@p2p-messenger/discovery';
 import { type KnownPeer, type PeerIdentity, PROTOCOL_VERSION } from '@p2p-messenger/proto';
@@ -19,6 +20,7 @@ import type { LocalIdentity } from '../identity/local-identity.js';
 import type { PeerBook } from '../identity/peer-book.js';
 import type { StoredPeer } from '../store/records.js';
 import type { GreetResult } from '../transport/greeting.js';
+import type { RouteBook } from '../transport/route-book.js';
 import { parseHostPort } from '../util/address.js';
 import type { CallOptions } from '../util/deadline.js';
 import { PeerAnnouncementSigner } from './announcement-signer.js';
@@ -29,6 +31,8 @@ import { Gossip } from './gossip.js';
 export interface DiscoveryHost {
   identity: LocalIdentity;
   book: PeerBook;
+  /** Where the directories' routes through bridges are kept for the dialer. */
+  routes: RouteBook;
   log: Logger;
   name: string;
   greetingPort: number;
@@ -115,6 +119,7 @@ export class PeerDiscovery {
     this.#merged.on('updated', reach);
     this.#merged.on('lost', (peer, reason) => {
       this.#cancelRetry(peer.id);
+      host.routes.forget(peer.id);
       log.info({ remotePeerId: peer.id, reason }, 'peer left the directories');
       host.changed(peer.id);
     });
@@ -159,6 +164,7 @@ export class PeerDiscovery {
     const host = this.#host;
     if (peer.id === host.identity.id) return;
     this.#everListed.add(peer.id);
+    host.routes.set(peer.id, peer.relays);
     if (!host.book.get(peer.id)) {
       // Multicast already proved it while checking the announcement; others are greeted here.
       for (const address of peer.addresses) {
@@ -170,6 +176,7 @@ export class PeerDiscovery {
         }
       }
     }
+    if (!host.book.get(peer.id)) await this.#greetThroughBridges(peer.id, peer.relays ?? []);
     if (!host.book.get(peer.id)) {
       this.#retryLater(peer.id);
       return host.changed(peer.id);
@@ -178,6 +185,23 @@ export class PeerDiscovery {
     host.book.noteAddresses(peer.id, peer.addresses);
     host.hurry(peer.id);
     host.changed(peer.id);
+  }
+
+  /**
+   * Greets a peer of another network through the bridges that list it, fewest hops first. The
+   * answer is the peer's own record, checked against its id; the bridge's address is not kept
+   * as the peer's, and a relayed greeting passes on no known peers.
+   */
+  async #greetThroughBridges(peerId: string, routes: readonly RelayRoute[]): Promise<void> {
+    for (const route of routes) {
+      try {
+        const result = await this.#host.greetAt(route.host, route.greetingPort, peerId);
+        this.#host.learn(result.identity, [], false);
+        return;
+      } catch {
+        // The next bridge, if any; the peer shows as unreachable if none relays it.
+      }
+    }
   }
 
   /** Greets a listed peer that did not answer again later, with backoff, while it stays listed and unknown. */

@@ -9,7 +9,9 @@ import { hostPort } from '../util/address.js';
 import { STREAM_WINDOW_BYTES } from './flow-control.js';
 import { createFrameCodec, SESSION_PATH } from './frame-codec.js';
 import { greet } from './greeting.js';
+import type { RouteBook } from './route-book.js';
 import { Session } from './session.js';
+import { DIRECT, pathKey, type SessionPath, viaBridge } from './session-path.js';
 import type { SessionRegistry } from './session-registry.js';
 import { pinnedChannelCredentials, pinnedChannelOptions } from './tls-credentials.js';
 
@@ -17,7 +19,10 @@ export interface DialerComponents {
   identity: LocalIdentity;
   book: PeerBook;
   registry: SessionRegistry;
-  greetRequest: () => GreetRequest;
+  /** Ways through bridges, tried after the peer's own addresses. */
+  routes: RouteBook;
+  /** A greeting naming its target (the peer we call). */
+  greetRequest: (targetId: string) => GreetRequest;
   log: Logger;
   /** A dial to this peer failed (it may now count as unreachable). */
   dialFailed?: (peerId: string) => void;
@@ -27,6 +32,14 @@ export interface DialerInit extends BackoffInit {
   greetTimeoutMs?: number;
   establishTimeoutMs?: number;
   keepaliveMs?: number;
+}
+
+/** One way to reach a peer: its own ports at one of its addresses, or a bridge's for it. */
+interface DialPath {
+  host: string;
+  greetingPort: number;
+  securePort: number;
+  path: SessionPath;
 }
 
 interface Target {
@@ -126,6 +139,7 @@ export class Dialer {
     let adopted = false;
     try {
       const peer = await this.#greet(this.#components.book.require(peerId));
+      this.#log.debug({ remotePeerId: peerId, path: pathKey(peer.dial.path) }, 'greeted');
       if (!this.#running) return;
       const session = this.#openSession(peer, target);
       await session.established();
@@ -147,15 +161,40 @@ export class Dialer {
     }
   }
 
-  /** Greets the peer at each of its known addresses until one answers as that peer. */
-  async #greet(peer: StoredPeer): Promise<StoredPeer & { dialHost: string }> {
-    let lastError: unknown = new Error(`peer ${peer.id} has no known address`);
-    for (const host of peer.addresses) {
+  /**
+   * The ways to a peer in the order they are tried: its own addresses first (so a direct path
+   * that appears wins at the next dial), then the bridges' routes, fewest hops first.
+   */
+  #pathsTo(peer: StoredPeer): DialPath[] {
+    const direct = peer.addresses.map((host) => ({
+      host,
+      greetingPort: peer.greetingPort,
+      securePort: peer.securePort,
+      path: DIRECT,
+    }));
+    const relayed = this.#components.routes.routes(peer.id).map((route) => ({
+      host: route.host,
+      greetingPort: route.greetingPort,
+      securePort: route.securePort,
+      path: viaBridge(route.bridgeId),
+    }));
+    return [...direct, ...relayed];
+  }
+
+  /** Greets the peer along each way to it until one answers as that peer. */
+  async #greet(peer: StoredPeer): Promise<StoredPeer & { dial: DialPath }> {
+    let lastError: unknown = new Error(`peer ${peer.id} has no known address and no route through a bridge`);
+    for (const dial of this.#pathsTo(peer)) {
       try {
-        const result = await greet(hostPort(host, peer.greetingPort), this.#components.greetRequest(), peer.id, {
-          timeoutMs: this.#init.greetTimeoutMs ?? 3_000,
-        });
-        return { ...this.#components.book.learn(result.identity, [host]), dialHost: host };
+        const result = await greet(
+          hostPort(dial.host, dial.greetingPort),
+          this.#components.greetRequest(peer.id),
+          peer.id,
+          { timeoutMs: this.#init.greetTimeoutMs ?? 3_000 },
+        );
+        // A bridge's address is no address of the peer: only a direct answer teaches one.
+        const seenAt = dial.path.kind === 'direct' ? [dial.host] : [];
+        return { ...this.#components.book.learn(result.identity, seenAt), dial };
       } catch (err) {
         lastError = err;
       }
@@ -163,12 +202,15 @@ export class Dialer {
     throw lastError;
   }
 
-  #openSession(peer: StoredPeer & { dialHost: string }, target: Target): Session {
-    const key = `${peer.dialHost}|${peer.securePort}|${peer.certificate.toString('base64')}`;
+  #openSession(peer: StoredPeer & { dial: DialPath }, target: Target): Session {
+    const { dial } = peer;
+    // Through a bridge the ports are the bridge's; direct, the peer's as its record now says.
+    const securePort = dial.path.kind === 'direct' ? peer.securePort : dial.securePort;
+    const key = `${dial.host}|${securePort}|${peer.certificate.toString('base64')}`;
     if (!target.client || target.clientKey !== key) {
       target.client?.close();
       target.client = new grpc.Client(
-        hostPort(peer.dialHost, peer.securePort),
+        hostPort(dial.host, securePort),
         pinnedChannelCredentials(this.#components.identity, peer.id, peer.certificate),
         {
           ...pinnedChannelOptions(peer.id),
@@ -189,7 +231,7 @@ export class Dialer {
       new grpc.Metadata(),
       {},
     );
-    const session = Session.fromClientCall(peer.id, call);
+    const session = Session.fromClientCall(peer.id, call, dial.path);
     const timer = setTimeout(
       () => session.close(grpc.status.DEADLINE_EXCEEDED, 'no answer'),
       this.#init.establishTimeoutMs ?? 10_000,

@@ -18,8 +18,11 @@ import { type CallOptions, withDeadline } from '../util/deadline.js';
 export interface GreetingHost {
   ownRecord(): PeerIdentity;
   knownPeers(): KnownPeer[];
-  /** A verified greeter, the address its greeting came from, and the peers it passed on. */
-  greeted(record: PeerIdentity, observedHost: string | null, knownPeers: KnownPeer[]): void;
+  /**
+   * A verified greeter, the address its greeting came from (null when a bridge relayed it:
+   * that address is the bridge's), the peers it passed on, and the bridge that relayed it ('' if none).
+   */
+  greeted(record: PeerIdentity, observedHost: string | null, knownPeers: KnownPeer[], viaBridgeId: string): void;
 }
 
 export function greetingService(host: GreetingHost): GreetingServiceServer {
@@ -47,7 +50,12 @@ export function greetingService(host: GreetingHost): GreetingServiceServer {
       // Through a bridge, the address seen is the bridge's: no address of the greeter.
       const observed = call.request.viaBridgeId ? null : hostOfGrpcPeer(call.getPeer());
       try {
-        host.greeted(verifyIdentityRecord(call.request.identity), observed, call.request.knownPeers);
+        host.greeted(
+          verifyIdentityRecord(call.request.identity),
+          observed,
+          call.request.knownPeers,
+          call.request.viaBridgeId,
+        );
       } catch (err) {
         const code = err instanceof IdentityMismatchError ? grpc.status.PERMISSION_DENIED : grpc.status.INTERNAL;
         callback({ code, details: (err as Error).message });

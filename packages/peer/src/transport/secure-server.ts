@@ -6,6 +6,7 @@ import { http2SessionOfCall } from './call-internals.js';
 import { widenServerWindows } from './flow-control.js';
 import type { DecodedFrame } from './frame-codec.js';
 import { Session } from './session.js';
+import type { GreetingPaths } from './session-path.js';
 import type { SessionRegistry } from './session-registry.js';
 import { peerIdOfCertificate } from './tls-credentials.js';
 
@@ -28,7 +29,7 @@ function clientCertificateOf(call: unknown): PeerCertificate | undefined {
  * let in. A caller that did not greet, or whose certificate is not the one it greeted with,
  * is refused.
  */
-export function sessionHandler(book: PeerBook, registry: SessionRegistry) {
+export function sessionHandler(book: PeerBook, registry: SessionRegistry, paths: GreetingPaths) {
   return (call: grpc.ServerDuplexStream<DecodedFrame, Frame>) => {
     const cert = clientCertificateOf(call);
     const peerId = peerIdOfCertificate(cert);
@@ -41,6 +42,6 @@ export function sessionHandler(book: PeerBook, registry: SessionRegistry) {
       return;
     }
     widenServerWindows(call);
-    registry.offer(Session.fromServerCall(peerId, call));
+    registry.offer(Session.fromServerCall(peerId, call, paths.of(peerId)));
   };
 }

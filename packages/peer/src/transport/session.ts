@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { Frame } from '@p2p-messenger/proto';
 import type { DecodedFrame } from './frame-codec.js';
+import { DIRECT, type SessionPath } from './session-path.js';
 
 /** Who opened the stream: this peer ('local') or the other one ('remote'). */
 export type Initiator = 'local' | 'remote';
@@ -26,6 +27,8 @@ type ClientStream = grpc.ClientDuplexStream<Frame, DecodedFrame>;
 export class Session extends EventEmitter<SessionEvents> {
   readonly peerId: string;
   readonly initiator: Initiator;
+  /** Straight to the peer, or through a bridge (which only moves the TLS bytes). */
+  readonly path: SessionPath;
   readonly openedAtMs = Date.now();
   #closed = false;
   #handler: ((frame: Frame) => void) | null = null;
@@ -40,10 +43,12 @@ export class Session extends EventEmitter<SessionEvents> {
     initiator: Initiator,
     stream: Duplex,
     sendStatus: (code: grpc.status, details: string) => void,
+    path: SessionPath,
   ) {
     super();
     this.peerId = peerId;
     this.initiator = initiator;
+    this.path = path;
     this.#stream = stream;
     this.#sendStatus = sendStatus;
     this.#established = new Promise((resolve, reject) => {
@@ -69,21 +74,33 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** The server end of a stream a remote peer opened. */
-  static fromServerCall(peerId: string, call: ServerStream): Session {
+  static fromServerCall(peerId: string, call: ServerStream, path: SessionPath = DIRECT): Session {
     call.on('cancelled', () => session.#markClosed({ code: grpc.status.CANCELLED, details: 'cancelled by peer' }));
-    const session = new Session(peerId, 'remote', call as unknown as Duplex, (code, details) => {
-      if (code === grpc.status.OK) call.end();
-      else call.emit('error', { code, details });
-    });
+    const session = new Session(
+      peerId,
+      'remote',
+      call as unknown as Duplex,
+      (code, details) => {
+        if (code === grpc.status.OK) call.end();
+        else call.emit('error', { code, details });
+      },
+      path,
+    );
     return session;
   }
 
   /** The client end of a stream this peer opened. */
-  static fromClientCall(peerId: string, call: ClientStream): Session {
-    return new Session(peerId, 'local', call as unknown as Duplex, (code) => {
-      if (code === grpc.status.OK) call.end();
-      else call.cancel();
-    });
+  static fromClientCall(peerId: string, call: ClientStream, path: SessionPath = DIRECT): Session {
+    return new Session(
+      peerId,
+      'local',
+      call as unknown as Duplex,
+      (code) => {
+        if (code === grpc.status.OK) call.end();
+        else call.cancel();
+      },
+      path,
+    );
   }
 
   /** Resolves when the first frame arrives; rejects with the status if the stream ends first. */
