@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CatalogHttpDirectory } from '../src/index.js';
 import { CatalogNetwork, catalogEntry } from './helpers/catalog-network.js';
 import { directoryCompliance } from './helpers/compliance.js';
+import { testPeerId } from './helpers/consul-network.js';
 
 directoryCompliance('CatalogHttpDirectory', () => ({
   create: () => CatalogNetwork.create(),
@@ -128,6 +129,39 @@ describe('CatalogHttpDirectory against the catalog stand-in', () => {
     standIn.misbehave(null);
     await log.waitFor(isFound(carol.id));
     expect(log.events.filter((e) => e.event === 'lost')).toEqual([]);
+  });
+
+  it('lists a peer of another network with its route through the bridge, and leaves out malformed routes', async () => {
+    const { standIn } = network;
+    const bridgeId = testPeerId();
+    const route = { bridgeId, host: '10.0.0.9', greetingPort: 7700, securePort: 7701, hops: 1 };
+    const remote = { ...catalogEntry('remote'), addresses: [], relays: [route] };
+    const both = { ...catalogEntry('both'), relays: [{ ...route, hops: 2 }] };
+    const { log: logger, lines } = capturedLog();
+    standIn.list([
+      remote,
+      both,
+      { ...catalogEntry('no-route'), addresses: [], relays: [] },
+      { ...catalogEntry('bad-bridge'), relays: [{ ...route, bridgeId: 'nope' }] },
+      { ...catalogEntry('bad-hops'), relays: [{ ...route, hops: 0 }] },
+      { ...catalogEntry('loop'), relays: [{ ...route, hops: 99 }] },
+      { ...catalogEntry('bad-host'), relays: [{ ...route, host: 'not a host' }] },
+      { ...catalogEntry('not-a-list'), relays: route },
+    ]);
+    const { directory, log } = network.directory({ log: logger });
+    await directory.start();
+    await log.waitFor(isFound(both.id));
+    expect(directory.peer(remote.id)).toMatchObject({ addresses: [], relays: [route] });
+    expect(directory.peer(both.id)).toMatchObject({ addresses: ['127.0.0.1'], relays: [{ ...route, hops: 2 }] });
+    expect(directory.peers()).toHaveLength(2);
+    expect(lines.find((l) => l.dropped)?.dropped?.map((d) => d.problem)).toEqual([
+      'no addresses',
+      'malformed relays',
+      'malformed relays',
+      'malformed relays',
+      'malformed relays',
+      'malformed relays',
+    ]);
   });
 
   it('starts over from index 0 when the catalog comes back with a lower index (a restart)', async () => {

@@ -1,11 +1,13 @@
 import { isIP } from 'node:net';
-import type { DirectoryPeer } from '../directory.js';
+import type { DirectoryPeer, RelayRoute } from '../directory.js';
 import { CatalogUnavailableError } from '../errors.js';
 
 /**
  * The dispatcher's answer to `GET /peers`:
- * `{"index": 7, "peers": [{"id", "name", "addresses", "greetingPort", "securePort", "protocolVersion"}]}`.
- * Unknown fields are ignored, so that the dispatcher can add some.
+ * `{"index": 7, "peers": [{"id", "name", "addresses", "greetingPort", "securePort", "protocolVersion", "relays"?}]}`.
+ * `relays` (a peer of another network, through the dispatcher's bridge) is a list of
+ * `{"bridgeId", "host", "greetingPort", "securePort", "hops"}`; such a peer may have no
+ * addresses of its own. Unknown fields are ignored, so that the dispatcher can add some.
  */
 export interface CatalogAnswer {
   /** Changes whenever the catalog does; a blocking query waits for it to move past this. */
@@ -17,6 +19,9 @@ export interface CatalogAnswer {
 
 const MAX_NAME_LENGTH = 64;
 const MAX_ADDRESSES = 16;
+const MAX_RELAYS = 8;
+/** Bridges between networks: more than this is a loop or a lie. */
+const MAX_HOPS = 16;
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 /**
@@ -58,14 +63,44 @@ export type CatalogEntry = Omit<DirectoryPeer, 'knownPeerIds' | 'sources' | 'las
 function readEntry(entry: unknown, ids: ReadonlySet<string>): CatalogEntry | string {
   if (!isRecord(entry)) return 'not an object';
   const { id, name, addresses, greetingPort, securePort, protocolVersion } = entry;
-  if (typeof id !== 'string' || !/^[a-z2-7]{16,64}$/.test(id)) return 'malformed id';
+  if (!isId(id)) return 'malformed id';
   if (ids.has(id)) return 'duplicate id';
   if (typeof name !== 'string' || name.length < 1 || name.length > MAX_NAME_LENGTH) return 'malformed name';
-  if (!Array.isArray(addresses) || addresses.length < 1 || addresses.length > MAX_ADDRESSES) return 'no addresses';
+  const relays = readRelays(entry.relays);
+  if (typeof relays === 'string') return relays;
+  const fewest = relays.length > 0 ? 0 : 1;
+  if (!Array.isArray(addresses) || addresses.length < fewest || addresses.length > MAX_ADDRESSES) return 'no addresses';
   if (!addresses.every(isHost)) return 'malformed address';
   if (!isPort(greetingPort) || !isPort(securePort)) return 'port out of range';
   if (!Number.isSafeInteger(protocolVersion) || (protocolVersion as number) < 0) return 'malformed protocol version';
-  return { id, name, addresses: [...addresses], greetingPort, securePort, protocolVersion: protocolVersion as number };
+  return {
+    id,
+    name,
+    addresses: [...addresses],
+    greetingPort,
+    securePort,
+    protocolVersion: protocolVersion as number,
+    ...(relays.length > 0 ? { relays } : {}),
+  };
+}
+
+/** An entry's routes through bridges (none when absent), or what is wrong with them. */
+function readRelays(relays: unknown): RelayRoute[] | string {
+  if (relays === undefined) return [];
+  if (!Array.isArray(relays) || relays.length > MAX_RELAYS) return 'malformed relays';
+  const routes: RelayRoute[] = [];
+  for (const relay of relays) {
+    if (!isRecord(relay)) return 'malformed relays';
+    const { bridgeId, host, greetingPort, securePort, hops } = relay;
+    if (!isId(bridgeId) || !isHost(host) || !isPort(greetingPort) || !isPort(securePort)) return 'malformed relays';
+    if (!Number.isSafeInteger(hops) || (hops as number) < 1 || (hops as number) > MAX_HOPS) return 'malformed relays';
+    routes.push({ bridgeId, host, greetingPort, securePort, hops: hops as number });
+  }
+  return routes;
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && /^[a-z2-7]{16,64}$/.test(value);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
