@@ -51,7 +51,13 @@ export class RawPeer {
 
   /** Greets the target and returns its verified identity. */
   async greet(greetingPort: number, record = this.record()): Promise<PeerIdentity> {
-    return (await greet(`127.0.0.1:${greetingPort}`, { identity: record, knownPeers: [] }, undefined)).identity;
+    return (
+      await greet(
+        `127.0.0.1:${greetingPort}`,
+        { identity: record, knownPeers: [], targetId: '', viaBridgeId: '' },
+        undefined,
+      )
+    ).identity;
   }
 
   /** A client channel to the target's secure port, presenting this peer's certificate. */
