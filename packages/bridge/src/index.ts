@@ -1,5 +1,12 @@
 export { type BridgeIdentity, loadBridgeIdentity } from './federation/bridge-identity.js';
-export { BridgeIdentityError, LinkClosedError, LinkProtocolError, LinkTimeoutError } from './federation/errors.js';
+export {
+  BridgeIdentityError,
+  FederationConfigError,
+  FederationListenError,
+  LinkClosedError,
+  LinkProtocolError,
+  LinkTimeoutError,
+} from './federation/errors.js';
 export { Federation, type FederationEvents, type FederationInit } from './federation/federation.js';
 export type { JoinTarget } from './federation/link-dialer.js';
 export type { LinkState } from './federation/link-state.js';

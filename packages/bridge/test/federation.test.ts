@@ -4,13 +4,16 @@ import * as grpc from '@grpc/grpc-js';
 import { createIdentityCertificate, loadOrCreateIdentity } from '@p2p-messenger/peer';
 import { FederationService } from '@p2p-messenger/proto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Federation } from '../src/federation/federation.js';
 import { federationService } from '../src/federation/federation-service.js';
 import { linkServerCredentials } from '../src/federation/link-credentials.js';
 import { LinkDialer } from '../src/federation/link-dialer.js';
+import { InProcessNetwork } from '../src/local/in-process-network.js';
 import { NoRouteError, RelayRefusedError } from '../src/relay-seam.js';
 import {
   advertisedNames,
   counterValue,
+  LinkCable,
   makePeer,
   prepareBridge,
   quietLog,
@@ -308,5 +311,75 @@ describe('federation links recover', () => {
     await expect.poll(() => routesOf(cloud, all)).toEqual(['alice/1/home']);
     expect(home.federation.linkStates()[0]).toMatchObject({ up: true, attempts: 0, lastError: null });
     expect(await counterValue(home.registry, 'p2pm_bridge_link_drops_total', {})).toBe(1);
+  });
+});
+
+describe('federation links recover from a network cut', () => {
+  it('the connection reset under a link: both sides withdraw, the dialer reconnects, the tables converge', async () => {
+    const home = await prepareBridge(resources, 'home');
+    const cloud = await prepareBridge(resources, 'cloud');
+    home.network.add(await makePeer(resources, 'alice'));
+    cloud.network.add(await makePeer(resources, 'bob'));
+    await startBridge(resources, cloud, { trust: [home.id] });
+    const cable = await LinkCable.lay(resources, cloud.federation.port);
+    await startBridge(resources, home, { listen: false, join: [{ ...cloud.target(), port: cable.port }] });
+    const all = [home, cloud];
+    await expect.poll(() => routesOf(home, all)).toEqual(['bob/1/cloud']);
+    await expect.poll(() => routesOf(cloud, all)).toEqual(['alice/1/home']);
+
+    await cable.cut();
+    await expect.poll(() => routesOf(home, all)).toEqual([]);
+    await expect.poll(() => routesOf(cloud, all)).toEqual([]);
+    expect(advertisedNames(cloud)).toEqual([]);
+    await expect.poll(() => home.federation.linkStates()[0]?.attempts ?? 0).toBeGreaterThan(1);
+    expect(home.federation.linkStates()[0]?.up).toBe(false);
+    expect(cloud.federation.linkStates()[0]).toMatchObject({ bridgeId: home.id, up: false });
+
+    home.network.add(await makePeer(resources, 'erin'));
+    await cable.restore();
+    await expect.poll(() => routesOf(cloud, all), { timeout: 10_000 }).toEqual(['alice/1/home', 'erin/1/home']);
+    await expect.poll(() => routesOf(home, all)).toEqual(['bob/1/cloud']);
+    expect(cloud.federation.linkStates()[0]).toMatchObject({ bridgeId: home.id, up: true, lastError: null });
+  });
+
+  it('a stopped bridge withdraws what it advertised locally, reaches nothing, and reports nothing more', async () => {
+    const home = await prepareBridge(resources, 'home');
+    const cloud = await prepareBridge(resources, 'cloud');
+    cloud.network.add(await makePeer(resources, 'bob'));
+    await startBridge(resources, cloud, { trust: [home.id] });
+    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
+    await expect.poll(() => advertisedNames(home)).toEqual(['bob']);
+    const changes: unknown[] = [];
+    await home.federation.stop();
+    home.federation.on('remoteChanged', (change) => changes.push(change));
+    expect(advertisedNames(home)).toEqual([]);
+    expect(home.federation.remotePeers()).toEqual([]);
+    await expect(home.federation.openRelay(cloud.network.peers()[0]?.id as string)).rejects.toThrow(NoRouteError);
+    cloud.network.add(await makePeer(resources, 'frank'));
+    await expect.poll(() => cloud.federation.linkStates()[0]?.up).toBe(false);
+    expect(changes).toEqual([]);
+    await home.federation.stop();
+  });
+});
+
+describe('federation configuration', () => {
+  it('refuses ids that are not bridge ids, joins without a port, and a port already in use', async () => {
+    const network = new InProcessNetwork();
+    const base = { dataDir: await resources.tempDir('config'), localNetwork: network, log: quietLog };
+    expect(() => new Federation({ ...base, trust: ['not-an-id'] })).toThrow(
+      expect.objectContaining({ name: 'FederationConfigError', message: expect.stringContaining('--trust') }),
+    );
+    const id = 'a'.repeat(32);
+    expect(() => new Federation({ ...base, join: [{ bridgeId: 'nope', host: 'h', port: 1 }] })).toThrow(/bridge id/);
+    expect(() => new Federation({ ...base, join: [{ bridgeId: id, host: 'h', port: 0 }] })).toThrow(
+      /needs a host and a port/,
+    );
+    expect(() => new Federation({ ...base, listen: { host: '127.0.0.1', port: 70_000 } })).toThrow(/not a port/);
+
+    const first = await prepareBridge(resources, 'first');
+    await startBridge(resources, first, {});
+    const second = new Federation({ ...base, listen: { host: '127.0.0.1', port: first.federation.port } });
+    await expect(second.start()).rejects.toMatchObject({ name: 'FederationListenError' });
+    await second.stop();
   });
 });

@@ -17,3 +17,13 @@ export class BridgeIdentityError extends Error {
 export class LinkTimeoutError extends Error {
   override name = 'LinkTimeoutError';
 }
+
+/** The federation was configured with something it cannot use; the message says what. */
+export class FederationConfigError extends Error {
+  override name = 'FederationConfigError';
+}
+
+/** The federation port could not be bound (in use, no such address). */
+export class FederationListenError extends Error {
+  override name = 'FederationListenError';
+}

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { BackoffInit } from '@p2p-messenger/discovery';
-import { verifyIdentityRecord } from '@p2p-messenger/peer';
+import { isPeerId, verifyIdentityRecord } from '@p2p-messenger/peer';
 import {
   type FederationClient,
   FederationService,
@@ -17,6 +17,7 @@ import { Registry } from 'prom-client';
 import type { LocalNetwork } from '../local/local-network.js';
 import type { FederationRelay, RelayEgress, RemoteRoute, SeamCallOptions } from '../relay-seam.js';
 import { type BridgeIdentity, loadBridgeIdentity } from './bridge-identity.js';
+import { FederationConfigError, FederationListenError } from './errors.js';
 import { type DoorRefusal, federationService } from './federation-service.js';
 import { LINK_KEEPALIVE_OPTIONS, linkServerCredentials } from './link-credentials.js';
 import { type JoinTarget, LinkDialer } from './link-dialer.js';
@@ -84,6 +85,7 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
     this.metrics = new FederationMetrics(init.registry ?? new Registry());
     this.#trusted = new Set(init.trust ?? []);
     this.#egress = init.egress ?? null;
+    checkConfig(init);
   }
 
   /** This bridge's id (after start). */
@@ -101,9 +103,19 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
     this.#egress = egress;
   }
 
+  /** Loads the identity, listens, learns the local peers and dials the bridges it joins. */
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
+    try {
+      await this.#start();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async #start(): Promise<void> {
     const identity = await loadBridgeIdentity(this.#init.dataDir, this.#init.name ?? 'bridge');
     this.#identity = identity;
     const table = new RouteTable(identity.id);
@@ -152,7 +164,12 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
     network.withdraw(this.remotePeers().map((route) => route.peerId));
     await Promise.all(this.#dialers.map((dialer) => dialer.stop()));
     this.#dialers.length = 0;
-    for (const link of [...this.#links.values()]) link.session.close();
+    const links = [...this.#links.values()];
+    this.#links.clear();
+    this.metrics.linksUp.set(0);
+    for (const link of links) link.session.close();
+    // Nothing is reachable through a stopped bridge: queries answer empty from now on.
+    if (this.#identity) this.#table = new RouteTable(this.#identity.id);
     await network.stop();
     const server = this.#server;
     this.#server = null;
@@ -202,12 +219,14 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
       }),
     );
     const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+    this.#server = server;
     this.#port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${listen.port}`, linkServerCredentials(identity.identity), (err, port) =>
-        err ? reject(err) : resolve(port),
+        err
+          ? reject(new FederationListenError(`cannot listen on ${host}:${listen.port} for bridges: ${err.message}`))
+          : resolve(port),
       );
     });
-    this.#server = server;
   }
 
   #acceptLink(bridgeId: string, call: grpc.ServerDuplexStream<LinkMessage, LinkMessage>): void {
@@ -241,7 +260,7 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
     session.on('request', (request) => this.#relay().handleRequest(link, request));
     session.on('openRelay', (message) => this.#relay().handleOpenRelay(link, message));
     session.once('closed', (err) => {
-      if (this.#links.get(bridgeId) !== link) return;
+      if (!this.#running || this.#links.get(bridgeId) !== link) return;
       this.#links.delete(bridgeId);
       this.metrics.linksUp.set(this.#links.size);
       this.metrics.linkDrops.inc();
@@ -254,6 +273,7 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
     delta.outbound.delete(bridgeId);
     session.sendUpdate({ ...toUpdate(initial), initialDone: true });
     this.#apply(delta);
+    session.activate();
   }
 
   #received(bridgeId: string, update: RouteUpdate): void {
@@ -322,6 +342,26 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
 
   #refused(reason: FederationRefusal): void {
     this.metrics.refusals.inc({ reason });
+  }
+}
+
+function checkConfig(init: FederationInit): void {
+  for (const id of init.trust ?? []) {
+    if (!isPeerId(id)) throw new FederationConfigError(`--trust ${JSON.stringify(id)} is not a bridge id`);
+  }
+  for (const target of init.join ?? []) {
+    if (!isPeerId(target.bridgeId)) {
+      throw new FederationConfigError(`--join ${JSON.stringify(target.bridgeId)} does not start with a bridge id`);
+    }
+    if (!target.host || !Number.isInteger(target.port) || target.port < 1 || target.port > 65_535) {
+      throw new FederationConfigError(
+        `--join ${target.bridgeId}@${target.host}:${target.port} needs a host and a port`,
+      );
+    }
+  }
+  const listen = init.listen;
+  if (listen && (!Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65_535)) {
+    throw new FederationConfigError(`the federation port ${listen.port} is not a port number`);
   }
 }
 

@@ -52,6 +52,8 @@ export class LinkSession extends EventEmitter<LinkSessionEvents> {
   readonly #call: LinkCall;
   readonly #log: Logger;
   #helloSeen = false;
+  /** Messages after the hello, held until the owner has listened (activate). */
+  #held: LinkMessage[] | null = [];
   #closed = false;
   #nextId = 1;
   readonly #requests = new Map<number, Pending<AnswerBody>>();
@@ -65,7 +67,11 @@ export class LinkSession extends EventEmitter<LinkSessionEvents> {
     this.#call = init.call;
     this.#log = init.log;
     this.#call.on('data', (message: LinkMessage) => this.#receive(message));
-    this.#call.on('end', () => this.#finish(null));
+    this.#call.on('end', () => {
+      // The dialer half-closed (it is stopping): the listener ends the call in turn.
+      if (!('cancel' in this.#call)) this.#call.end();
+      this.#finish(null);
+    });
     this.#call.on('error', (err: Error) => this.#finish(err));
     this.#call.on('cancelled', () => this.#finish(new LinkClosedError(`bridge ${this.remoteId} cancelled the link`)));
     this.#send({ body: { $case: 'hello', value: { bridgeId: this.localId, protocolVersion: PROTOCOL_VERSION } } });
@@ -195,6 +201,22 @@ export class LinkSession extends EventEmitter<LinkSessionEvents> {
       this.emit('ready');
       return;
     }
+    if (this.#held) this.#held.push(message);
+    else this.#dispatch(message);
+  }
+
+  /**
+   * Starts delivering update, request and openRelay events. Until then they are held: the
+   * other bridge may send its table right behind its hello, before anyone listens.
+   */
+  activate(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    for (const message of held) this.#dispatch(message);
+  }
+
+  #dispatch(message: LinkMessage): void {
+    const body = message.body;
     switch (body?.$case) {
       case 'update':
         this.emit('update', body.value);

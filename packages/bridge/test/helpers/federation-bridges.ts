@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
+import { connect, createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -225,4 +225,51 @@ export async function counterValue(registry: Registry, name: string, labels: Rec
     Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted),
   );
   return match?.value ?? 0;
+}
+
+/**
+ * A TCP forwarder on loopback between a dialer and a listener: cut() resets every
+ * connection through it and stops accepting (the network between two bridges gone),
+ * restore() accepts again on the same port.
+ */
+export class LinkCable {
+  readonly #targetPort: number;
+  readonly #sockets = new Set<Socket>();
+  #server: Server | null = null;
+  port = 0;
+
+  constructor(targetPort: number) {
+    this.#targetPort = targetPort;
+  }
+
+  static async lay(resources: Resources, targetPort: number): Promise<LinkCable> {
+    const cable = new LinkCable(targetPort);
+    await cable.restore();
+    resources.defer(() => cable.cut());
+    return cable;
+  }
+
+  async restore(): Promise<void> {
+    const server = createServer((inbound) => {
+      const outbound = connect(this.#targetPort, '127.0.0.1');
+      for (const socket of [inbound, outbound]) {
+        this.#sockets.add(socket);
+        socket.on('error', () => {});
+        socket.once('close', () => this.#sockets.delete(socket));
+      }
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.once('close', () => outbound.destroy());
+      outbound.once('close', () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as { port: number }).port;
+    this.#server = server;
+  }
+
+  async cut(): Promise<void> {
+    const server = this.#server;
+    this.#server = null;
+    for (const socket of this.#sockets) socket.resetAndDestroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }
