@@ -14,4 +14,17 @@ export { FederationMetrics, type FederationRefusal } from './federation/metrics.
 export { type Advert, type RemoteChange, RouteAdvertError, RouteTable } from './federation/route-table.js';
 export { InProcessNetwork } from './local/in-process-network.js';
 export type { LocalNetwork, LocalNetworkEvents } from './local/local-network.js';
+export { GreetingRelay, type GreetingRelayComponents, type GreetingRelayInit } from './relay/greeting-relay.js';
+export {
+  LocalEgress,
+  type LocalEgressComponents,
+  type LocalPeerLocation,
+  locationOfRecord,
+} from './relay/local-egress.js';
+export { RelayLimits, type RelayLimitsInit, type RelayRefusal, type Release } from './relay/relay-limits.js';
+export { RelayListener, type RelayListenerComponents, type RelayListenerInit } from './relay/relay-listener.js';
+export { RelayStats, type RelayStatsSnapshot } from './relay/relay-stats.js';
+export { fromEgress, fromFederation, type RelayTargets } from './relay/relay-targets.js';
+export { ClientHelloError, type HelloFailure } from './relay/sni-errors.js';
+export { readServerName, type SniRead, type SniReadInit } from './relay/sni-reader.js';
 export * from './relay-seam.js';

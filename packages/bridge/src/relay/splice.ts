@@ -11,8 +11,8 @@ export interface SpliceInit {
 /**
  * Joins a client socket to the stream toward its target, bytes unchanged both ways, with
  * back-pressure (pipe pauses a side whose other side is full, so memory stays bounded by the
- * streams' buffers). An end on one side half-closes the other; an error, an idle timeout or
- * both sides ending destroys both. Resolves once both are closed.
+ * streams' buffers). An end on one side half-closes the other; an error, an idle timeout, a
+ * close, or both directions finished destroys both. Resolves once both are closed.
  */
 export function splice(client: Socket, target: Duplex, init: SpliceInit): Promise<void> {
   return new Promise((resolve) => {
@@ -32,12 +32,16 @@ export function splice(client: Socket, target: Duplex, init: SpliceInit): Promis
     target.once('close', destroyBoth);
     // A socket's timer counts writes too, so this is silence both ways.
     client.setTimeout(init.idleTimeoutMs, destroyBoth);
-    let ended = 0;
-    const onEnded = () => {
-      if (++ended === 2) destroyBoth();
+    // Both directions done (each side ended, and its writes flushed): release both at once,
+    // whether or not a side closes by itself once half-closed.
+    let done = 0;
+    const onDone = () => {
+      if (++done === 4) destroyBoth();
     };
-    client.once('end', onEnded);
-    target.once('end', onEnded);
+    for (const side of [client, target]) {
+      side.once('end', onDone);
+      side.once('finish', onDone);
+    }
     if (init.tap) {
       const tap = init.tap;
       client.on('data', (chunk: Buffer) => tap('to-target', chunk));
