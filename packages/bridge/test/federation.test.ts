@@ -342,6 +342,58 @@ describe('federation links recover from a network cut', () => {
     expect(cloud.federation.linkStates()[0]).toMatchObject({ bridgeId: home.id, up: true, lastError: null });
   });
 
+  it('a link gone silent (nothing crosses, nothing closes) is found dead by keepalive on both sides', async () => {
+    const home = await prepareBridge(resources, 'home');
+    const cloud = await prepareBridge(resources, 'cloud');
+    home.network.add(await makePeer(resources, 'alice'));
+    cloud.network.add(await makePeer(resources, 'bob'));
+    const keepalive = { timeMs: 300, timeoutMs: 300 };
+    await startBridge(resources, cloud, { trust: [home.id], keepalive });
+    const cable = await LinkCable.lay(resources, cloud.federation.port);
+    await startBridge(resources, home, { listen: false, join: [{ ...cloud.target(), port: cable.port }], keepalive });
+    const all = [home, cloud];
+    await expect.poll(() => routesOf(home, all)).toEqual(['bob/1/cloud']);
+    cable.freeze();
+    await expect.poll(() => routesOf(home, all), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => routesOf(cloud, all), { timeout: 10_000 }).toEqual([]);
+    expect(home.federation.linkStates()[0]?.up).toBe(false);
+  });
+
+  it('back-pressure through a relay: a receiver that does not read stops the sender, and nothing is lost', async () => {
+    const home = await prepareBridge(resources, 'home');
+    const cloud = await prepareBridge(resources, 'cloud');
+    const bob = await makePeer(resources, 'bob');
+    cloud.network.add(bob);
+    await startBridge(resources, cloud, { trust: [home.id] });
+    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
+    await expect.poll(() => home.federation.routeTo(bob.id)).not.toBeNull();
+    const stream = await home.federation.openRelay(bob.id);
+    stream.on('error', () => {});
+    // The echo comes back to us, and we do not read it: every buffer on the way fills up.
+    const chunk = Buffer.alloc(256 * 1024);
+    let written = 0;
+    const limit = 256 * 1024 * 1024;
+    while (written < limit) {
+      chunk.fill(written / chunk.length);
+      written += chunk.length;
+      if (!stream.write(Buffer.from(chunk))) {
+        // Held: wait whether it drains by itself (it must not while nobody reads).
+        const drained = await Promise.race([
+          once(stream, 'drain').then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(resolve, 1_000, false)),
+        ]);
+        if (!drained) break;
+      }
+    }
+    expect(written).toBeLessThan(limit);
+    const back = await readBytes(stream, 33 + written);
+    expect(back.subarray(0, 33).toString()).toBe(`${bob.id}:`);
+    for (let i = 0; i < written / chunk.length; i++) {
+      expect(back[33 + i * chunk.length]).toBe(i & 0xff);
+    }
+    stream.destroy();
+  });
+
   it('a stopped bridge withdraws what it advertised locally, reaches nothing, and reports nothing more', async () => {
     const home = await prepareBridge(resources, 'home');
     const cloud = await prepareBridge(resources, 'cloud');

@@ -19,7 +19,7 @@ import type { FederationRelay, RelayEgress, RemoteRoute, SeamCallOptions } from 
 import { type BridgeIdentity, loadBridgeIdentity } from './bridge-identity.js';
 import { FederationConfigError, FederationListenError } from './errors.js';
 import { type DoorRefusal, federationService } from './federation-service.js';
-import { LINK_KEEPALIVE_OPTIONS, linkServerCredentials } from './link-credentials.js';
+import { type LinkKeepalive, linkChannelOptions, linkServerCredentials } from './link-credentials.js';
 import { type JoinTarget, LinkDialer } from './link-dialer.js';
 import { LinkSession } from './link-session.js';
 import type { LinkState } from './link-state.js';
@@ -45,6 +45,8 @@ export interface FederationInit {
   registry?: Registry;
   backoff?: BackoffInit;
   handshakeTimeoutMs?: number;
+  /** gRPC keepalive of links, both ways (default: a ping after 10 s quiet, 5 s to answer). */
+  keepalive?: LinkKeepalive;
 }
 
 export interface FederationEvents {
@@ -141,6 +143,7 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
         log: this.#log,
         backoff: this.#init.backoff,
         handshakeTimeoutMs: this.#init.handshakeTimeoutMs,
+        keepalive: this.#init.keepalive,
         onSession: (session, client) => this.#linkUp(session, client),
         onState: (state) => this.emit('linkState', state),
       });
@@ -207,7 +210,7 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
 
   async #listen(listen: { host: string; port: number }): Promise<void> {
     const identity = this.#identity as BridgeIdentity;
-    const server = new grpc.Server(LINK_KEEPALIVE_OPTIONS);
+    const server = new grpc.Server(linkChannelOptions(this.#init.keepalive));
     server.addService(
       FederationService,
       federationService({

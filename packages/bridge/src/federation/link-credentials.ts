@@ -9,14 +9,24 @@ import {
   pinnedChannelOptions,
 } from '@p2p-messenger/peer';
 
-/** gRPC keepalive on links: a dead link (cable pulled, host gone) is noticed within ~15 s. */
-export const LINK_KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  // A fresh connection per dial: one opened before a reconnect must not be reused.
-  'grpc.use_local_subchannel_pool': 1,
-};
+/** How a link finds out that the other end is gone although no packet says so. */
+export interface LinkKeepalive {
+  /** A ping after this long without one (default 10 s). */
+  timeMs?: number;
+  /** The link is dead when a ping gets no answer within this (default 5 s). */
+  timeoutMs?: number;
+}
+
+/** gRPC keepalive on links: by default, a silent dead link is noticed within ~15 s. */
+export function linkChannelOptions(keepalive: LinkKeepalive = {}): grpc.ChannelOptions {
+  return {
+    'grpc.keepalive_time_ms': keepalive.timeMs ?? 10_000,
+    'grpc.keepalive_timeout_ms': keepalive.timeoutMs ?? 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    // A fresh connection per dial: one opened before a reconnect must not be reused.
+    'grpc.use_local_subchannel_pool': 1,
+  };
+}
 
 /** The listener: TLS 1.3 with the bridge's certificate, asking every client for its own. */
 export function linkServerCredentials(identity: LocalIdentity): grpc.ServerCredentials {
@@ -44,10 +54,11 @@ export function pinnedLinkChannel(
   identity: LocalIdentity,
   bridgeId: string,
   certificateDer: Uint8Array,
+  keepalive?: LinkKeepalive,
 ): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
   return {
     credentials: pinnedChannelCredentials(identity, bridgeId, certificateDer),
-    options: { ...pinnedChannelOptions(bridgeId), ...LINK_KEEPALIVE_OPTIONS },
+    options: { ...pinnedChannelOptions(bridgeId), ...linkChannelOptions(keepalive) },
   };
 }
 

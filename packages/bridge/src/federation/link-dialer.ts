@@ -4,7 +4,12 @@ import { type LocalIdentity, verifyIdentityRecord } from '@p2p-messenger/peer';
 import { type BridgeIdentifyResponse, FederationClient, type PeerIdentity } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
 import { BridgeIdentityError, LinkClosedError } from './errors.js';
-import { LINK_KEEPALIVE_OPTIONS, pinnedLinkChannel, unverifiedChannelCredentials } from './link-credentials.js';
+import {
+  type LinkKeepalive,
+  linkChannelOptions,
+  pinnedLinkChannel,
+  unverifiedChannelCredentials,
+} from './link-credentials.js';
 import { LinkSession } from './link-session.js';
 import type { LinkState } from './link-state.js';
 
@@ -25,6 +30,7 @@ export interface LinkDialerInit {
   backoff?: BackoffInit;
   /** Identify and hello each (default 5 s). */
   handshakeTimeoutMs?: number;
+  keepalive?: LinkKeepalive;
 }
 
 /**
@@ -87,7 +93,12 @@ export class LinkDialer {
     const { identity, target, log } = this.#init;
     const timeoutMs = this.#init.handshakeTimeoutMs ?? 5_000;
     const record = await this.#identify(timeoutMs);
-    const { credentials, options } = pinnedLinkChannel(identity, target.bridgeId, record.certificate);
+    const { credentials, options } = pinnedLinkChannel(
+      identity,
+      target.bridgeId,
+      record.certificate,
+      this.#init.keepalive,
+    );
     const client = new FederationClient(this.#address, credentials, options);
     try {
       const session = new LinkSession({
@@ -119,7 +130,7 @@ export class LinkDialer {
   /** The other bridge's record, checked against the id we expect before anything is pinned. */
   async #identify(timeoutMs: number): Promise<PeerIdentity> {
     const { identity, target } = this.#init;
-    const client = new FederationClient(this.#address, unverifiedChannelCredentials(identity), LINK_KEEPALIVE_OPTIONS);
+    const client = new FederationClient(this.#address, unverifiedChannelCredentials(identity), linkChannelOptions());
     try {
       const response = await new Promise<BridgeIdentifyResponse>((resolve, reject) => {
         client.identify({}, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, value) =>

@@ -129,6 +129,7 @@ export interface TestBridge {
 }
 
 export interface BridgeSpec {
+  keepalive?: { timeMs: number; timeoutMs: number };
   listen?: boolean;
   port?: number;
   trust?: string[];
@@ -169,6 +170,7 @@ export async function startBridge(resources: Resources, bridge: TestBridge, spec
     registry: bridge.registry,
     backoff: { minDelayMs: 50, maxDelayMs: 400 },
     handshakeTimeoutMs: 3_000,
+    keepalive: spec.keepalive,
   });
   bridge.federation = federation;
   resources.defer(() => federation.stop());
@@ -236,6 +238,7 @@ export class LinkCable {
   readonly #targetPort: number;
   readonly #sockets = new Set<Socket>();
   #server: Server | null = null;
+  #frozen = false;
   port = 0;
 
   constructor(targetPort: number) {
@@ -250,6 +253,7 @@ export class LinkCable {
   }
 
   async restore(): Promise<void> {
+    this.#frozen = false;
     const server = createServer((inbound) => {
       const outbound = connect(this.#targetPort, '127.0.0.1');
       for (const socket of [inbound, outbound]) {
@@ -257,13 +261,20 @@ export class LinkCable {
         socket.on('error', () => {});
         socket.once('close', () => this.#sockets.delete(socket));
       }
-      inbound.pipe(outbound).pipe(inbound);
+      // Byte by byte on purpose: freeze() drops what crosses, as a dead network would.
+      inbound.on('data', (data) => this.#frozen || outbound.write(data));
+      outbound.on('data', (data) => this.#frozen || inbound.write(data));
       inbound.once('close', () => outbound.destroy());
       outbound.once('close', () => inbound.destroy());
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as { port: number }).port;
     this.#server = server;
+  }
+
+  /** The connections stay open but nothing crosses any more (no FIN, no RST): silence. */
+  freeze(): void {
+    this.#frozen = true;
   }
 
   async cut(): Promise<void> {
