@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Logger } from 'pino';
 import type { AccountStore } from './accounts/account-store.js';
 import { LoginGuard, type LoginGuardLimits } from './accounts/login-guard.js';
+import type { BridgedPeers } from './bridge/bridged-peers.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { DispatcherConfig } from './config/config.js';
 import type { DispatcherSecrets } from './config/secrets.js';
@@ -38,6 +39,8 @@ export interface DispatcherParts {
   reconcileIntervalMs?: number;
   /** How log-ins are slowed down, beyond the configured budgets (e.g. longer locks). */
   loginLimits?: LoginGuardLimits;
+  /** Peers of other networks that the dispatcher's bridge advertises, listed to users' peers. */
+  bridged?: BridgedPeers;
 }
 
 declare module 'fastify' {
@@ -120,7 +123,7 @@ export async function build(parts: DispatcherParts): Promise<FastifyInstance> {
   });
   dispatchRoutes(app, { dispatch, metrics });
   adminRoutes(app, { user: config.adminUser, password: secrets.adminPassword, catalog, orchestrator, pool, accounts });
-  catalogApi(app, { catalog, token: secrets.catalogToken });
+  catalogApi(app, { catalog, token: secrets.catalogToken, bridged: parts.bridged });
   opsRoutes(app, {
     metrics,
     ready: () => pool.resumed,

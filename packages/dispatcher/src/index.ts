@@ -3,6 +3,8 @@ export { type LoginAttempt, LoginGuard, type LoginGuardLimits } from './accounts
 export { LoginThrottle, type ThrottleLimits } from './accounts/login-throttle.js';
 export { hashPassword, MAX_PASSWORD_CHARS, verifyPassword } from './accounts/passwords.js';
 export { build, type DispatcherParts } from './app.js';
+export { type BridgeAccess, BridgedPeers } from './bridge/bridged-peers.js';
+export { DispatcherNetwork, type DispatcherNetworkInit, type IdentifyPeer } from './bridge/dispatcher-network.js';
 export type { Catalog, CatalogEvents, CatalogPeer, NewCatalogPeer } from './catalog/catalog.js';
 export { ConsulCatalog, type ConsulCatalogOptions } from './catalog/consul/consul-catalog.js';
 export { ConsulUnavailableError } from './catalog/consul/consul-kv.js';

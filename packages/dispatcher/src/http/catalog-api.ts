@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { CatalogEntry } from '@p2p-messenger/discovery';
 import { PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import type { FastifyInstance } from 'fastify';
+import type { BridgedPeers } from '../bridge/bridged-peers.js';
 import type { Catalog, CatalogPeer } from '../catalog/catalog.js';
 
 const MAX_WAIT_MS = 60_000;
@@ -24,8 +25,11 @@ interface Snapshot {
  * its id) sees nobody, so the pool's spare peers greet no one. The index starts afresh with
  * each dispatcher process; a peer that sees it go back starts over.
  */
-export function catalogApi(app: FastifyInstance, init: { catalog: Catalog; token: string }): void {
-  const { catalog } = init;
+export function catalogApi(
+  app: FastifyInstance,
+  init: { catalog: Catalog; token: string; bridged?: BridgedPeers | undefined },
+): void {
+  const { catalog, bridged } = init;
   const expected = createHash('sha256').update(`Bearer ${init.token}`).digest();
   const steps = new EventEmitter();
   // Every blocking query waits on a step: lift the default cap of 10 listeners.
@@ -42,14 +46,16 @@ export function catalogApi(app: FastifyInstance, init: { catalog: Catalog; token
     }, BATCH_MS);
   };
   catalog.on('changed', onChanged);
+  bridged?.on('changed', onChanged);
   app.addHook('onClose', async () => {
     catalog.off('changed', onChanged);
+    bridged?.off('changed', onChanged);
     if (batch) clearTimeout(batch);
   });
   const current = (): Promise<Snapshot> => {
     // The index as the read starts: a step while it is under way must not relabel what it read.
     const at = index;
-    snapshot ??= catalog.list().then((peers) => take(at, peers));
+    snapshot ??= catalog.list().then((peers) => take(at, peers, bridged?.entries() ?? []));
     return snapshot;
   };
 
@@ -71,19 +77,24 @@ export function catalogApi(app: FastifyInstance, init: { catalog: Catalog; token
   });
 }
 
-function take(index: number, peers: readonly CatalogPeer[]): Snapshot {
+/** What users' peers see: each other when up, and the peers of other networks through the bridge. */
+function take(index: number, peers: readonly CatalogPeer[], remote: readonly CatalogEntry[]): Snapshot {
   const up = peers.filter((p) => p.state === 'claimed' && p.healthy);
+  const ours = new Set(peers.map((p) => p.id));
   return {
     index,
     claimed: new Set(peers.filter((p) => p.state === 'claimed').map((p) => p.id)),
-    listed: up.map((p) => ({
-      id: p.id,
-      name: p.name,
-      addresses: [p.address],
-      greetingPort: p.greetingPort,
-      securePort: p.securePort,
-      protocolVersion: PROTOCOL_VERSION,
-    })),
+    listed: [
+      ...up.map((p) => ({
+        id: p.id,
+        name: p.name,
+        addresses: [p.address],
+        greetingPort: p.greetingPort,
+        securePort: p.securePort,
+        protocolVersion: PROTOCOL_VERSION,
+      })),
+      ...remote.filter((entry) => !ours.has(entry.id)),
+    ],
   };
 }
 
