@@ -239,7 +239,8 @@ export class PeerRuntime {
           // The greeter dials us if it wants to talk; we connect only when we have something to say.
           this.learn(record, observedHost ? [observedHost] : []);
           this.greetingPaths.greeted(record.id, viaBridgeId);
-          this.discovery.heardOf(knownPeers);
+          // Peers passed on through a bridge are of the other network: their addresses mean nothing here.
+          if (!viaBridgeId) this.discovery.heardOf(knownPeers);
         },
       }),
     );
