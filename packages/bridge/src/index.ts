@@ -1,3 +1,4 @@
+export { Bridge, type BridgeAccessPoint, type BridgeInit } from './bridge.js';
 export { type BridgeIdentity, loadBridgeIdentity } from './federation/bridge-identity.js';
 export {
   BridgeIdentityError,
@@ -13,7 +14,9 @@ export type { LinkState } from './federation/link-state.js';
 export { FederationMetrics, type FederationRefusal } from './federation/metrics.js';
 export { type Advert, type RemoteChange, RouteAdvertError, RouteTable } from './federation/route-table.js';
 export { InProcessNetwork } from './local/in-process-network.js';
+export { type LanMulticast, LanNetwork, type LanNetworkInit } from './local/lan-network.js';
 export type { LocalNetwork, LocalNetworkEvents } from './local/local-network.js';
+export type { LocatingNetwork } from './local/locating-network.js';
 export { GreetingRelay, type GreetingRelayComponents, type GreetingRelayInit } from './relay/greeting-relay.js';
 export {
   LocalEgress,

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export { PeerAnnouncementSigner, type SignerHost } from './discovery/announcement-signer.js';
 export { createIdentityCertificate } from './identity/certificate.js';
 export {
   MAX_ADDRESSES,

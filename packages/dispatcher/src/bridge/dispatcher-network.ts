@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { LocalNetwork, LocalNetworkEvents, RemoteRoute } from '@p2p-messenger/bridge';
+import type { LocalNetworkEvents, LocalPeerLocation, LocatingNetwork, RemoteRoute } from '@p2p-messenger/bridge';
 import { backoffDelay } from '@p2p-messenger/discovery';
 import { identify } from '@p2p-messenger/peer';
 import type { PeerIdentity } from '@p2p-messenger/proto';
@@ -29,11 +29,13 @@ const identifyOverGreeting: IdentifyPeer = (host, port, peerId) =>
  * it signed, asked of it once it is listed. Peers of other networks go into BridgedPeers,
  * which the catalog lists to the users' peers.
  */
-export class DispatcherNetwork extends EventEmitter<LocalNetworkEvents> implements LocalNetwork {
+export class DispatcherNetwork extends EventEmitter<LocalNetworkEvents> implements LocatingNetwork {
   readonly #init: DispatcherNetworkInit;
   readonly #identify: IdentifyPeer;
   readonly #log: Logger;
   readonly #records = new Map<string, PeerIdentity>();
+  /** Where the catalog has each peer whose record we hold. */
+  readonly #locations = new Map<string, LocalPeerLocation>();
   /** Listed peers whose record could not be had yet: when to ask again. */
   readonly #retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
   #syncing: Promise<void> | null = null;
@@ -66,6 +68,10 @@ export class DispatcherNetwork extends EventEmitter<LocalNetworkEvents> implemen
 
   peers(): PeerIdentity[] {
     return [...this.#records.values()];
+  }
+
+  locate(peerId: string): LocalPeerLocation | null {
+    return this.#locations.get(peerId) ?? null;
   }
 
   advertise(routes: RemoteRoute[]): void {
@@ -102,6 +108,7 @@ export class DispatcherNetwork extends EventEmitter<LocalNetworkEvents> implemen
     for (const id of [...this.#records.keys()]) {
       if (ids.has(id)) continue;
       this.#records.delete(id);
+      this.#locations.delete(id);
       this.emit('localLost', id);
     }
     for (const id of [...this.#retries.keys()]) if (!ids.has(id)) this.#cancelRetry(id);
@@ -114,6 +121,11 @@ export class DispatcherNetwork extends EventEmitter<LocalNetworkEvents> implemen
       if (!this.#running || this.#records.has(peer.id)) return;
       this.#cancelRetry(peer.id);
       this.#records.set(peer.id, record);
+      this.#locations.set(peer.id, {
+        hosts: [peer.address],
+        greetingPort: peer.greetingPort,
+        securePort: peer.securePort,
+      });
       this.emit('localFound', record);
     } catch (err) {
       if (!this.#running) return;
