@@ -30,6 +30,11 @@ export interface DialerComponents {
 
 export interface DialerInit extends BackoffInit {
   greetTimeoutMs?: number;
+  /**
+   * The time a direct greeting gets when a bridge's route comes after it: addresses a peer of
+   * another network claims may lead nowhere from here, and the relay should not wait long.
+   */
+  directBeforeRelayTimeoutMs?: number;
   establishTimeoutMs?: number;
   keepaliveMs?: number;
 }
@@ -184,13 +189,17 @@ export class Dialer {
   /** Greets the peer along each way to it until one answers as that peer. */
   async #greet(peer: StoredPeer): Promise<StoredPeer & { dial: DialPath }> {
     let lastError: unknown = new Error(`peer ${peer.id} has no known address and no route through a bridge`);
-    for (const dial of this.#pathsTo(peer)) {
+    const paths = this.#pathsTo(peer);
+    const relayed = paths.some((dial) => dial.path.kind === 'bridge');
+    const timeoutMs = this.#init.greetTimeoutMs ?? 3_000;
+    const directTimeoutMs = relayed ? Math.min(timeoutMs, this.#init.directBeforeRelayTimeoutMs ?? 1_000) : timeoutMs;
+    for (const dial of paths) {
       try {
         const result = await greet(
           hostPort(dial.host, dial.greetingPort),
           this.#components.greetRequest(peer.id),
           peer.id,
-          { timeoutMs: this.#init.greetTimeoutMs ?? 3_000 },
+          { timeoutMs: dial.path.kind === 'direct' ? directTimeoutMs : timeoutMs },
         );
         // A bridge's address is no address of the peer: only a direct answer teaches one.
         const seenAt = dial.path.kind === 'direct' ? [dial.host] : [];
