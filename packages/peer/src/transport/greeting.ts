@@ -77,6 +77,30 @@ export interface GreetResult {
   observedAddress: string;
 }
 
+type Callback<T> = (err: grpc.ServiceError | null, value: T) => void;
+
+/** One call to the greeting service at `target`, on a channel of its own, within the deadline. */
+async function callGreeting<T>(
+  target: string,
+  options: CallOptions,
+  call: (client: GreetingServiceClient, deadline: Date, done: Callback<T>) => void,
+): Promise<T> {
+  const client = new GreetingServiceClient(target, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  try {
+    return await withDeadline(
+      options,
+      (deadline) =>
+        new Promise<T>((resolve, reject) =>
+          call(client, deadline, (err, value) => (err ? reject(err) : resolve(value))),
+        ),
+    );
+  } finally {
+    client.close();
+  }
+}
+
 /**
  * Greets the peer at `target` ("host:port" of its greeting port) and checks its answer: the
  * key must hash to its id, and to `expectedId` when we know whom we are calling.
@@ -87,27 +111,14 @@ export async function greet(
   expectedId: string | undefined,
   options: CallOptions = {},
 ): Promise<GreetResult> {
-  const client = new GreetingServiceClient(target, grpc.credentials.createInsecure(), {
-    'grpc.use_local_subchannel_pool': 1,
-  });
-  try {
-    const response = await withDeadline(
-      options,
-      (deadline) =>
-        new Promise<GreetResponse>((resolve, reject) => {
-          client.greet(request, new grpc.Metadata(), { deadline }, (err, value) =>
-            err ? reject(err) : resolve(value),
-          );
-        }),
-    );
-    return {
-      identity: verifyIdentityRecord(response.identity, expectedId),
-      knownPeers: response.knownPeers,
-      observedAddress: response.observedAddress,
-    };
-  } finally {
-    client.close();
-  }
+  const response = await callGreeting<GreetResponse>(target, options, (client, deadline, done) =>
+    client.greet(request, new grpc.Metadata(), { deadline }, done),
+  );
+  return {
+    identity: verifyIdentityRecord(response.identity, expectedId),
+    knownPeers: response.knownPeers,
+    observedAddress: response.observedAddress,
+  };
 }
 
 /**
@@ -115,21 +126,8 @@ export async function greet(
  * record without introducing ourselves; the record must hash to `targetId`.
  */
 export async function identify(target: string, targetId: string, options: CallOptions = {}): Promise<PeerIdentity> {
-  const client = new GreetingServiceClient(target, grpc.credentials.createInsecure(), {
-    'grpc.use_local_subchannel_pool': 1,
-  });
-  try {
-    const response = await withDeadline(
-      options,
-      (deadline) =>
-        new Promise<IdentifyResponse>((resolve, reject) => {
-          client.identify({ targetId }, new grpc.Metadata(), { deadline }, (err, value) =>
-            err ? reject(err) : resolve(value),
-          );
-        }),
-    );
-    return verifyIdentityRecord(response.identity, targetId);
-  } finally {
-    client.close();
-  }
+  const response = await callGreeting<IdentifyResponse>(target, options, (client, deadline, done) =>
+    client.identify({ targetId }, new grpc.Metadata(), { deadline }, done),
+  );
+  return verifyIdentityRecord(response.identity, targetId);
 }
