@@ -1,5 +1,17 @@
-export * from './errors.js';
+export {
+  parseChoice,
+  parseHost,
+  parseInterfaceName,
+  parseName,
+  parsePath,
+  parsePort,
+  type Setting,
+} from './cli/config-values.js';
+export { discoveryOf, type SettingSource } from './cli/discovery-config.js';
+export { createLogger, type LoggerSettings } from './cli/logger.js';
+export { LOG_LEVELS, type LogLevel, MULTICAST_FAMILIES, type OptionSpec } from './cli/options.js';
 export { PeerAnnouncementSigner, type SignerHost } from './discovery/announcement-signer.js';
+export * from './errors.js';
 export { createIdentityCertificate } from './identity/certificate.js';
 export {
   MAX_ADDRESSES,

@@ -5,17 +5,20 @@ import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import type { CliConfig } from './config.js';
 
+/** What the logger needs of a command's configuration (the bridge's command uses it too). */
+export type LoggerSettings = Pick<CliConfig, 'name' | 'logLevel' | 'logFile'>;
+
 /**
  * The process's one root logger: into the log file (so it does not garble the chat), or to
  * stderr for `--log-file -`. Writes are synchronous, so nothing is lost when the process exits.
  */
-export function createLogger(config: CliConfig): Logger {
+export function createLogger(config: LoggerSettings): Logger {
   const log = openLogger(config);
   routeGrpcLogs(log.child({ component: 'grpc' }));
   return log;
 }
 
-function openLogger(config: CliConfig): Logger {
+function openLogger(config: LoggerSettings): Logger {
   const options = { level: config.logLevel, base: { pid: process.pid, name: config.name } };
   if (config.logFile === '-') return pino(options, pino.destination({ dest: 2, sync: true }));
   try {

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { type BridgeOptionSpec, OPTIONS } from './options.js';
+
+/** The `--help` text, built from the option table so that it cannot drift from it. */
+export function usage(): string {
+  const specs: BridgeOptionSpec[] = Object.values(OPTIONS);
+  const left = specs.map(
+    (spec) => `${spec.short ? `-${spec.short}, ` : ''}--${spec.flag}${spec.arg ? ` ${spec.arg}` : ''}`,
+  );
+  const width = Math.max(...left.map((l) => l.length)) + 2;
+  const lines = specs.map((spec, i) => {
+    const details = [spec.env ? `env ${spec.env}` : '', spec.shown ? `default ${spec.shown}` : '']
+      .filter(Boolean)
+      .join('; ');
+    const head = `  ${(left[i] ?? '').padEnd(width)}${spec.help}`;
+    return details ? `${head}\n  ${''.padEnd(width)}(${details})` : head;
+  });
+  return `Usage: bridge [flags]
+
+Joins this network (a LAN) to other networks through federation links between bridges,
+so that their peers reach each other; the peers' TLS sessions pass through unread.
+Flags win over environment variables, which win over the config file; list variables
+(P2PM_BRIDGE_TRUST, P2PM_BRIDGE_JOIN, P2PM_BRIDGE_INTERFACES) are comma-separated.
+When ready, it prints one line: bridge <id> ready: ...
+
+Flags:
+${lines.join('\n')}
+
+Examples:
+  The cloud side, which bridges link to (trust the home bridge's id):
+    bridge --lan --listen 0.0.0.0:7443 --trust ${OPTIONS.trust.example}
+
+  The home side, which dials out (no port opened at home):
+    bridge --lan --interface eth0 --join ${OPTIONS.join.example}
+
+  The same from a file:
+    bridge --config bridge.json     (bridge.json: {"lan": true, "join": ["ID@HOST:PORT"]})
+`;
+}
+
+/** The package version, read next to the compiled code (dist/cli -> package.json). */
+export function version(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  const parsed: unknown = JSON.parse(text);
+  const value = typeof parsed === 'object' && parsed !== null && 'version' in parsed ? parsed.version : undefined;
+  return typeof value === 'string' ? value : 'unknown';
+}
