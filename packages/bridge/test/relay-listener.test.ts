@@ -7,15 +7,17 @@ import { join } from 'node:path';
 import { createServer as createTlsServer, type Server, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { type LocalIdentity, loadOrCreateIdentity } from '@p2p-messenger/peer';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalEgress } from '../src/relay/local-egress.js';
 import { RelayLimits, type RelayLimitsInit } from '../src/relay/relay-limits.js';
 import { RelayListener, type RelayListenerInit } from '../src/relay/relay-listener.js';
+import { registerRelayMetrics } from '../src/relay/relay-metrics.js';
 import { RelayStats } from '../src/relay/relay-stats.js';
 import { fromEgress } from '../src/relay/relay-targets.js';
 
 const log = pino({ level: 'silent' });
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -126,6 +128,9 @@ describe('RelayListener', () => {
     const target = await targetPeer((socket) => socket.pipe(socket));
     const gone = { id: 'gone', port: 1 };
     const { listener, stats, captured } = await relayFor([target, gone]);
+    const registry = new Registry();
+    const unregister = registerRelayMetrics(registry, stats);
+    cleanups.push(async () => unregister());
     expect(await refused(listener.port, 'someoneelse')).toBe(true);
     expect(await refused(listener.port, gone.id)).toBe(true);
     const garbage = new Socket();
@@ -135,6 +140,10 @@ describe('RelayListener', () => {
     garbage.resume();
     await once(garbage, 'close');
     expect(stats.snapshot().refusals).toEqual({ 'not-advertised': 1, unreachable: 1, 'bad-hello': 1 });
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('p2pm_bridge_relay_refusals_total{reason="not-advertised"} 1');
+    expect(metrics).toContain('p2pm_bridge_relay_refusals_total{reason="bad-hello"} 1');
+    expect(metrics).toContain('p2pm_bridge_relayed_connections_total 0');
     expect(captured).toEqual([]);
     expect(target.sockets.size).toBe(0);
   });

@@ -104,7 +104,6 @@ export class RelayListener {
     }
     const slot = limits.acquire(serverName, source);
     if (typeof slot === 'string') return this.#refuse(socket, slot, { source, targetId: serverName });
-    stats.connections++;
     stats.active++;
     try {
       let target: Duplex;
@@ -117,6 +116,7 @@ export class RelayListener {
         target.destroy();
         return;
       }
+      stats.connections++;
       this.#log.debug({ source, targetId: serverName }, 'relay open');
       target.write(head);
       this.#components.tap?.('to-target', head);
