@@ -26,7 +26,6 @@ export {
 } from './relay/local-egress.js';
 export { RelayLimits, type RelayLimitsInit, type RelayRefusal, type Release } from './relay/relay-limits.js';
 export { RelayListener, type RelayListenerComponents, type RelayListenerInit } from './relay/relay-listener.js';
-export { registerRelayMetrics } from './relay/relay-metrics.js';
 export { RelayStats, type RelayStatsSnapshot } from './relay/relay-stats.js';
 export { fromEgress, fromFederation, type RelayTargets } from './relay/relay-targets.js';
 export { ClientHelloError, type HelloFailure } from './relay/sni-errors.js';

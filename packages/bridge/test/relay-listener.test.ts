@@ -9,10 +9,10 @@ import { type LocalIdentity, loadOrCreateIdentity } from '@p2p-messenger/peer';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { registerRelayMetrics } from '../src/ops/relay-metrics.js';
 import { LocalEgress } from '../src/relay/local-egress.js';
 import { RelayLimits, type RelayLimitsInit } from '../src/relay/relay-limits.js';
 import { RelayListener, type RelayListenerInit } from '../src/relay/relay-listener.js';
-import { registerRelayMetrics } from '../src/relay/relay-metrics.js';
 import { RelayStats } from '../src/relay/relay-stats.js';
 import { fromEgress } from '../src/relay/relay-targets.js';
 
@@ -129,8 +129,7 @@ describe('RelayListener', () => {
     const gone = { id: 'gone', port: 1 };
     const { listener, stats, captured } = await relayFor([target, gone]);
     const registry = new Registry();
-    const unregister = registerRelayMetrics(registry, stats);
-    cleanups.push(async () => unregister());
+    registerRelayMetrics(registry, () => stats);
     expect(await refused(listener.port, 'someoneelse')).toBe(true);
     expect(await refused(listener.port, gone.id)).toBe(true);
     const garbage = new Socket();

@@ -16,17 +16,9 @@ export class RelayStats {
   bytesToTarget = 0;
   bytesFromTarget = 0;
   readonly #refusals = new Map<RelayRefusal, number>();
-  readonly #listeners = new Set<(reason: RelayRefusal) => void>();
 
   refused(reason: RelayRefusal): void {
     this.#refusals.set(reason, (this.#refusals.get(reason) ?? 0) + 1);
-    for (const listener of this.#listeners) listener(reason);
-  }
-
-  /** Calls `listener` on every refusal (a metrics counter, say); returns how to stop. */
-  onRefused(listener: (reason: RelayRefusal) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 
   snapshot(): RelayStatsSnapshot {
