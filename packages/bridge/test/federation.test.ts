@@ -120,6 +120,36 @@ describe('federation between two bridges', () => {
   });
 });
 
+describe('federation between two bridges that join each other', () => {
+  it('keeps one link, the one the lower id dialed, on both ends, without flapping', async () => {
+    const one = await prepareBridge(resources, 'one');
+    const two = await prepareBridge(resources, 'two');
+    one.network.add(await makePeer(resources, 'p1'));
+    two.network.add(await makePeer(resources, 'p2'));
+    await startBridge(resources, one, { trust: [two.id] });
+    await startBridge(resources, two, { trust: [one.id], join: [one.target()] });
+    // one learns two's port only now: it starts again on its own port, joining two as well.
+    const port = one.federation.port;
+    await one.federation.stop();
+    await startBridge(resources, one, { trust: [two.id], port, join: [two.target()] });
+    const all = [one, two];
+    await expect.poll(() => routesOf(one, all)).toEqual(['p2/1/two']);
+    await expect.poll(() => routesOf(two, all)).toEqual(['p1/1/one']);
+    const [lower, higher] = one.id < two.id ? [one, two] : [two, one];
+    // The higher id's dialer is turned away again and again; the lower id's link stays up.
+    await expect
+      .poll(() => higher.federation.linkStates().find((s) => s.role === 'dialer')?.attempts ?? 0)
+      .toBeGreaterThan(2);
+    const kept = lower.federation.linkStates().find((state) => state.role === 'dialer');
+    expect(kept).toMatchObject({ up: true, attempts: 0 });
+    expect(await counterValue(lower.registry, 'p2pm_bridge_links_up', {})).toBe(1);
+    expect(await counterValue(higher.registry, 'p2pm_bridge_links_up', {})).toBe(1);
+    expect(await counterValue(lower.registry, 'p2pm_bridge_link_drops_total', {})).toBe(0);
+    expect(routesOf(one, all)).toEqual(['p2/1/two']);
+    expect(routesOf(two, all)).toEqual(['p1/1/one']);
+  });
+});
+
 describe('federation refuses bridges it does not trust', () => {
   it('an unknown bridge: PERMISSION_DENIED, logged and counted; no peers cross', async () => {
     const cloud = await prepareBridge(resources, 'cloud');
@@ -427,6 +457,8 @@ describe('federation configuration', () => {
       /needs a host and a port/,
     );
     expect(() => new Federation({ ...base, listen: { host: '127.0.0.1', port: 70_000 } })).toThrow(/not a port/);
+    const twice = { bridgeId: id, host: 'h', port: 1 };
+    expect(() => new Federation({ ...base, join: [twice, twice] })).toThrow(/twice/);
 
     const first = await prepareBridge(resources, 'first');
     await startBridge(resources, first, {});

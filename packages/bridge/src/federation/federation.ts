@@ -237,8 +237,7 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
     session.ready(this.#init.handshakeTimeoutMs ?? 5_000).then(
       () => {
         if (!this.#running) return session.close();
-        this.#setListenerState(bridgeId, { up: true, lastError: null });
-        this.#linkUp(session, null);
+        if (this.#linkUp(session, null)) this.#setListenerState(bridgeId, { up: true, lastError: null });
       },
       (err: Error) => {
         this.#log.warn({ err, bridgeId }, 'incoming link failed before its hello');
@@ -247,10 +246,23 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
     );
   }
 
-  /** A link came up (either side): it replaces any older link to the same bridge. */
-  #linkUp(session: LinkSession, client: FederationClient | null): void {
+  /**
+   * A link came up (either side): it replaces any older link to the same bridge, except the
+   * one kept when both bridges dial each other. Answers whether the link was taken.
+   */
+  #linkUp(session: LinkSession, client: FederationClient | null): boolean {
     const bridgeId = session.remoteId;
     const older = this.#links.get(bridgeId);
+    if (older && older.session.role !== session.role) {
+      // Both bridges join each other: one link is enough, the one the lower id dialed (both
+      // ends decide alike). The other dialer keeps trying, slowly, and is refused the same way.
+      const keptRole = this.id < bridgeId ? 'dialer' : 'listener';
+      if (older.session.role === keptRole) {
+        this.#log.debug({ bridgeId }, 'second link to the same bridge closed: the one the lower id dialed stays');
+        session.close();
+        return false;
+      }
+    }
     if (older) {
       this.#links.delete(bridgeId);
       this.#apply(this.#routes().linkDown(bridgeId));
@@ -277,6 +289,7 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
     session.sendUpdate({ ...toUpdate(initial), initialDone: true });
     this.#apply(delta);
     session.activate();
+    return true;
   }
 
   #received(bridgeId: string, update: RouteUpdate): void {
@@ -352,7 +365,10 @@ function checkConfig(init: FederationInit): void {
   for (const id of init.trust ?? []) {
     if (!isPeerId(id)) throw new FederationConfigError(`--trust ${JSON.stringify(id)} is not a bridge id`);
   }
+  const joined = new Set<string>();
   for (const target of init.join ?? []) {
+    if (joined.has(target.bridgeId)) throw new FederationConfigError(`--join names bridge ${target.bridgeId} twice`);
+    joined.add(target.bridgeId);
     if (!isPeerId(target.bridgeId)) {
       throw new FederationConfigError(`--join ${JSON.stringify(target.bridgeId)} does not start with a bridge id`);
     }

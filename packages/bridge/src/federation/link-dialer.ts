@@ -24,8 +24,11 @@ export interface LinkDialerInit {
   identity: LocalIdentity;
   target: JoinTarget;
   log: Logger;
-  /** A link came up: wire its session (the client makes Relay calls on the same channel). */
-  onSession(session: LinkSession, client: FederationClient): void;
+  /**
+   * A link came up: wire its session (the client makes Relay calls on the same channel).
+   * False: not wanted (a link the other bridge dialed is kept instead); the dialer tries later.
+   */
+  onSession(session: LinkSession, client: FederationClient): boolean;
   onState?(state: LinkState): void;
   backoff?: BackoffInit;
   /** Identify and hello each (default 5 s). */
@@ -116,9 +119,13 @@ export class LinkDialer {
         await closed;
         return;
       }
+      if (!this.#init.onSession(session, client)) {
+        session.close();
+        await closed;
+        throw new LinkClosedError(`bridge ${target.bridgeId} dialed us too: its link is the one kept`);
+      }
       this.#setState({ up: true, lastError: null, attempts: 0 });
       log.info({ bridgeId: target.bridgeId, address: this.#address }, 'link up');
-      this.#init.onSession(session, client);
       const err = await closed;
       if (this.#running) throw err ?? new LinkClosedError(`bridge ${target.bridgeId} ended the link`);
     } finally {
