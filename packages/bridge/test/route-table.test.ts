@@ -1,6 +1,12 @@
 import type { PeerIdentity } from '@p2p-messenger/proto';
 import { describe, expect, it } from 'vitest';
-import { type RemoteChange, RouteAdvertError, RouteTable, type TableDelta } from '../src/federation/route-table.js';
+import {
+  MAX_PATH_LENGTH,
+  type RemoteChange,
+  RouteAdvertError,
+  RouteTable,
+  type TableDelta,
+} from '../src/federation/route-table.js';
 
 /** The route table is pure: records are data to it (checking them is the link's job). */
 function record(id: string, issuedAtMs = 1, name = `peer ${id}`): PeerIdentity {
@@ -235,6 +241,8 @@ describe('RouteTable', () => {
     expect(() => table.advert('b', { record: record('px'), path: ['c'] })).toThrow(RouteAdvertError);
     expect(() => table.advert('b', { record: record('px'), path: [] })).toThrow(RouteAdvertError);
     expect(() => table.advert('b', { record: record('px'), path: ['b', 'c', 'b'] })).toThrow(RouteAdvertError);
+    const long = ['b', ...Array.from({ length: MAX_PATH_LENGTH }, (_, i) => `x${i}`)];
+    expect(() => table.advert('b', { record: record('px'), path: long })).toThrow(/across 33 bridges/);
     expect(table.remotePeers()).toEqual([]);
   });
 

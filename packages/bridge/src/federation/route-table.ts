@@ -22,6 +22,9 @@ export interface TableDelta {
   remote: RemoteChange[];
 }
 
+/** Longest path of bridges an advert may carry: a bound on what a link can make us hold. */
+export const MAX_PATH_LENGTH = 32;
+
 /** An advert that breaks the protocol (as opposed to one that merely loops or is stale). */
 export class RouteAdvertError extends Error {
   override name = 'RouteAdvertError';
@@ -94,14 +97,17 @@ export class RouteTable {
 
   /**
    * An advert from a link (the record already checked against its id). Throws
-   * RouteAdvertError if the path does not start with the link's own bridge or repeats a
-   * bridge. A looping advert withdraws that link's candidate; a stale one is ignored.
+   * RouteAdvertError if the path does not start with the link's own bridge, repeats a
+   * bridge or is longer than MAX_PATH_LENGTH. A looping advert withdraws that link's candidate; a stale one is ignored.
    */
   advert(linkId: string, advert: Advert): TableDelta {
     if (!this.#upLinks.has(linkId)) return emptyDelta();
     const { record, path } = advert;
     if (path[0] !== linkId) {
       throw new RouteAdvertError(`bridge ${linkId} sent an advert for ${record.id} whose path starts elsewhere`);
+    }
+    if (path.length > MAX_PATH_LENGTH) {
+      throw new RouteAdvertError(`bridge ${linkId} sent an advert for ${record.id} across ${path.length} bridges`);
     }
     if (new Set(path).size !== path.length) {
       throw new RouteAdvertError(`bridge ${linkId} sent an advert for ${record.id} whose path repeats a bridge`);
