@@ -113,7 +113,9 @@ export class RelayListener {
         return this.#refuse(socket, 'unreachable', { source, targetId: serverName, details: (err as Error).message });
       }
       if (socket.destroyed || !this.#server) {
+        // The peer gave up, or the bridge is stopping: the target's connection goes unused.
         target.destroy();
+        if (!this.#server) this.#components.stats.refused('stopped');
         return;
       }
       stats.connections++;
