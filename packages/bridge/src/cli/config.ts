@@ -90,6 +90,7 @@ export function parseBridgeCommand(argv: readonly string[], env: Env, homedir: s
       `no local side is configured: pass --lan to join this host's LAN (multicast; --interface NAME picks the interface), or set ${OPTIONS.lan.env}=true`,
     );
   }
+  const join = parseJoins(list('join'));
   const listenSetting = one('listen');
   const listen = listenSetting ? parseListen(listenSetting) : null;
   const trust = unique(list('trust').map(parseTrustedId));
@@ -103,7 +104,6 @@ export function parseBridgeCommand(argv: readonly string[], env: Env, homedir: s
       `${listenSetting?.from} opens a federation port, but no bridge may link to it: add --trust ID for each bridge allowed in`,
     );
   }
-  const join = parseJoins(list('join'));
   const relay = {
     host: parseHost(one('relayHost') ?? { value: DEFAULTS.relayHost, from: 'default' }, 'an address to listen on'),
     greetingPort: parsePort(one('relayGreetingPort')) ?? DEFAULTS.relayGreetingPort,
