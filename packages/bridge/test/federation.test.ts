@@ -12,6 +12,7 @@ import { InProcessNetwork } from '../src/local/in-process-network.js';
 import { NoRouteError, RelayRefusedError } from '../src/relay-seam.js';
 import {
   advertisedNames,
+  type BridgeSpec,
   counterValue,
   LinkCable,
   makePeer,
@@ -26,17 +27,27 @@ import {
 const resources = new Resources();
 afterEach(() => resources.release());
 
+/**
+ * Two bridges, alice's home dialing bob's cloud (which trusts it), started with one peer
+ * each; the link runs through a LinkCable, for the tests that cut the network between them.
+ */
+async function homeAndCloud(options: { keepalive?: BridgeSpec['keepalive'] } = {}) {
+  const home = await prepareBridge(resources, 'home');
+  const cloud = await prepareBridge(resources, 'cloud');
+  const alice = await makePeer(resources, 'alice');
+  const bob = await makePeer(resources, 'bob');
+  home.network.add(alice);
+  cloud.network.add(bob);
+  const { keepalive } = options;
+  await startBridge(resources, cloud, { trust: [home.id], keepalive });
+  const cable = await LinkCable.lay(resources, cloud.federation.port);
+  await startBridge(resources, home, { listen: false, join: [{ ...cloud.target(), port: cable.port }], keepalive });
+  return { home, cloud, alice, bob, cable, all: [home, cloud] };
+}
+
 describe('federation between two bridges', () => {
   it('links over pinned TLS and exchanges peers both ways, incrementally, with removals', async () => {
-    const home = await prepareBridge(resources, 'home');
-    const cloud = await prepareBridge(resources, 'cloud');
-    const alice = await makePeer(resources, 'alice');
-    const bob = await makePeer(resources, 'bob');
-    home.network.add(alice);
-    await startBridge(resources, cloud, { trust: [home.id] });
-    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
-    cloud.network.add(bob);
-    const all = [home, cloud];
+    const { home, cloud, alice, bob, all } = await homeAndCloud();
     await expect.poll(() => routesOf(home, all)).toEqual(['bob/1/cloud']);
     await expect.poll(() => routesOf(cloud, all)).toEqual(['alice/1/home']);
     expect(advertisedNames(home)).toEqual(['bob']);
@@ -59,14 +70,7 @@ describe('federation between two bridges', () => {
   });
 
   it('relays greetings, identifies and byte streams in both directions, and refuses unknown targets', async () => {
-    const home = await prepareBridge(resources, 'home');
-    const cloud = await prepareBridge(resources, 'cloud');
-    const alice = await makePeer(resources, 'alice');
-    const bob = await makePeer(resources, 'bob');
-    home.network.add(alice);
-    cloud.network.add(bob);
-    await startBridge(resources, cloud, { trust: [home.id] });
-    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
+    const { home, cloud, alice, bob } = await homeAndCloud();
     await expect.poll(() => home.federation.routeTo(bob.id)?.nextHop).toBe(cloud.id);
     await expect.poll(() => cloud.federation.routeTo(alice.id)?.nextHop).toBe(home.id);
 
@@ -106,17 +110,19 @@ describe('federation between two bridges', () => {
   });
 
   it('a refusal further along comes back as RelayRefusedError with its code', async () => {
-    const home = await prepareBridge(resources, 'home');
-    const cloud = await prepareBridge(resources, 'cloud');
-    const bob = await makePeer(resources, 'bob');
-    cloud.network.add(bob);
-    await startBridge(resources, cloud, { trust: [home.id] });
-    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
+    const { home, cloud, bob } = await homeAndCloud();
     await expect.poll(() => home.federation.routeTo(bob.id)).not.toBeNull();
-    // The relay side lost track of bob (its egress refuses), while the route still stands.
-    cloud.egress.network.remove(bob.id);
+    // The relay side at the cloud is over its limits, while the route still stands.
+    cloud.egress.refusing = true;
     const refused = await home.federation.openRelay(bob.id).catch((err: Error) => err);
     expect(refused).toBeInstanceOf(RelayRefusedError);
+    expect(refused).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, message: expect.stringContaining('limit') });
+    const greeting = { identity: undefined, knownPeers: [], targetId: bob.id, viaBridgeId: '' };
+    await expect(home.federation.relayGreeting(bob.id, greeting)).rejects.toMatchObject({
+      name: 'RelayRefusedError',
+      code: grpc.status.RESOURCE_EXHAUSTED,
+    });
+    expect(await counterValue(cloud.registry, 'p2pm_bridge_federation_refusals_total', { reason: 'no-route' })).toBe(0);
   });
 });
 
@@ -317,14 +323,8 @@ describe('federation of three bridges', () => {
 
 describe('federation links recover', () => {
   it('a link killed (listener closed) and restored: the dialer reconnects and the tables converge again', async () => {
-    const home = await prepareBridge(resources, 'home');
-    const cloud = await prepareBridge(resources, 'cloud');
-    home.network.add(await makePeer(resources, 'alice'));
-    cloud.network.add(await makePeer(resources, 'bob'));
-    await startBridge(resources, cloud, { trust: [home.id] });
+    const { home, cloud, all } = await homeAndCloud();
     const port = cloud.federation.port;
-    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
-    const all = [home, cloud];
     await expect.poll(() => routesOf(home, all)).toEqual(['bob/1/cloud']);
 
     const down = once(home.federation, 'linkState');
@@ -346,14 +346,7 @@ describe('federation links recover', () => {
 
 describe('federation links recover from a network cut', () => {
   it('the connection reset under a link: both sides withdraw, the dialer reconnects, the tables converge', async () => {
-    const home = await prepareBridge(resources, 'home');
-    const cloud = await prepareBridge(resources, 'cloud');
-    home.network.add(await makePeer(resources, 'alice'));
-    cloud.network.add(await makePeer(resources, 'bob'));
-    await startBridge(resources, cloud, { trust: [home.id] });
-    const cable = await LinkCable.lay(resources, cloud.federation.port);
-    await startBridge(resources, home, { listen: false, join: [{ ...cloud.target(), port: cable.port }] });
-    const all = [home, cloud];
+    const { home, cloud, cable, all } = await homeAndCloud();
     await expect.poll(() => routesOf(home, all)).toEqual(['bob/1/cloud']);
     await expect.poll(() => routesOf(cloud, all)).toEqual(['alice/1/home']);
 
@@ -373,15 +366,8 @@ describe('federation links recover from a network cut', () => {
   });
 
   it('a link gone silent (nothing crosses, nothing closes) is found dead by keepalive on both sides', async () => {
-    const home = await prepareBridge(resources, 'home');
-    const cloud = await prepareBridge(resources, 'cloud');
-    home.network.add(await makePeer(resources, 'alice'));
-    cloud.network.add(await makePeer(resources, 'bob'));
     const keepalive = { timeMs: 300, timeoutMs: 300 };
-    await startBridge(resources, cloud, { trust: [home.id], keepalive });
-    const cable = await LinkCable.lay(resources, cloud.federation.port);
-    await startBridge(resources, home, { listen: false, join: [{ ...cloud.target(), port: cable.port }], keepalive });
-    const all = [home, cloud];
+    const { home, cloud, cable, all } = await homeAndCloud({ keepalive });
     await expect.poll(() => routesOf(home, all)).toEqual(['bob/1/cloud']);
     cable.freeze();
     await expect.poll(() => routesOf(home, all), { timeout: 10_000 }).toEqual([]);
@@ -390,12 +376,7 @@ describe('federation links recover from a network cut', () => {
   });
 
   it('back-pressure through a relay: a receiver that does not read stops the sender, and nothing is lost', async () => {
-    const home = await prepareBridge(resources, 'home');
-    const cloud = await prepareBridge(resources, 'cloud');
-    const bob = await makePeer(resources, 'bob');
-    cloud.network.add(bob);
-    await startBridge(resources, cloud, { trust: [home.id] });
-    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
+    const { home, bob } = await homeAndCloud();
     await expect.poll(() => home.federation.routeTo(bob.id)).not.toBeNull();
     const stream = await home.federation.openRelay(bob.id);
     stream.on('error', () => {});
@@ -425,18 +406,14 @@ describe('federation links recover from a network cut', () => {
   });
 
   it('a stopped bridge withdraws what it advertised locally, reaches nothing, and reports nothing more', async () => {
-    const home = await prepareBridge(resources, 'home');
-    const cloud = await prepareBridge(resources, 'cloud');
-    cloud.network.add(await makePeer(resources, 'bob'));
-    await startBridge(resources, cloud, { trust: [home.id] });
-    await startBridge(resources, home, { listen: false, join: [cloud.target()] });
+    const { home, cloud, bob } = await homeAndCloud();
     await expect.poll(() => advertisedNames(home)).toEqual(['bob']);
     const changes: unknown[] = [];
     await home.federation.stop();
     home.federation.on('remoteChanged', (change) => changes.push(change));
     expect(advertisedNames(home)).toEqual([]);
     expect(home.federation.remotePeers()).toEqual([]);
-    await expect(home.federation.openRelay(cloud.network.peers()[0]?.id as string)).rejects.toThrow(NoRouteError);
+    await expect(home.federation.openRelay(bob.id)).rejects.toThrow(NoRouteError);
     cloud.network.add(await makePeer(resources, 'frank'));
     await expect.poll(() => cloud.federation.linkStates()[0]?.up).toBe(false);
     expect(changes).toEqual([]);

@@ -3,6 +3,7 @@ import { connect, createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
 import { loadOrCreateIdentity, signIdentityRecord } from '@p2p-messenger/peer';
 import { type GreetRequest, type GreetResponse, type PeerIdentity, PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import { pino } from 'pino';
@@ -11,7 +12,7 @@ import { loadBridgeIdentity } from '../../src/federation/bridge-identity.js';
 import { Federation } from '../../src/federation/federation.js';
 import type { JoinTarget } from '../../src/federation/link-dialer.js';
 import { InProcessNetwork } from '../../src/local/in-process-network.js';
-import { NoRouteError, type RelayEgress } from '../../src/relay-seam.js';
+import { NoRouteError, type RelayEgress, RelayRefusedError } from '../../src/relay-seam.js';
 
 export const quietLog = pino({ level: process.env.BRIDGE_TEST_LOG ?? 'silent' });
 
@@ -57,6 +58,8 @@ export class EchoEgress implements RelayEgress {
   readonly network: InProcessNetwork;
   readonly greetings: GreetRequest[] = [];
   readonly connections: Array<{ targetId: string; fromBridgeId: string }> = [];
+  /** Set: every request is refused as over the limits, as a loaded relay side would. */
+  refusing = false;
   #port = 0;
   readonly #sockets = new Set<Socket>();
 
@@ -84,6 +87,8 @@ export class EchoEgress implements RelayEgress {
   }
 
   #record(targetId: string): PeerIdentity {
+    if (this.refusing)
+      throw new RelayRefusedError(grpc.status.RESOURCE_EXHAUSTED, `relay limit reached for ${targetId}`);
     const record = this.network.peers().find((peer) => peer.id === targetId);
     if (!record) throw new NoRouteError(targetId, `no local peer ${targetId}`);
     return record;
