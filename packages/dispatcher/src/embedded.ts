@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Bridge } from '@p2p-messenger/bridge';
 import { httpGet } from '@p2p-messenger/discovery';
 import { loopbackFor } from '@p2p-messenger/peer';
 import Docker from 'dockerode';
@@ -7,10 +8,13 @@ import type { Logger } from 'pino';
 import { AccountStore } from './accounts/account-store.js';
 import type { LoginGuardLimits } from './accounts/login-guard.js';
 import { build } from './app.js';
+import { BridgedPeers } from './bridge/bridged-peers.js';
+import { DispatcherNetwork } from './bridge/dispatcher-network.js';
 import type { Catalog } from './catalog/catalog.js';
 import { ConsulCatalog } from './catalog/consul/consul-catalog.js';
 import { peerConsulSettings, peerServiceName } from './catalog/consul/peer-registration.js';
 import { EmbeddedCatalog } from './catalog/embedded-catalog.js';
+import type { BridgeChoice } from './config/bridge-config.js';
 import type { DispatcherConfig } from './config/config.js';
 import { type DispatcherSecrets, loadOrCreateSecrets } from './config/secrets.js';
 import { DEVICE_COOKIE } from './http/device-cookie.js';
@@ -28,6 +32,8 @@ export interface EmbeddedDispatcher {
   /** Where users open it. */
   url: string;
   secrets: DispatcherSecrets;
+  /** Its own bridge to other networks, when it runs one (stopped when the app closes). */
+  bridge: Bridge | null;
 }
 
 /**
@@ -82,6 +88,14 @@ export async function startEmbedded(
       throw err;
     });
   }
+  const bridge = config.bridge
+    ? await startBridge(config, config.bridge, catalog, log).catch(async (err: unknown) => {
+        await orchestrator.close();
+        await catalog.close();
+        accounts.close();
+        throw err;
+      })
+    : null;
   const app = await build({
     config,
     secrets,
@@ -93,10 +107,42 @@ export async function startEmbedded(
     probe: webServerAnswers,
     ...(init.reconcileIntervalMs ? { reconcileIntervalMs: init.reconcileIntervalMs } : {}),
     ...(init.loginLimits ? { loginLimits: init.loginLimits } : {}),
+    ...(bridge ? { bridged: bridge.bridged } : {}),
   });
+  // Before the peers stop: its links withdraw them from other networks first.
+  if (bridge) app.addHook('onClose', () => bridge.bridge.stop());
   await app.listen({ host: config.host, port: config.port });
   const url = config.publicUrl ?? `http://${loopbackFor(config.host)}:${portOf(app, config.port)}`;
-  return { app, url, secrets };
+  return { app, url, secrets, bridge: bridge?.bridge ?? null };
+}
+
+/**
+ * The dispatcher's own bridge: it offers the users' peers to the bridges it trusts and lists
+ * theirs to the users' peers, which reach them through its relay ports (on the dispatcher's
+ * listening address; at the relay host as the peers see the dispatcher).
+ */
+async function startBridge(
+  config: DispatcherConfig,
+  choice: BridgeChoice,
+  catalog: Catalog,
+  log: Logger,
+): Promise<{ bridge: Bridge; bridged: BridgedPeers }> {
+  const made: { bridged?: BridgedPeers } = {};
+  const relayHost = choice.relayHost ?? (config.advertiseUrl ? new URL(config.advertiseUrl).hostname : null);
+  const bridge = await Bridge.start({
+    dataDir: join(config.dataDir, 'bridge'),
+    name: 'dispatcher',
+    listen: choice.listen,
+    trust: choice.trust,
+    relay: { host: config.host },
+    network: (access) => {
+      made.bridged = new BridgedPeers({ ...access, host: relayHost ?? loopbackFor(config.host) });
+      return new DispatcherNetwork({ catalog, bridged: made.bridged, log });
+    },
+    log: log.child({ component: 'bridge' }),
+  });
+  if (!made.bridged) throw new Error('the bridge started without its network');
+  return { bridge, bridged: made.bridged };
 }
 
 /** The catalog in the data dir, or in Consul KV (checked at once: a wrong --consul stops the start). */

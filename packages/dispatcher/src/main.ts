@@ -51,6 +51,11 @@ async function main(argv: string[]): Promise<number> {
       `dispatcher ready: open ${dispatcher.url}/ in a browser`,
       `  admin        ${dispatcher.url}/admin (user ${config.adminUser}, password in ${passwordFile})`,
       `  metrics      ${metricsUrl(dispatcher)}`,
+      ...(dispatcher.bridge && config.bridge
+        ? [
+            `  bridge       ${dispatcher.bridge.id} on ${hostPort({ host: config.bridge.listen.host, port: dispatcher.bridge.federation.port })} (links from ${config.bridge.trust.length} trusted bridges; join it with --join ${dispatcher.bridge.id}@HOST:${dispatcher.bridge.federation.port})`,
+          ]
+        : []),
       `  data         ${config.dataDir}`,
       `  log          ${config.logFile === '-' ? 'stderr' : config.logFile}`,
       '  Ctrl+C stops it (and the peers it runs; they come back at the next start)',
@@ -62,6 +67,10 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write('dispatcher: stopping the peers…\n');
   await dispatcher.app.close();
   return 0;
+}
+
+function hostPort({ host, port }: { host: string; port: number }): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function metricsUrl(dispatcher: Awaited<ReturnType<typeof startEmbedded>>): string {

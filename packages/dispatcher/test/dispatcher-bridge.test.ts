@@ -10,6 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BridgedPeers } from '../src/bridge/bridged-peers.js';
 import { DispatcherNetwork } from '../src/bridge/dispatcher-network.js';
 import { EmbeddedCatalog, LocalProcessOrchestrator, type PeerInstance } from '../src/index.js';
+import { TestDispatchers, vacantPeers } from './helpers/test-dispatcher.js';
+import { WebClient } from './helpers/web-client.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -99,5 +101,55 @@ describe('Bridges between two dispatchers’ peers', () => {
     // A bridge that stops withdraws: the other side lists nothing of it any more.
     await cloudBridge.stop();
     await expect.poll(() => bridged.home?.entries(), { timeout: 15_000 }).toEqual([]);
+  });
+
+  it("runs in the dispatcher: a home network gets the users' peers, and a user's peer messages a home peer through it", async () => {
+    const dispatchers = new TestDispatchers();
+    closing.push(() => dispatchers.cleanup());
+    const homeBridgeDir = join(dir, 'home-bridge');
+    const homeId = (await loadBridgeIdentity(homeBridgeDir, 'home')).id;
+    const d = await dispatchers.start(['--pool', '1', '--bridge-listen', '127.0.0.1:0', '--bridge-trust', homeId]);
+    const cloudBridge = d.bridge as Bridge;
+    expect(cloudBridge).not.toBeNull();
+    const home = await network(dir, 'ada');
+    closing.push(home.close);
+    let homeBridged: BridgedPeers | null = null;
+    const homeBridge = await Bridge.start({
+      dataDir: homeBridgeDir,
+      join: [{ bridgeId: cloudBridge.id, host: '127.0.0.1', port: cloudBridge.federation.port }],
+      relay: { host: '127.0.0.1' },
+      network: (access) => {
+        homeBridged = new BridgedPeers({ ...access, host: '127.0.0.1' });
+        return new DispatcherNetwork({ catalog: home.catalog, bridged: homeBridged, log: silent });
+      },
+      log: silent,
+    });
+    closing.push(() => homeBridge.stop());
+
+    // A guest gets a peer; the home network lists it, through the home bridge.
+    await vacantPeers(d, 1);
+    const web = new WebClient(d.url);
+    const loggedIn = await web.post('/guest', { _csrf: await web.csrf() });
+    const userPeer = /^\/p\/([a-z2-7]{32})\//.exec(loggedIn.headers.get('location') ?? '')?.[1] as string;
+    await web.follow(await web.get(loggedIn.headers.get('location') as string));
+    await expect.poll(() => homeBridged?.entries().map((e) => e.id), { timeout: 20_000 }).toEqual([userPeer]);
+
+    // The user's peer lists the home peer, and talks to it through the dispatcher's bridge.
+    const ada = home.peer.peerId;
+    const peersOfUser = async () =>
+      (await (await web.get(`/p/${userPeer}/api/peers`)).json()) as { id: string; status: string; path: unknown }[];
+    await expect
+      .poll(async () => (await peersOfUser()).find((p) => p.id === ada), { timeout: 30_000 })
+      .toMatchObject({ status: 'online' });
+    const sent = await fetch(`${d.url}/p/${userPeer}/api/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: web.cookieHeader(`/p/${userPeer}/`) },
+      body: JSON.stringify({ peerId: ada, text: 'hello home' }),
+    });
+    expect(sent.status).toBe(200);
+    const history = async () =>
+      (await (await web.get(`/p/${userPeer}/api/history/${ada}`)).json()) as { text: string; state: string }[];
+    await expect.poll(history, { timeout: 30_000 }).toMatchObject([{ text: 'hello home', state: 'delivered' }]);
+    expect((await peersOfUser()).find((p) => p.id === ada)?.path).toEqual({ kind: 'bridge', bridgeId: cloudBridge.id });
   });
 });

@@ -29,6 +29,7 @@ describe('dispatcher configuration', () => {
       loginAddressAttempts: 100,
       adminUser: 'admin',
       adminPasswordFile: null,
+      bridge: null,
       metrics: null,
       logLevel: 'info',
       logFile: '/home/ada/.p2p-messenger/dispatcher/dispatcher.log',
@@ -141,6 +142,17 @@ describe('dispatcher configuration', () => {
     expect(run(['--router', 'embedded']).router).toEqual({ kind: 'embedded' });
   });
 
+  it('runs a bridge of its own when told where to listen and whom to let in', () => {
+    const [a, b] = ['a'.repeat(32), 'b'.repeat(32)];
+    expect(run(['--bridge-listen', '0.0.0.0:7443', '--bridge-trust', `${a}, ${b},${a}`]).bridge).toEqual({
+      listen: { host: '0.0.0.0', port: 7443 },
+      trust: [a, b],
+      relayHost: null,
+    });
+    const env = { P2PM_BRIDGE_LISTEN: '[::]:7443', P2PM_BRIDGE_TRUST: a, P2PM_BRIDGE_RELAY_HOST: 'dispatcher' };
+    expect(run([], env).bridge).toEqual({ listen: { host: '::', port: 7443 }, trust: [a], relayHost: 'dispatcher' });
+  });
+
   it('trusts X-Forwarded-For only from the proxies it is given', () => {
     expect(run(['--trust-proxy', '10.0.0.0/8, 127.0.0.1,fd00::/8']).trustProxy).toEqual([
       '10.0.0.0/8',
@@ -241,6 +253,20 @@ describe('dispatcher configuration', () => {
     [['--peers-domain', 'p.example.org'], '--peers-domain goes with --router traefik'],
     [['--traefik-entrypoints', 'web'], '--traefik-entrypoints goes with --router traefik'],
     [['--login-address-attempts', '0'], '--login-address-attempts must be a whole number 1-1000000'],
+    [['--bridge-listen', '0.0.0.0:7443'], '--bridge-listen needs --bridge-trust (or P2PM_BRIDGE_TRUST)'],
+    [['--bridge-trust', 'a'.repeat(32)], '--bridge-trust goes with --bridge-listen'],
+    [['--bridge-relay-host', 'dispatcher'], '--bridge-relay-host goes with --bridge-listen'],
+    [
+      ['--bridge-listen', '7443', '--bridge-trust', 'a'.repeat(32)],
+      '--bridge-listen must be HOST:PORT (e.g. 0.0.0.0:7443',
+    ],
+    [['--bridge-listen', 'h:99999', '--bridge-trust', 'a'.repeat(32)], '--bridge-listen must be HOST:PORT'],
+    [['--bridge-listen', 'h:1', '--bridge-trust', 'home-bridge'], '"home-bridge" is not one'],
+    [['--bridge-listen', 'h:1', '--bridge-trust', ','], '--bridge-trust must list bridge ids, comma-separated'],
+    [
+      ['--bridge-listen', 'h:1', '--bridge-trust', 'a'.repeat(32), '--bridge-relay-host', 'a b'],
+      '--bridge-relay-host must be a host name or an address',
+    ],
   ])('refuses %j with a message that says what to change', (argv, message) => {
     expect(() => run(argv)).toThrow(message);
     try {

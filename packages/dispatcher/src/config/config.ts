@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DispatcherConfigError } from '../errors.js';
+import { type BridgeChoice, bridgeOf } from './bridge-config.js';
 import { type CatalogChoice, catalogOf } from './catalog-config.js';
 import { type DockerEngineAddress, dockerEngineOf } from './docker-host.js';
 import { DEFAULTS, LOG_LEVELS, OPTIONS, type OptionKey, type OptionSpec } from './options.js';
@@ -47,6 +48,8 @@ export interface DispatcherConfig {
   readonly adminUser: string;
   /** null: `<dataDir>/admin-password`, made on first start. */
   readonly adminPasswordFile: string | null;
+  /** The dispatcher's own bridge to other networks; null: none. */
+  readonly bridge: BridgeChoice | null;
   /** Where Prometheus scrapes /metrics without a log-in; null: on the main listener, behind the admin's log-in. */
   readonly metrics: { readonly host: string; readonly port: number } | null;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -97,6 +100,7 @@ export function parseDispatcherCommand(argv: readonly string[], env: Env, homedi
     loginAddressAttempts: whole(one('loginAddressAttempts'), 1, 1_000_000) ?? DEFAULTS.loginAddressAttempts,
     adminUser: adminUserOf(one('adminUser')),
     adminPasswordFile: passwordFile ? absolute(passwordFile, homedir) : null,
+    bridge: bridgeOf(one),
     metrics:
       metricsPort === undefined ? null : Object.freeze({ host: metricsHost?.value.trim() || host, port: metricsPort }),
     logLevel: logLevelOf(one('logLevel')),

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Bridge } from '@p2p-messenger/bridge';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { parseDispatcherCommand, startEmbedded } from '../../src/index.js';
@@ -12,6 +13,8 @@ export interface TestDispatcher {
   dataDir: string;
   adminPassword: string;
   catalogToken: string;
+  /** Its own bridge, when started with --bridge-listen. */
+  bridge: Bridge | null;
   /** Closes the dispatcher (and its peers); the data dir stays until `cleanup`. */
   close(): Promise<void>;
 }
@@ -34,7 +37,7 @@ export class TestDispatchers {
     if (command.kind !== 'run') throw new Error('not a run');
     const log = pino({ level: process.env.DISPATCHER_TEST_LOG ?? 'silent' });
     // Locks long enough that no test outlasts one by accident on a slow machine.
-    const { app, url, secrets } = await startEmbedded(command.config, log, {
+    const { app, url, secrets, bridge } = await startEmbedded(command.config, log, {
       reconcileIntervalMs: 500,
       loginLimits: { account: { baseLockMs: 60_000 }, address: { baseLockMs: 60_000 }, device: { baseLockMs: 60_000 } },
     });
@@ -45,6 +48,7 @@ export class TestDispatchers {
       dataDir: dir,
       adminPassword: secrets.adminPassword,
       catalogToken: secrets.catalogToken,
+      bridge,
       close: () => {
         closed ??= app.close();
         return closed;
