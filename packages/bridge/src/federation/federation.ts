@@ -1,53 +1,30 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
-import type { BackoffInit } from '@p2p-messenger/discovery';
-import { isPeerId, verifyIdentityRecord } from '@p2p-messenger/peer';
-import {
-  type FederationClient,
-  FederationService,
-  type GreetRequest,
-  type GreetResponse,
-  type LinkMessage,
-  type PeerIdentity,
-  type RouteUpdate,
+import type * as grpc from '@grpc/grpc-js';
+import { verifyIdentityRecord } from '@p2p-messenger/peer';
+import type {
+  FederationClient,
+  GreetRequest,
+  GreetResponse,
+  LinkMessage,
+  PeerIdentity,
+  RouteUpdate,
 } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import type { LocalNetwork } from '../local/local-network.js';
 import type { FederationRelay, RelayEgress, RemoteRoute, SeamCallOptions } from '../relay-seam.js';
 import { type BridgeIdentity, loadBridgeIdentity } from './bridge-identity.js';
-import { FederationConfigError, FederationListenError } from './errors.js';
+import { checkConfig, type FederationInit } from './federation-config.js';
+import { FederationListener } from './federation-listener.js';
 import { type DoorRefusal, federationService } from './federation-service.js';
-import { type LinkKeepalive, linkChannelOptions, linkServerCredentials } from './link-credentials.js';
-import { type JoinTarget, LinkDialer } from './link-dialer.js';
+import { LinkDialer } from './link-dialer.js';
 import { LinkSession } from './link-session.js';
 import type { LinkState } from './link-state.js';
 import { FederationMetrics, type FederationRefusal } from './metrics.js';
 import { type ActiveLink, RelayRouter } from './relay-router.js';
 import { type LinkOutput, type RemoteChange, RouteTable, type TableDelta } from './route-table.js';
 
-export interface FederationInit {
-  /** Where the bridge keeps its key pair (created on first start). */
-  dataDir: string;
-  /** The bridge's name in its record (default "bridge"). */
-  name?: string;
-  /** Address of the federation port; port 0 picks one. Omit to accept no links (dial only). */
-  listen?: { host: string; port: number };
-  /** Ids of bridges allowed to link to us. */
-  trust?: readonly string[];
-  /** Bridges we dial and keep a link to. */
-  join?: readonly JoinTarget[];
-  localNetwork: LocalNetwork;
-  /** The relay side's egress to local peers (can be set later with setEgress). */
-  egress?: RelayEgress;
-  log: Logger;
-  registry?: Registry;
-  backoff?: BackoffInit;
-  handshakeTimeoutMs?: number;
-  /** gRPC keepalive of links, both ways (default: a ping after 10 s quiet, 5 s to answer). */
-  keepalive?: LinkKeepalive;
-}
+export type { FederationInit } from './federation-config.js';
 
 export interface FederationEvents {
   /** Remote peers reachable through us changed (already passed to the local network). */
@@ -74,7 +51,7 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
   #identity: BridgeIdentity | null = null;
   #table: RouteTable | null = null;
   #router: RelayRouter | null = null;
-  #server: grpc.Server | null = null;
+  #listener: FederationListener | null = null;
   #port = 0;
   #running = false;
   readonly #onLocalFound = (record: PeerIdentity) => this.#local(record);
@@ -174,9 +151,8 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
     // Nothing is reachable through a stopped bridge: queries answer empty from now on.
     if (this.#identity) this.#table = new RouteTable(this.#identity.id);
     await network.stop();
-    const server = this.#server;
-    this.#server = null;
-    if (server) await shutdown(server);
+    await this.#listener?.close();
+    this.#listener = null;
     this.#log.info('federation stopped');
   }
 
@@ -210,26 +186,16 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
 
   async #listen(listen: { host: string; port: number }): Promise<void> {
     const identity = this.#identity as BridgeIdentity;
-    const server = new grpc.Server(linkChannelOptions(this.#init.keepalive));
-    server.addService(
-      FederationService,
-      federationService({
-        ownRecord: () => identity.record(this.#port),
-        isTrusted: (bridgeId) => this.#trusted.has(bridgeId),
-        acceptLink: (bridgeId, call) => this.#acceptLink(bridgeId, call),
-        acceptRelay: (bridgeId, call) => this.#relay().acceptRelay(bridgeId, call),
-        refused: (reason, bridgeId, from) => this.#doorRefused(reason, bridgeId, from),
-      }),
-    );
-    const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-    this.#server = server;
-    this.#port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host}:${listen.port}`, linkServerCredentials(identity.identity), (err, port) =>
-        err
-          ? reject(new FederationListenError(`cannot listen on ${host}:${listen.port} for bridges: ${err.message}`))
-          : resolve(port),
-      );
+    const service = federationService({
+      ownRecord: () => identity.record(this.#port),
+      isTrusted: (bridgeId) => this.#trusted.has(bridgeId),
+      acceptLink: (bridgeId, call) => this.#acceptLink(bridgeId, call),
+      acceptRelay: (bridgeId, call) => this.#relay().acceptRelay(bridgeId, call),
+      refused: (reason, bridgeId, from) => this.#doorRefused(reason, bridgeId, from),
     });
+    const listener = new FederationListener(identity.identity, service, this.#init.keepalive);
+    this.#listener = listener;
+    this.#port = await listener.listen(listen);
   }
 
   #acceptLink(bridgeId: string, call: grpc.ServerDuplexStream<LinkMessage, LinkMessage>): void {
@@ -361,47 +327,10 @@ export class Federation extends EventEmitter<FederationEvents> implements Federa
   }
 }
 
-function checkConfig(init: FederationInit): void {
-  for (const id of init.trust ?? []) {
-    if (!isPeerId(id)) throw new FederationConfigError(`--trust ${JSON.stringify(id)} is not a bridge id`);
-  }
-  const joined = new Set<string>();
-  for (const target of init.join ?? []) {
-    if (joined.has(target.bridgeId)) throw new FederationConfigError(`--join names bridge ${target.bridgeId} twice`);
-    joined.add(target.bridgeId);
-    if (!isPeerId(target.bridgeId)) {
-      throw new FederationConfigError(`--join ${JSON.stringify(target.bridgeId)} does not start with a bridge id`);
-    }
-    if (!target.host || !Number.isInteger(target.port) || target.port < 1 || target.port > 65_535) {
-      throw new FederationConfigError(
-        `--join ${target.bridgeId}@${target.host}:${target.port} needs a host and a port`,
-      );
-    }
-  }
-  const listen = init.listen;
-  if (listen && (!Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65_535)) {
-    throw new FederationConfigError(`the federation port ${listen.port} is not a port number`);
-  }
-}
-
 function toUpdate(output: LinkOutput): RouteUpdate {
   return {
     adverts: output.adverts.map((advert) => ({ record: advert.record, path: [...advert.path] })),
     withdrawn: output.withdrawn,
     initialDone: false,
   };
-}
-
-/** Lets calls finish for a moment, then closes whatever is left. */
-async function shutdown(server: grpc.Server): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, 2_000);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
