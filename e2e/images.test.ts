@@ -6,6 +6,7 @@ import { LAST_BUILD } from '../tools/docker-setup.js';
 
 const PEER_IMAGE = 'p2p-messenger/peer:local';
 const DISPATCHER_IMAGE = 'p2p-messenger/dispatcher:local';
+const BRIDGE_IMAGE = 'p2p-messenger/bridge:local';
 
 interface Built {
   image: string;
@@ -42,7 +43,12 @@ afterAll(async () => {
 
 describe('the images', () => {
   it('are built by `pnpm images`, which prints each one’s size and build time', async () => {
-    expect(built.map((b) => b.image)).toEqual(['p2p-messenger/node-base:local', PEER_IMAGE, DISPATCHER_IMAGE]);
+    expect(built.map((b) => b.image)).toEqual([
+      'p2p-messenger/node-base:local',
+      PEER_IMAGE,
+      DISPATCHER_IMAGE,
+      BRIDGE_IMAGE,
+    ]);
     for (const image of built) {
       expect(image.size_mb).toBeGreaterThan(50);
       expect(image.build_s).toBeGreaterThan(0);
@@ -50,7 +56,7 @@ describe('the images', () => {
   });
 
   it('run as a non-root user, with OCI labels, a health check and their data in a volume', async () => {
-    for (const name of [PEER_IMAGE, DISPATCHER_IMAGE]) {
+    for (const name of [PEER_IMAGE, DISPATCHER_IMAGE, BRIDGE_IMAGE]) {
       const { Config } = await docker.getImage(name).inspect();
       expect(Config.User, name).toBe('1000:1000');
       expect(Config.Healthcheck?.Test?.[0], name).toBe('CMD');
@@ -58,6 +64,24 @@ describe('the images', () => {
       expect(Config.Labels?.['org.opencontainers.image.title'], name).toMatch(/^p2p-messenger /);
       expect(Config.Labels?.['org.opencontainers.image.revision'], name).toMatch(/^[0-9a-f]{40}$|^unknown$/);
     }
+  });
+
+  it('start a bridge that turns healthy, prints its ready line and serves /readyz and /metrics', async () => {
+    const bridge = await run(
+      new GenericContainer(BRIDGE_IMAGE)
+        // Announcements on a port of its own: nothing else on Docker's bridge network hears them.
+        .withEnvironment({ P2PM_BRIDGE_MULTICAST_FAMILY: 'ipv4', P2PM_BRIDGE_MULTICAST_PORT: '47923' })
+        .withExposedPorts(9464)
+        .withWaitStrategy(Wait.forHealthCheck())
+        .withStartupTimeout(60_000),
+    );
+    const url = `http://${bridge.getHost()}:${bridge.getMappedPort(9464)}`;
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain('p2pm_bridge_links_up 0');
+    expect(await logsOf(bridge)).toMatch(
+      /bridge [a-z2-7]{32} ready: dial only, relay on 0\.0\.0\.0:7420\/7421, 0 joins/,
+    );
+    await stop(bridge);
   });
 
   it('start a peer that turns healthy, keeps its identity in its volume, and answers only its owner', async () => {

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseBridgeCommand } from '../packages/bridge/src/cli/config.js';
+import { OPTIONS as BRIDGE_OPTIONS } from '../packages/bridge/src/cli/options.js';
 import { parseDispatcherCommand } from '../packages/dispatcher/src/config/config.js';
 import { OPTIONS, type OptionSpec } from '../packages/dispatcher/src/config/options.js';
 import { traefikLabels } from '../packages/dispatcher/src/router/traefik-labels.js';
@@ -29,11 +31,14 @@ function environmentOf(config: StackConfig, service: string): Record<string, str
   return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value ?? '']));
 }
 
-/** Settings a stack gives its services that the dispatcher would not read. */
+/** The variables the bridge reads, from its one table of options. */
+const BRIDGE_ENV = new Set(Object.values(BRIDGE_OPTIONS).flatMap((spec) => ('env' in spec ? [spec.env] : [])));
+
+/** Settings a stack gives its services that the command they run (the bridge's, else the dispatcher) would not read. */
 function unknownSettings(config: StackConfig): string[] {
   return Object.entries(config.services).flatMap(([name, service]) =>
     Object.keys(service.environment ?? {})
-      .filter((key) => LOOKS_LIKE_A_SETTING.test(key) && !DISPATCHER_ENV.has(key))
+      .filter((key) => LOOKS_LIKE_A_SETTING.test(key) && !(name === 'bridge' ? BRIDGE_ENV : DISPATCHER_ENV).has(key))
       .map((key) => `${name}: ${key}`),
   );
 }
@@ -73,9 +78,9 @@ describe('the stack files, as the Docker CLI reads them', () => {
     expect(JSON.stringify(chosen.services.dispatcher)).toContain('"published":18080');
   });
 
-  it('stack.yml has consul, traefik and dispatcher, on the attachable overlay network p2pm-peers', async () => {
+  it('stack.yml has consul, traefik, dispatcher and bridge, on the attachable overlay network p2pm-peers', async () => {
     const config = await read(STACK);
-    expect(Object.keys(config.services).sort()).toEqual(['consul', 'dispatcher', 'traefik']);
+    expect(Object.keys(config.services).sort()).toEqual(['bridge', 'consul', 'dispatcher', 'traefik']);
     expect(config.networks?.peers).toMatchObject({ name: 'p2pm-peers', driver: 'overlay', attachable: true });
     for (const service of Object.values(config.services))
       expect(networkNames(config, service, 'p2pm')).toContain('p2pm-peers');
@@ -122,6 +127,42 @@ describe('the dispatcher’s settings in the stack files', () => {
       expect(JSON.stringify(dispatcher.volumes), file).toContain('"target":"/data"');
       expect(JSON.stringify(dispatcher.deploy), file).toContain('node.role == manager');
     }
+  });
+});
+
+describe('the bridge’s settings in stack.yml', () => {
+  const HOME_BRIDGE = 'mfrggzdfmztwq2lknnwg23tpobyxe43u';
+
+  it('every P2PM_* variable of the bridge service is one the bridge reads', async () => {
+    const config = await read(STACK);
+    expect(Object.keys(environmentOf(config, 'bridge')).length).toBeGreaterThan(0);
+    expect(unknownSettings(config).filter((entry) => entry.startsWith('bridge:'))).toEqual([]);
+    const bridge = config.services.bridge;
+    if (!bridge) throw new Error('stack.yml has no bridge');
+    bridge.environment = { ...bridge.environment, P2PM_BRIDGE_JOINS: 'x' };
+    expect(unknownSettings(config)).toEqual(['bridge: P2PM_BRIDGE_JOINS']);
+  });
+
+  it('the bridge accepts their values: listening on 7443 for the bridges BRIDGE_TRUST names, ops on 9464', async () => {
+    const env = environmentOf(await read(STACK, { BRIDGE_TRUST: HOME_BRIDGE }), 'bridge');
+    const command = parseBridgeCommand([], env, '/home/operator');
+    expect(command.kind === 'run' && command.config).toMatchObject({
+      name: 'cloud',
+      listen: { host: '0.0.0.0', port: 7443 },
+      trust: [HOME_BRIDGE],
+      ops: { host: '0.0.0.0', port: 9464 },
+    });
+    // Without BRIDGE_TRUST the bridge refuses to start, and says what to set.
+    const untrusting = environmentOf(await read(STACK), 'bridge');
+    expect(() => parseBridgeCommand([], untrusting, '/home/operator')).toThrow(/P2PM_BRIDGE_LISTEN .* add --trust ID/);
+  });
+
+  it('publishes the federation port in host mode and keeps the key in a volume', async () => {
+    const bridge = (await read(STACK, { BRIDGE_PORT: '17443' })).services.bridge as unknown as Record<string, unknown>;
+    expect(JSON.stringify(bridge.ports)).toContain('"mode":"host"');
+    expect(JSON.stringify(bridge.ports)).toContain('"target":7443');
+    expect(JSON.stringify(bridge.ports)).toContain('"published":17443');
+    expect(JSON.stringify(bridge.volumes)).toContain('"target":"/data"');
   });
 });
 

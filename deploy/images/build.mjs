@@ -22,6 +22,12 @@ export const APPS = [
     dockerfile: 'dispatcher.Dockerfile',
     image: 'p2p-messenger/dispatcher:local',
   },
+  {
+    name: 'bridge',
+    pkg: '@p2p-messenger/bridge',
+    dockerfile: 'bridge.Dockerfile',
+    image: 'p2p-messenger/bridge:local',
+  },
 ];
 
 /** Parts of better-sqlite3 that only its compilation needs. */
