@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { type BackoffInit, backoffDelay } from '@p2p-messenger/discovery';
-import { type LocalIdentity, verifyIdentityRecord } from '@p2p-messenger/peer';
+import { type LocalIdentity, pinnedChannelOptions, verifyIdentityRecord } from '@p2p-messenger/peer';
 import { type BridgeIdentifyResponse, FederationClient, type PeerIdentity } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
 import { BridgeIdentityError, LinkClosedError } from './errors.js';
@@ -137,7 +137,11 @@ export class LinkDialer {
   /** The other bridge's record, checked against the id we expect before anything is pinned. */
   async #identify(timeoutMs: number): Promise<PeerIdentity> {
     const { identity, target } = this.#init;
-    const client = new FederationClient(this.#address, unverifiedChannelCredentials(identity), linkChannelOptions());
+    // The expected id as the TLS server name, as on the pinned channel (an IP address is no server name).
+    const client = new FederationClient(this.#address, unverifiedChannelCredentials(identity), {
+      ...pinnedChannelOptions(target.bridgeId),
+      ...linkChannelOptions(),
+    });
     try {
       const response = await new Promise<BridgeIdentifyResponse>((resolve, reject) => {
         client.identify({}, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, value) =>
