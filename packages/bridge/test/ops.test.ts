@@ -135,6 +135,37 @@ describe('two bridge processes on a namespace LAN', () => {
     const cloudMetrics = (await opsGet(lab, cloudHost, '/metrics')).body;
     expect(metric(cloudMetrics, 'p2pm_bridge_links_up')).toBe(1);
 
+    // Refusals are counted by reason: a connection to the relay port that is no TLS hello, and
+    // a bridge the cloud bridge does not trust.
+    await lab.exec(homeHost, process.execPath, [
+      '-e',
+      "require('node:net').connect(7421, '127.0.0.1').on('error', () => {}).end('GET / HTTP/1.1\\r\\n\\r\\n')",
+    ]);
+    await until(
+      'the bad hello to be counted',
+      async () =>
+        metric((await opsGet(lab, homeHost, '/metrics')).body, 'p2pm_bridge_relay_refusals_total{reason="bad-hello"}'),
+      (count) => count === 1,
+    );
+    const intruderHost = await lab.addHost(lan);
+    const intruder = await identityDir();
+    start(intruderHost, 'intruder', [
+      '--data-dir',
+      intruder.dir,
+      '--join',
+      `${cloud.id}@${cloudHost.ipv4}:${FEDERATION_PORT}`,
+    ]);
+    await until(
+      'the untrusted bridge to be refused',
+      async () =>
+        metric(
+          (await opsGet(lab, cloudHost, '/metrics')).body,
+          'p2pm_bridge_federation_refusals_total{reason="untrusted-bridge"}',
+        ),
+      (count) => (count ?? 0) >= 1,
+    );
+    expect((await opsGet(lab, intruderHost, '/readyz')).status).toBe(503);
+
     // The cloud bridge gone without a word: the home bridge is no longer ready, and says why.
     await cloudBridge.kill();
     const down = await until(

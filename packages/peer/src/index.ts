@@ -8,6 +8,7 @@ export {
   type Setting,
 } from './cli/config-values.js';
 export { discoveryOf, type SettingSource } from './cli/discovery-config.js';
+export { optionLines, readFlagsOf } from './cli/flag-table.js';
 export { createLogger, type LoggerSettings } from './cli/logger.js';
 export { LOG_LEVELS, type LogLevel, MULTICAST_FAMILIES, type OptionSpec } from './cli/options.js';
 export { PeerAnnouncementSigner, type SignerHost } from './discovery/announcement-signer.js';

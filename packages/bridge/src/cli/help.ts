@@ -1,20 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { type BridgeOptionSpec, OPTIONS } from './options.js';
+import { optionLines } from '@p2p-messenger/peer';
+import { OPTIONS } from './options.js';
 
 /** The `--help` text, built from the option table so that it cannot drift from it. */
 export function usage(): string {
-  const specs: BridgeOptionSpec[] = Object.values(OPTIONS);
-  const left = specs.map(
-    (spec) => `${spec.short ? `-${spec.short}, ` : ''}--${spec.flag}${spec.arg ? ` ${spec.arg}` : ''}`,
-  );
-  const width = Math.max(...left.map((l) => l.length)) + 2;
-  const lines = specs.map((spec, i) => {
-    const details = [spec.env ? `env ${spec.env}` : '', spec.shown ? `default ${spec.shown}` : '']
-      .filter(Boolean)
-      .join('; ');
-    const head = `  ${(left[i] ?? '').padEnd(width)}${spec.help}`;
-    return details ? `${head}\n  ${''.padEnd(width)}(${details})` : head;
-  });
+  const { lines } = optionLines(Object.values(OPTIONS));
   return `Usage: bridge [flags]
 
 Joins this network (a LAN) to other networks through federation links between bridges,

@@ -2,7 +2,6 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import type { DiscoverySettings } from '../discovery/discovery-options.js';
 import { ConfigError } from '../errors.js';
@@ -20,6 +19,7 @@ import {
   type Setting,
 } from './config-values.js';
 import { discoveryOf } from './discovery-config.js';
+import { readFlagsOf } from './flag-table.js';
 import {
   DEFAULTS,
   LOG_LEVELS,
@@ -179,48 +179,9 @@ function readDispatcherKey(setting: Setting): string {
 
 type FlagValues = Map<OptionKey, string[]>;
 
-const KEY_BY_FLAG = new Map<string, OptionKey>(
-  (Object.keys(OPTIONS) as OptionKey[]).map((key) => [OPTIONS[key].flag, key]),
-);
-
-const PARSE_OPTIONS: ParseArgsConfig['options'] = Object.fromEntries(
-  Object.values(OPTIONS).map((spec) => [
-    spec.flag,
-    {
-      type: spec.kind === 'boolean' ? 'boolean' : 'string',
-      multiple: spec.kind === 'list',
-      ...('short' in spec ? { short: spec.short } : {}),
-    },
-  ]),
-);
-
 /** Reads the flags token by token, so every mistake gets its own message. */
 function readFlags(argv: readonly string[]): FlagValues {
-  const { tokens } = parseArgs({
-    args: [...argv],
-    options: PARSE_OPTIONS,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
-  const values: FlagValues = new Map();
-  for (const token of tokens) {
-    if (token.kind === 'option-terminator') continue;
-    if (token.kind === 'positional') {
-      throw new ConfigError(`unexpected argument ${JSON.stringify(token.value)}: peer takes only flags`);
-    }
-    const key = KEY_BY_FLAG.get(token.name);
-    if (!key) throw new ConfigError(`unknown flag ${token.rawName}`);
-    const spec = OPTIONS[key];
-    const value = token.value ?? '';
-    if (spec.kind === 'boolean') {
-      if (token.value !== undefined) throw new ConfigError(`${token.rawName} takes no value`);
-    } else if (token.value === undefined || (!token.inlineValue && value.startsWith('--'))) {
-      throw new ConfigError(`${token.rawName} needs a value, e.g. --${spec.flag} ${spec.example}`);
-    }
-    values.set(key, [...(values.get(key) ?? []), value]);
-  }
-  return values;
+  return readFlagsOf(argv, OPTIONS, 'peer');
 }
 
 /** `-` (stderr) as it is, any other path made absolute, by default inside the data dir. */

@@ -1,21 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { OPTIONS, type OptionSpec, SECRETS } from './options.js';
+import { optionLines } from './flag-table.js';
+import { OPTIONS, SECRETS } from './options.js';
 
 /** The `--help` text, built from the option table so that it cannot drift from it. */
 export function usage(): string {
-  const specs: OptionSpec[] = Object.values(OPTIONS);
-  const left = specs.map((spec) => {
-    const short = spec.short ? `-${spec.short}, ` : '';
-    return `${short}--${spec.flag}${spec.arg ? ` ${spec.arg}` : ''}`;
-  });
-  const width = Math.max(...left.map((l) => l.length)) + 2;
-  const lines = specs.map((spec, i) => {
-    const details = [spec.env ? `env ${spec.env}` : '', spec.shown ? `default ${spec.shown}` : '']
-      .filter(Boolean)
-      .join('; ');
-    const head = `  ${(left[i] ?? '').padEnd(width)}${spec.help}`;
-    return details ? `${head}\n  ${''.padEnd(width)}(${details})` : head;
-  });
+  const { lines, width } = optionLines(Object.values(OPTIONS));
   const secrets = Object.values(SECRETS).map(
     ({ env, fileEnv, help }) => `  ${env.padEnd(width)}${help}\n  ${''.padEnd(width)}(or in the file ${fileEnv} names)`,
   );
