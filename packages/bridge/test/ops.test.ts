@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LabHost, NetLab } from '@p2p-messenger/discovery/lab';
@@ -93,22 +93,23 @@ describe('two bridge processes on a namespace LAN', () => {
     expect(notLinked.status).toBe(503);
     expect(JSON.parse(notLinked.body).reason).toContain(`no link up to the bridges it joins: ${cloud.id}`);
 
-    const cloudBridge = start(cloudHost, 'cloud', [
-      '--name',
-      'cloud',
-      '--data-dir',
-      cloud.dir,
-      '--listen',
-      `${cloudHost.ipv4}:${FEDERATION_PORT}`,
-      '--trust',
-      home.id,
-      '--relay-greeting-port',
-      '0',
-      '--relay-port',
-      '0',
-    ]);
+    // The cloud bridge takes its settings from a config file.
+    const configFile = join(cloud.dir, 'bridge.json');
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        name: 'cloud',
+        dataDir: cloud.dir,
+        listen: `${cloudHost.ipv4}:${FEDERATION_PORT}`,
+        trust: [home.id],
+        relayGreetingPort: 0,
+        relayPort: 0,
+      }),
+    );
+    const cloudBridge = start(cloudHost, 'cloud', ['--config', configFile]);
     const cloudReady = await cloudBridge.waitFor(READY);
     expect(cloudReady[1]).toBe(cloud.id);
+    expect(cloudBridge.output('stderr')).toContain('"name":"cloud"');
     expect(cloudReady[2]).toMatch(
       new RegExp(
         `^federation on ${cloudHost.ipv4.replaceAll('.', '\\.')}:${FEDERATION_PORT}, relay on 0\\.0\\.0\\.0:\\d+/\\d+, 0 joins, ops`,

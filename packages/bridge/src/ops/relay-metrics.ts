@@ -21,7 +21,7 @@ export function registerRelayMetrics(registry: Registry, stats: () => RelayStats
   const snapshot = () => stats()?.snapshot();
   new Counter({
     name: 'p2pm_bridge_relayed_connections_total',
-    help: 'Connections and greetings relayed, since start',
+    help: "TLS sessions this network's peers opened to other networks through the relay port, since start",
     registers,
     collect() {
       this.reset();
@@ -30,7 +30,7 @@ export function registerRelayMetrics(registry: Registry, stats: () => RelayStats
   });
   new Gauge({
     name: 'p2pm_bridge_relayed_connections_active',
-    help: 'Relayed connections open now',
+    help: 'Relayed TLS sessions open now (from the relay port)',
     registers,
     collect() {
       this.set(snapshot()?.active ?? 0);
@@ -38,7 +38,7 @@ export function registerRelayMetrics(registry: Registry, stats: () => RelayStats
   });
   new Counter({
     name: 'p2pm_bridge_relayed_bytes_total',
-    help: 'Bytes relayed, by direction: to_target (from the dialing peer) and from_target',
+    help: 'Bytes relayed from the relay port, by direction: to_target (from the dialing peer) and from_target',
     labelNames: ['direction'],
     registers,
     collect() {
@@ -50,7 +50,7 @@ export function registerRelayMetrics(registry: Registry, stats: () => RelayStats
   });
   new Counter({
     name: 'p2pm_bridge_relay_refusals_total',
-    help: 'Relayed connections and greetings refused, by reason',
+    help: 'Relay connections and greetings refused (relay port, greeting port, egress into this network), by reason',
     labelNames: ['reason'],
     registers,
     collect() {
