@@ -1,9 +1,10 @@
 import { join } from 'node:path';
+import type { MulticastStats } from '@p2p-messenger/discovery';
 import { DirectoryProcess, type Lan, NetLab } from '@p2p-messenger/discovery/lab';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PeerProcess } from '../src/harness/peer-process.js';
 import { loadOrCreateIdentity } from '../src/identity/local-identity.js';
-import type { MulticastStats, PeerSummary } from '../src/index.js';
+import type { PeerSummary } from '../src/index.js';
 import { TestResources } from './helpers/resources.js';
 
 const MULTICAST = { intervalMs: 200, expiryMs: 800, families: ['ipv4' as const] };

@@ -23,7 +23,9 @@ export function multicastListing(
       greetingPort: a.greetingPort,
       securePort: a.securePort,
       protocolVersion: a.protocolVersion,
-      knownPeerIds: a.knownPeerIds,
+      // In a fixed order: senders list them newest first, an order that changes with every
+      // greeting they make, and a listing that changes is reported and handled again.
+      knownPeerIds: [...a.knownPeerIds].sort(),
       sources: ['multicast'],
       lastSeenMs: heard.lastHeardMs,
       ...routes,

@@ -10,6 +10,7 @@ import type { IpFamily } from './interfaces.js';
 import { multicastListing } from './listing.js';
 import { MulticastChannels, type Outgoing } from './multicast-channels.js';
 import { OutgoingAnnouncements } from './outgoing-announcements.js';
+import { type HeardDatagram, RecentlyHeard } from './recently-heard.js';
 import { RelayAnnouncer, type RelaySource } from './relay-announcer.js';
 import { type IgnoredEntry, RelayRoutes } from './relay-routes.js';
 
@@ -62,8 +63,13 @@ export interface MulticastStats {
   ignoredRelayedEntries: Record<IgnoredEntry, number>;
 }
 
-/** Newcomers ask to be answered early; answers wait a little, spread, so they do not collide. */
-const EARLY_ANSWER_MAX_DELAY_MS = 400;
+/**
+ * Newcomers ask to be answered early; answers wait a little, spread, so they do not collide.
+ * Spread over a second or so: every peer that hears a newcomer greets it at once (its key
+ * came with the hello), which introduces the peer; an answer heard before that greeting
+ * made the newcomer greet back, a second greeting each, all in the newcomer's first second.
+ */
+const EARLY_ANSWER_MAX_DELAY_MS = 1_200;
 const FIRST_REPEAT_MS = 300;
 /** A bridge's changes wait this long for more of them, so that a burst goes out as one send. */
 const RELAY_CHANGE_DELAY_MS = 20;
@@ -82,6 +88,7 @@ export class MulticastDirectory extends DirectoryBase {
   readonly #expiryMs: number;
   readonly #heard = new HeardPeers();
   readonly #routes = new RelayRoutes();
+  readonly #recentlyHeard = new RecentlyHeard();
   readonly #speaksForBridge: boolean;
   readonly #outgoing: OutgoingAnnouncements;
   /** Our addresses, as our own datagrams came back from them -> when. */
@@ -180,6 +187,7 @@ export class MulticastDirectory extends DirectoryBase {
     await Promise.allSettled(this.#verifying.values());
     this.#heard.clear();
     this.#routes.clear();
+    this.#recentlyHeard.clear();
     this.markStopped();
   }
 
@@ -242,13 +250,9 @@ export class MulticastDirectory extends DirectoryBase {
 
   #onDatagram(datagram: Buffer, from: RemoteInfo): void {
     this.#stats.received++;
-    const decoded = decodeAnnouncement(datagram);
-    if (!decoded.ok) {
-      this.#stats.dropped[decoded.reason]++;
-      this.#log.debug({ from: from.address, reason: decoded.reason, detail: decoded.detail }, 'datagram dropped');
-      return;
-    }
-    const { announcement } = decoded;
+    const heard = this.#recentlyHeard.get(datagram) ?? this.#decode(datagram, from);
+    if (!heard) return;
+    const { announcement } = heard;
     if (isLinkLocal(from.address)) {
       this.#stats.dropped['link-local']++;
       return;
@@ -277,7 +281,7 @@ export class MulticastDirectory extends DirectoryBase {
     }
     const previous = this.#verifying.get(announcement.peerId) ?? Promise.resolve();
     const next = previous
-      .then(() => this.#verifyAndApply(announcement, decoded.signed, decoded.signature, from.address))
+      .then(() => this.#verifyAndApply(heard, from.address))
       .catch((err: unknown) => this.#log.warn({ err }, 'failed to handle an announcement'))
       .finally(() => {
         if (this.#verifying.get(announcement.peerId) === next) this.#verifying.delete(announcement.peerId);
@@ -285,19 +289,28 @@ export class MulticastDirectory extends DirectoryBase {
     this.#verifying.set(announcement.peerId, next);
   }
 
-  async #verifyAndApply(announcement: Announcement, signed: Uint8Array, signature: Uint8Array, address: string) {
+  #decode(datagram: Buffer, from: RemoteInfo): HeardDatagram | null {
+    const decoded = decodeAnnouncement(datagram);
+    if (decoded.ok) return this.#recentlyHeard.add({ datagram, ...decoded, genuine: false });
+    this.#stats.dropped[decoded.reason]++;
+    this.#log.debug({ from: from.address, reason: decoded.reason, detail: decoded.detail }, 'datagram dropped');
+    return null;
+  }
+
+  async #verifyAndApply(heard: HeardDatagram, address: string) {
+    const { announcement } = heard;
     // Re-checked: an announcement handled while this one waited may have made it stale.
     if (!this.#running || !this.#heard.couldBeNews(announcement, address)) {
       this.#stats.dropped.stale++;
       return;
     }
     const contact = { host: address, port: announcement.greetingPort };
-    let genuine: boolean;
+    let genuine = heard.genuine;
     try {
-      genuine = await this.#options.signer.verify(
+      genuine ||= await this.#options.signer.verify(
         announcement.peerId,
-        signingInput(signed),
-        signature,
+        signingInput(heard.signed),
+        heard.signature,
         contact,
         announcement.signingKey,
       );
@@ -312,6 +325,7 @@ export class MulticastDirectory extends DirectoryBase {
       this.#log.warn({ from: address, claimedPeerId: announcement.peerId }, 'forged announcement dropped');
       return;
     }
+    heard.genuine = true;
     this.#stats.accepted++;
     this.#apply(announcement, address);
     if (announcement.wantsReply) this.#answerEarly(address);

@@ -59,16 +59,25 @@ async function allReport(
 async function startLan(size: number): Promise<Lab> {
   const lab = await NetLab.create();
   const env: Lab = { lab, lan: await lab.addLan(), dir: await mkdtemp(join(tmpdir(), 'bench-discovery-')), peers: [] };
-  for (let i = 0; i < size; i += STARTS_AT_ONCE) {
-    const names = Array.from({ length: Math.min(STARTS_AT_ONCE, size - i) }, (_, j) => `p${i + j + 1}`);
-    env.peers.push(...(await Promise.all(names.map((name) => startPeer(env, name)))));
-    progress(`LAN of ${size}: ${env.peers.length} peers started`);
-  }
-  // Settled: every peer lists every other one.
-  for (const peer of env.peers) {
-    for (const other of env.peers) {
-      if (other !== peer) await allReport([peer], other.id, 0, listed, 'settling', 120_000);
+  try {
+    for (let i = 0; i < size; i += STARTS_AT_ONCE) {
+      const names = Array.from({ length: Math.min(STARTS_AT_ONCE, size - i) }, (_, j) => `p${i + j + 1}`);
+      const started = await Promise.allSettled(names.map((name) => startPeer(env, name)));
+      for (const result of started) if (result.status === 'fulfilled') env.peers.push(result.value);
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      progress(`LAN of ${size}: ${env.peers.length} peers started`);
     }
+    // Settled: every peer lists every other one.
+    for (const peer of env.peers) {
+      for (const other of env.peers) {
+        if (other !== peer) await allReport([peer], other.id, 0, listed, 'settling', 120_000);
+      }
+    }
+  } catch (err) {
+    // Nothing of a LAN that did not come up is left behind (namespaces, processes, data).
+    await closeLan(env);
+    throw err;
   }
   progress(`LAN of ${size}: every peer sees the ${size - 1} others`);
   return env;
