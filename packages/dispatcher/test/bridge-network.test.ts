@@ -62,24 +62,26 @@ describe("The dispatcher's network, as its bridge sees it", () => {
       expect(network.peers()).toEqual([]);
       const ada = await catalog.claim('user-ada');
       expect(ada?.id).toBeDefined();
-      await expect.poll(() => events).toEqual([`found ${ada?.id}`]);
+      await expect.poll(() => events, { timeout: 10_000 }).toEqual([`found ${ada?.id}`]);
       const record = records.get(ada?.id as string);
       expect(record).toMatchObject({ id: ada?.id, name: 'ada', greetingPort: ada?.greetingPort });
       expect(record?.signature.length).toBe(64);
       await catalog.setHealthy(ada?.id as string, false);
-      await expect.poll(() => events).toEqual([`found ${ada?.id}`, `lost ${ada?.id}`]);
+      await expect.poll(() => events, { timeout: 10_000 }).toEqual([`found ${ada?.id}`, `lost ${ada?.id}`]);
       await catalog.setHealthy(ada?.id as string, true);
       await catalog.claim('user-bob');
       await expect
-        .poll(() =>
-          network
-            .peers()
-            .map((r) => r.name)
-            .sort(),
+        .poll(
+          () =>
+            network
+              .peers()
+              .map((r) => r.name)
+              .sort(),
+          { timeout: 10_000 },
         )
         .toEqual(['ada', 'bob']);
       await catalog.release(ada?.id as string);
-      await expect.poll(() => network.peers().map((r) => r.name)).toEqual(['bob']);
+      await expect.poll(() => network.peers().map((r) => r.name), { timeout: 10_000 }).toEqual(['bob']);
     } finally {
       await network.stop();
     }
@@ -110,7 +112,7 @@ describe("The dispatcher's network, as its bridge sees it", () => {
     await network.start();
     const [ada, bob] = peers as [PeerInstance, PeerInstance];
     await catalog.claim('user-ada');
-    await expect.poll(() => network.peers().length).toBe(1);
+    await expect.poll(() => network.peers().length, { timeout: 10_000 }).toBe(1);
     const own = network.peers()[0] as PeerIdentity;
     const directory = (selfId: string) =>
       new CatalogHttpDirectory({ url, token: 'catalog-token', selfId, retry: { minDelayMs: 50 }, log: silent });
@@ -122,7 +124,7 @@ describe("The dispatcher's network, as its bridge sees it", () => {
     try {
       network.advertise([remoteRoute(carol, 2), remoteRoute(own)]);
       await expect
-        .poll(() => adas.peer(carol.id))
+        .poll(() => adas.peer(carol.id), { timeout: 10_000 })
         .toMatchObject({
           name: 'carol',
           addresses: [],
@@ -131,16 +133,16 @@ describe("The dispatcher's network, as its bridge sees it", () => {
       // A peer of our own is never listed as one of another network.
       expect(bridged.entries().map((e) => e.id)).toEqual([carol.id]);
       network.withdraw([carol.id]);
-      await expect.poll(() => adas.peer(carol.id)).toBeUndefined();
+      await expect.poll(() => adas.peer(carol.id), { timeout: 10_000 }).toBeUndefined();
       // A spare peer sees nobody, the bridged peers neither.
       network.advertise([remoteRoute(carol)]);
       const spare = await fetch(`${url}/peers?peer=${bob.peerId}`, {
         headers: { authorization: 'Bearer catalog-token' },
       });
       expect(((await spare.json()) as { peers: unknown[] }).peers).toEqual([]);
-      await expect.poll(() => adas.peer(carol.id)).toBeDefined();
+      await expect.poll(() => adas.peer(carol.id), { timeout: 10_000 }).toBeDefined();
       await network.stop();
-      await expect.poll(() => adas.peer(carol.id)).toBeUndefined();
+      await expect.poll(() => adas.peer(carol.id), { timeout: 10_000 }).toBeUndefined();
     } finally {
       await adas.stop();
       await network.stop();
