@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BridgedPeers } from '../src/bridge/bridged-peers.js';
 import { DispatcherNetwork } from '../src/bridge/dispatcher-network.js';
 import { catalogApi } from '../src/http/catalog-api.js';
-import { EmbeddedCatalog, LocalProcessOrchestrator, type PeerInstance } from '../src/index.js';
+import { type CatalogPeer, EmbeddedCatalog, LocalProcessOrchestrator, type PeerInstance } from '../src/index.js';
 
 const silent = pino({ level: 'silent' });
 const BRIDGE = { bridgeId: 'b'.repeat(52), host: '127.0.0.1', greetingPort: 47_001, securePort: 47_002 };
@@ -60,16 +60,17 @@ describe("The dispatcher's network, as its bridge sees it", () => {
     await network.start();
     try {
       expect(network.peers()).toEqual([]);
-      const ada = await catalog.claim('user-ada');
-      expect(ada?.id).toBeDefined();
-      await expect.poll(() => events, { timeout: 10_000 }).toEqual([`found ${ada?.id}`]);
-      const record = records.get(ada?.id as string);
-      expect(record).toMatchObject({ id: ada?.id, name: 'ada', greetingPort: ada?.greetingPort });
+      // Whichever peer the catalog hands out first: the user's peer, offered with its own record.
+      const first = (await catalog.claim('user-1')) as CatalogPeer;
+      const other = first.id === peers[0]?.peerId ? 'bob' : 'ada';
+      await expect.poll(() => events, { timeout: 10_000 }).toEqual([`found ${first.id}`]);
+      const record = records.get(first.id);
+      expect(record).toMatchObject({ id: first.id, name: first.name, greetingPort: first.greetingPort });
       expect(record?.signature.length).toBe(64);
-      await catalog.setHealthy(ada?.id as string, false);
-      await expect.poll(() => events, { timeout: 10_000 }).toEqual([`found ${ada?.id}`, `lost ${ada?.id}`]);
-      await catalog.setHealthy(ada?.id as string, true);
-      await catalog.claim('user-bob');
+      await catalog.setHealthy(first.id, false);
+      await expect.poll(() => events, { timeout: 10_000 }).toEqual([`found ${first.id}`, `lost ${first.id}`]);
+      await catalog.setHealthy(first.id, true);
+      await catalog.claim('user-2');
       await expect
         .poll(
           () =>
@@ -80,8 +81,8 @@ describe("The dispatcher's network, as its bridge sees it", () => {
           { timeout: 10_000 },
         )
         .toEqual(['ada', 'bob']);
-      await catalog.release(ada?.id as string);
-      await expect.poll(() => network.peers().map((r) => r.name), { timeout: 10_000 }).toEqual(['bob']);
+      await catalog.release(first.id);
+      await expect.poll(() => network.peers().map((r) => r.name), { timeout: 10_000 }).toEqual([other]);
     } finally {
       await network.stop();
     }
@@ -90,10 +91,11 @@ describe("The dispatcher's network, as its bridge sees it", () => {
   it('asks a listed peer that does not answer again later, and gets its record once it does', async () => {
     const network = new DispatcherNetwork({ catalog, bridged: new BridgedPeers(BRIDGE), log: silent });
     const { events } = recorder(network);
-    const [ada] = peers as [PeerInstance];
-    // Listed at a port where nothing answers: no record, no event, no error.
+    const [ada, bob] = peers as [PeerInstance, PeerInstance];
+    // Ada alone, listed at a port where nothing answers: no record, no event, no error.
+    await catalog.remove(bob.peerId);
     await catalog.register({ ...ada, id: ada.peerId, greetingPort: 1 });
-    await catalog.claim('user-ada');
+    expect((await catalog.claim('user-ada'))?.id).toBe(ada.peerId);
     await network.start();
     try {
       await catalog.register({ ...ada, id: ada.peerId });
@@ -110,8 +112,9 @@ describe("The dispatcher's network, as its bridge sees it", () => {
     catalogApi(app, { catalog, token: 'catalog-token', bridged });
     const url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/catalog/v1`;
     await network.start();
-    const [ada, bob] = peers as [PeerInstance, PeerInstance];
-    await catalog.claim('user-ada');
+    // The user's peer (whichever the catalog hands out) and the spare one.
+    const users = (await catalog.claim('user-1')) as CatalogPeer;
+    const spareId = peers.map((p) => p.peerId).find((id) => id !== users.id) as string;
     await expect.poll(() => network.peers().length, { timeout: 10_000 }).toBe(1);
     const own = network.peers()[0] as PeerIdentity;
     const directory = (selfId: string) =>
@@ -119,7 +122,7 @@ describe("The dispatcher's network, as its bridge sees it", () => {
     // A peer the catalog does not know: one of another network, as far as it can tell.
     const elsewhere = await orchestrator.start({ name: 'carol' });
     const carol = await identify(`127.0.0.1:${elsewhere.greetingPort}`, elsewhere.peerId);
-    const adas = directory(ada.peerId);
+    const adas = directory(users.id);
     await adas.start();
     try {
       network.advertise([remoteRoute(carol, 2), remoteRoute(own)]);
@@ -136,7 +139,7 @@ describe("The dispatcher's network, as its bridge sees it", () => {
       await expect.poll(() => adas.peer(carol.id), { timeout: 10_000 }).toBeUndefined();
       // A spare peer sees nobody, the bridged peers neither.
       network.advertise([remoteRoute(carol)]);
-      const spare = await fetch(`${url}/peers?peer=${bob.peerId}`, {
+      const spare = await fetch(`${url}/peers?peer=${spareId}`, {
         headers: { authorization: 'Bearer catalog-token' },
       });
       expect(((await spare.json()) as { peers: unknown[] }).peers).toEqual([]);
