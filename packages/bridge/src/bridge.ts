@@ -137,10 +137,13 @@ export class Bridge {
 
 /** The federation's targets, once there is a federation (none are advertised before). */
 function lazyTargets(federation: () => Federation | null): RelayTargets {
-  const of = () => {
+  let targets: RelayTargets | null = null;
+  const of = (): RelayTargets => {
+    if (targets) return targets;
     const started = federation();
     if (!started) throw new Error('the bridge is still starting');
-    return fromFederation(started);
+    targets = fromFederation(started);
+    return targets;
   };
   return {
     advertised: (peerId) => federation()?.routeTo(peerId) != null,
