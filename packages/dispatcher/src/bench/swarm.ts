@@ -15,6 +15,7 @@
 
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { type HostLoad, hostLoadDuring } from '@p2p-messenger/peer/bench-host-load';
 import { median, printFigure, progress, quantile } from '@p2p-messenger/peer/bench-stats';
 import Docker from 'dockerode';
 import { LABELS } from '../orchestrator/swarm/service-spec.js';
@@ -23,7 +24,6 @@ import { BenchSwarm } from './bench-swarm.js';
 import { containerMemory } from './container-memory.js';
 import { deployDispatcherService, dispatcherLogTail } from './dispatcher-service.js';
 import { EngineTimeline, readyLinePrintedAt } from './engine-timeline.js';
-import { type HostLoad, hostLoadDuring } from './host-load.js';
 import { coldLogin, warmRound } from './login-rounds.js';
 
 const BENCH = 'swarm';
