@@ -3,6 +3,9 @@ export { base32Decode, base32Encode } from './base32.js';
 export type { CatalogEntry } from './catalog/catalog-answer.js';
 export { CatalogHttpDirectory, type CatalogHttpOptions } from './catalog/catalog-http-directory.js';
 export { ConsulDirectory, type ConsulOptions } from './consul/consul-directory.js';
+export { ConsulReader, type ConsulReaderOptions } from './consul/consul-reader.js';
+export { ConsulRelayEntries, type ConsulRelayEntriesOptions } from './consul/consul-relay-entries.js';
+export { RELAY_TAG, type RelayAccess, type RelayedPeerEntry, relayServiceId } from './consul/relay-record.js';
 export { DEFAULT_SERVICE_NAME } from './consul/service-record.js';
 export {
   copyPeer,

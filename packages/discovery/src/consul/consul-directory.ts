@@ -3,15 +3,9 @@ import { backoffDelay } from '../backoff.js';
 import { DirectoryBase } from '../directory.js';
 import { DiscoveryConfigError } from '../errors.js';
 import type { LocalPeerInfo } from '../host.js';
-import {
-  checkIdOf,
-  DEFAULT_SERVICE_NAME,
-  type HealthEntry,
-  isPassing,
-  peerFromHealthEntry,
-  registrationFor,
-} from './service-record.js';
-import { VisibleKeys } from './visible-keys.js';
+import { type ConsulClient, isForgotten, openConsul, parseAgent } from './consul-client.js';
+import { ConsulPeerWatch } from './consul-peer-watch.js';
+import { checkIdOf, DEFAULT_SERVICE_NAME, registrationFor } from './service-record.js';
 
 export interface ConsulOptions {
   self: LocalPeerInfo;
@@ -39,39 +33,6 @@ export interface ConsulOptions {
   log?: Logger;
 }
 
-interface ConsulClient {
-  agent: {
-    service: { register(o: object): Promise<unknown>; deregister(o: object): Promise<unknown> };
-    check: { pass(o: object): Promise<unknown> };
-  };
-  health: { service(o: object): Promise<unknown> };
-  kv: { get(o: object): Promise<unknown> };
-  watch(o: object): WatchHandle;
-  destroy(): void;
-}
-
-interface WatchHandle {
-  on(event: 'change', listener: (data: unknown) => void): void;
-  on(event: 'error', listener: (err: Error) => void): void;
-  end(): void;
-}
-
-/** The agent answered that it does not know our check: it lost our registration. */
-function isForgotten(err: unknown): boolean {
-  const status = (err as { response?: { statusCode?: number } }).response?.statusCode;
-  return status === 404 || (status === 500 && /TTL|unknown check/i.test((err as Error).message));
-}
-
-function parseAgent(agent: string): { host: string; port: number; secure: boolean } {
-  const withScheme = /^https?:\/\//.test(agent) ? agent : `http://${agent}`;
-  const url = URL.canParse(withScheme) ? new URL(withScheme) : null;
-  if (!url?.hostname) {
-    throw new DiscoveryConfigError(`not a Consul agent address: "${agent}" (expected host:port, e.g. 127.0.0.1:8500)`);
-  }
-  const secure = url.protocol === 'https:';
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || (secure ? 443 : 8500)), secure };
-}
-
 /**
  * Peers in a Consul catalog: this peer registers itself as a service with a TTL health check
  * and heartbeats it, registers again whenever the agent lost it (an agent restart), retries
@@ -85,16 +46,12 @@ export class ConsulDirectory extends DirectoryBase {
   readonly #serviceName: string;
   readonly #ttlMs: number;
   #client: ConsulClient | null = null;
-  #watch: WatchHandle | null = null;
+  readonly #watch: ConsulPeerWatch;
   #timer: NodeJS.Timeout | null = null;
   #registered = false;
   #failures = 0;
   #running = false;
   #beating: Promise<void> = Promise.resolve();
-  readonly #gate: VisibleKeys | null;
-  /** With a gate: the peers that may be seen (this one among them), or null until known. */
-  #visible: ReadonlySet<string> | null = null;
-  #lastEntries: HealthEntry[] = [];
 
   constructor(options: ConsulOptions) {
     super();
@@ -104,15 +61,14 @@ export class ConsulDirectory extends DirectoryBase {
     this.#serviceName = options.serviceName ?? DEFAULT_SERVICE_NAME;
     this.#ttlMs = options.ttlMs ?? 10_000;
     if (this.#ttlMs < 1_000) throw new DiscoveryConfigError('the Consul check TTL must be at least 1 s');
-    this.#gate =
-      options.visibleKeys === undefined
-        ? null
-        : new VisibleKeys({
-            prefix: options.visibleKeys,
-            waitMs: options.watchWaitMs ?? 30_000,
-            settleMs: 250,
-            retry: { minDelayMs: options.retry?.minDelayMs ?? 100, maxDelayMs: options.retry?.maxDelayMs ?? 10_000 },
-          });
+    this.#watch = new ConsulPeerWatch({
+      serviceName: this.#serviceName,
+      selfId: options.self.id,
+      ...(options.visibleKeys === undefined ? {} : { visibleKeys: options.visibleKeys }),
+      ...(options.watchWaitMs === undefined ? {} : { watchWaitMs: options.watchWaitMs }),
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+      log: this.#log,
+    });
   }
 
   /** Whether the agent has our registration, as far as we know. */
@@ -125,14 +81,19 @@ export class ConsulDirectory extends DirectoryBase {
     if (this.#running) return;
     this.markStarted();
     this.#running = true;
-    const { host, port, secure } = parseAgent(this.#options.agent);
-    // Loaded here, not with the package: peers that use no Consul do not carry its client.
-    const { default: Consul } = await import('consul');
-    if (!this.#running) return;
-    this.#client = new Consul({ host, port, secure }) as unknown as ConsulClient;
+    const client = await openConsul(this.#options.agent);
+    if (!this.#running) {
+      client.destroy();
+      return;
+    }
+    this.#client = client;
     await this.#heartbeat();
-    this.#startWatch();
-    this.#startGate();
+    if (!this.#running) return;
+    this.#watch.start(client, {
+      put: (peer) => this.put(peer),
+      remove: (id, reason) => this.remove(id, reason),
+      peers: () => this.peers(),
+    });
   }
 
   async stop(): Promise<void> {
@@ -140,10 +101,7 @@ export class ConsulDirectory extends DirectoryBase {
     this.#running = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    this.#watch?.end();
-    this.#watch = null;
-    this.#gate?.stop();
-    this.#visible = null;
+    this.#watch.stop();
     await this.#beating;
     const client = this.#client;
     if (client && this.#registered) {
@@ -206,78 +164,5 @@ export class ConsulDirectory extends DirectoryBase {
       ttlMs: this.#ttlMs,
       reapAfterMs: this.#options.reapAfterMs ?? 60_000,
     });
-  }
-
-  /** Blocking queries on the service's health; the watch backs off on its own while Consul is down. */
-  #startWatch(): void {
-    const client = this.#client;
-    if (!client) return;
-    const watch = client.watch({
-      method: (client.health.service as (o: object) => Promise<unknown>).bind(client.health),
-      options: { service: this.#serviceName, wait: `${Math.ceil((this.#options.watchWaitMs ?? 30_000) / 1000)}s` },
-      backoffFactor: this.#options.retry?.minDelayMs ?? 100,
-      backoffMax: this.#options.retry?.maxDelayMs ?? 10_000,
-    });
-    let failing = false;
-    watch.on('change', (data) => {
-      failing = false;
-      this.#apply(Array.isArray(data) ? (data as HealthEntry[]) : []);
-    });
-    watch.on('error', (err) => {
-      if (!failing) this.#log.warn({ err: err.message }, 'watching Consul failed; retrying');
-      failing = true;
-    });
-    this.#watch = watch;
-  }
-
-  /** With a gate: which peers may be seen follows the KV prefix; each change applies the last health answer again. */
-  #startGate(): void {
-    const client = this.#client;
-    if (!client || !this.#gate) return;
-    let failing = false;
-    this.#gate.start(
-      client,
-      (ids) => {
-        failing = false;
-        this.#visible = ids;
-        this.#apply(this.#lastEntries);
-      },
-      (err) => {
-        if (!failing) this.#log.warn({ err: err.message }, 'watching who may be seen in Consul failed; retrying');
-        failing = true;
-      },
-    );
-  }
-
-  /** Whether the gate (if any) lets this peer see that one. */
-  #mayList(peerId: string): boolean {
-    if (!this.#gate) return true;
-    const visible = this.#visible;
-    return visible?.has(this.#options.self.id) === true && visible.has(peerId);
-  }
-
-  #apply(entries: HealthEntry[]): void {
-    if (!this.#running) return;
-    this.#lastEntries = entries;
-    const now = Date.now();
-    const present = new Set<string>();
-    const hidden = new Set<string>();
-    for (const entry of entries) {
-      const peer = peerFromHealthEntry(entry, now);
-      if (!peer || peer.id === this.#options.self.id) continue;
-      if (!this.#mayList(peer.id)) {
-        hidden.add(peer.id);
-        continue;
-      }
-      if (!isPassing(entry)) {
-        this.remove(peer.id, 'unhealthy');
-        continue;
-      }
-      present.add(peer.id);
-      this.put(peer);
-    }
-    for (const peer of this.peers()) {
-      if (!present.has(peer.id)) this.remove(peer.id, hidden.has(peer.id) ? 'removed' : 'deregistered');
-    }
   }
 }

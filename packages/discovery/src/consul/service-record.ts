@@ -90,6 +90,6 @@ export function isPassing(entry: HealthEntry): boolean {
   return (entry.Checks ?? []).every((check) => check.Status === 'passing');
 }
 
-function validPort(port: number): boolean {
+export function validPort(port: number): boolean {
   return Number.isInteger(port) && port > 0 && port < 65_536;
 }

@@ -1,0 +1,69 @@
+import { type Logger, pino } from 'pino';
+import { DirectoryBase } from '../directory.js';
+import { type ConsulClient, openConsul, parseAgent } from './consul-client.js';
+import { ConsulPeerWatch } from './consul-peer-watch.js';
+import { DEFAULT_SERVICE_NAME } from './service-record.js';
+
+export interface ConsulReaderOptions {
+  /** The Consul agent: "host:port" or "http(s)://host:port". */
+  agent: string;
+  serviceName?: string;
+  /** A KV prefix: given, only peers with a key `<prefix><peerId>` are listed (a pool's claimed peers). */
+  visibleKeys?: string;
+  /** How long one blocking query may wait for a change. */
+  watchWaitMs?: number;
+  retry?: { minDelayMs?: number; maxDelayMs?: number };
+  log?: Logger;
+}
+
+/**
+ * The peers of a Consul service, watched with blocking queries by something that is no peer
+ * itself (a bridge): nothing is registered. Lists what a ConsulDirectory lists, relay routes
+ * included; a Consul that is down is retried, never fatal.
+ */
+export class ConsulReader extends DirectoryBase {
+  readonly source = 'consul' as const;
+  readonly #agent: string;
+  readonly #watch: ConsulPeerWatch;
+  #client: ConsulClient | null = null;
+  #running = false;
+
+  constructor(options: ConsulReaderOptions) {
+    super();
+    parseAgent(options.agent);
+    this.#agent = options.agent;
+    this.#watch = new ConsulPeerWatch({
+      serviceName: options.serviceName ?? DEFAULT_SERVICE_NAME,
+      ...(options.visibleKeys === undefined ? {} : { visibleKeys: options.visibleKeys }),
+      ...(options.watchWaitMs === undefined ? {} : { watchWaitMs: options.watchWaitMs }),
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+      log: (options.log ?? pino({ level: 'silent' })).child({ directory: 'consul' }),
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.markStarted();
+    this.#running = true;
+    const client = await openConsul(this.#agent);
+    if (!this.#running) {
+      client.destroy();
+      return;
+    }
+    this.#client = client;
+    this.#watch.start(client, {
+      put: (peer) => this.put(peer),
+      remove: (id, reason) => this.remove(id, reason),
+      peers: () => this.peers(),
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#watch.stop();
+    this.#client?.destroy();
+    this.#client = null;
+    this.markStopped();
+  }
+}
