@@ -13,6 +13,7 @@ export type { JoinTarget } from './federation/link-dialer.js';
 export type { LinkState } from './federation/link-state.js';
 export { FederationMetrics, type FederationRefusal } from './federation/metrics.js';
 export { type Advert, type RemoteChange, RouteAdvertError, RouteTable } from './federation/route-table.js';
+export { ConsulNetwork, type ConsulNetworkInit } from './local/consul-network.js';
 export { InProcessNetwork } from './local/in-process-network.js';
 export { type LanMulticast, LanNetwork, type LanNetworkInit } from './local/lan-network.js';
 export type { LocalNetwork, LocalNetworkEvents } from './local/local-network.js';

@@ -1,5 +1,7 @@
 export {
   parseChoice,
+  parseConsulAgent,
+  parseConsulKeyPrefix,
   parseHost,
   parseInterfaceName,
   parseName,

@@ -5,6 +5,8 @@ import {
   LOG_LEVELS,
   type LogLevel,
   parseChoice,
+  parseConsulAgent,
+  parseConsulKeyPrefix,
   parseHost,
   parseName,
   parsePath,
@@ -26,8 +28,9 @@ export interface BridgeConfig {
   readonly listen: { readonly host: string; readonly port: number } | null;
   readonly trust: readonly string[];
   readonly join: readonly JoinTarget[];
-  /** The local side: this host's LAN by multicast. */
-  readonly lan: LanMulticast;
+  /** The local side, one of two: this host's LAN by multicast, or a Consul catalog. */
+  readonly lan: LanMulticast | null;
+  readonly consul: ConsulSide | null;
   readonly relay: {
     readonly host: string;
     readonly greetingPort: number;
@@ -39,6 +42,14 @@ export interface BridgeConfig {
   readonly logLevel: LogLevel;
   /** An absolute path, or `-` for stderr. */
   readonly logFile: string;
+}
+
+/** The local side in Consul: the peers' service, who may be seen, and where peers reach the relay. */
+export interface ConsulSide {
+  readonly agent: string;
+  readonly serviceName?: string;
+  readonly visibleKeys?: string;
+  readonly advertise: string;
 }
 
 export type BridgeCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: BridgeConfig };
@@ -55,6 +66,9 @@ const LAN_ONLY: readonly OptionKey[] = [
   'announceInterval',
   'peerExpiry',
 ];
+
+/** Options that exist only with --consul. */
+const CONSUL_ONLY: readonly OptionKey[] = ['consulService', 'consulVisibleKeys', 'advertise'];
 
 /**
  * Reads flags, then environment variables, then the config file (the first that has a setting
@@ -83,13 +97,8 @@ export function parseBridgeCommand(argv: readonly string[], env: Env, homedir: s
   const dataDir = parseDataDir(one('dataDir'), homedir);
   const lanSetting = one('lan');
   const lan = lanSetting ? parseSwitch(lanSetting) : false;
-  if (!lan) {
-    const stray = LAN_ONLY.map(one).find(Boolean);
-    if (stray) throw new ConfigError(`${stray.from} goes with --lan (or ${OPTIONS.lan.env}=true)`);
-    throw new ConfigError(
-      `no local side is configured: pass --lan to join this host's LAN (multicast; --interface NAME picks the interface), or set ${OPTIONS.lan.env}=true`,
-    );
-  }
+  const consulSetting = one('consul');
+  checkOneLocalSide(lan ? lanSetting : undefined, consulSetting, one);
   const join = parseJoins(list('join'));
   const listenSetting = one('listen');
   const listen = listenSetting ? parseListen(listenSetting) : null;
@@ -104,8 +113,12 @@ export function parseBridgeCommand(argv: readonly string[], env: Env, homedir: s
       `${listenSetting?.from} opens a federation port, but no bridge may link to it: add --trust ID for each bridge allowed in`,
     );
   }
+  const relayHost = parseHost(
+    one('relayHost') ?? { value: DEFAULTS.relayHost, from: 'default' },
+    'an address to listen on',
+  );
   const relay = {
-    host: parseHost(one('relayHost') ?? { value: DEFAULTS.relayHost, from: 'default' }, 'an address to listen on'),
+    host: relayHost,
     greetingPort: parsePort(one('relayGreetingPort')) ?? DEFAULTS.relayGreetingPort,
     securePort: parsePort(one('relayPort')) ?? DEFAULTS.relayPort,
     ...optional('idleTimeoutMs', parseCount(one('relayIdleTimeout'), 1_000, 86_400_000, 'milliseconds')),
@@ -129,7 +142,8 @@ export function parseBridgeCommand(argv: readonly string[], env: Env, homedir: s
     listen,
     trust,
     join,
-    lan: lanOf(one, list),
+    lan: lan ? lanOf(one, list) : null,
+    consul: consulSetting ? consulOf(consulSetting, one, relayHost) : null,
     relay,
     limits: {
       ...optional('maxTotal', parseCount(one('maxRelays'), 1, 1_000_000, 'connections')),
@@ -141,6 +155,48 @@ export function parseBridgeCommand(argv: readonly string[], env: Env, homedir: s
     logFile: logFileOf(one('logFile'), homedir),
   };
   return { kind: 'run', config: Object.freeze(config) };
+}
+
+/** Exactly one local side, and no option of the other. */
+function checkOneLocalSide(
+  lan: Setting | undefined,
+  consul: Setting | undefined,
+  one: (key: OptionKey) => Setting | undefined,
+): void {
+  if (lan && consul) {
+    throw new ConfigError(
+      `${lan.from} and ${consul.from} both name the local side: a bridge joins one network, a LAN or a Consul catalog (run one bridge for each)`,
+    );
+  }
+  const lanStray = lan ? undefined : LAN_ONLY.map(one).find(Boolean);
+  if (lanStray) throw new ConfigError(`${lanStray.from} goes with --lan (or ${OPTIONS.lan.env}=true)`);
+  const consulStray = consul ? undefined : CONSUL_ONLY.map(one).find(Boolean);
+  if (consulStray) throw new ConfigError(`${consulStray.from} goes with --consul URL (or ${OPTIONS.consul.env})`);
+  if (!lan && !consul) {
+    throw new ConfigError(
+      `no local side is configured: pass --lan to join this host's LAN (multicast; --interface NAME picks the interface), or set ${OPTIONS.lan.env}=true; or pass --consul URL to join the peers registered in a Consul catalog (or set ${OPTIONS.consul.env})`,
+    );
+  }
+}
+
+/** The Consul side: where the agent is, which peers, and the address peers reach this bridge at. */
+function consulOf(setting: Setting, one: (key: OptionKey) => Setting | undefined, relayHost: string): ConsulSide {
+  const agent = parseConsulAgent(setting) as string;
+  const service = one('consulService');
+  const visibleKeys = one('consulVisibleKeys');
+  const advertised = one('advertise');
+  const listensEverywhere = relayHost === '0.0.0.0' || relayHost === '::';
+  if (!advertised && listensEverywhere) {
+    throw new ConfigError(
+      `${setting.from} needs --advertise HOST (or ${OPTIONS.advertise.env}): the address this network's peers reach the relay ports at, registered in Consul (the relay listens on ${relayHost}, which is no address to reach), e.g. --advertise ${OPTIONS.advertise.example}`,
+    );
+  }
+  return {
+    agent,
+    advertise: advertised ? parseHost(advertised, "a host name or address this network's peers reach") : relayHost,
+    ...optional('serviceName', service ? parseName(service) : undefined),
+    ...optional('visibleKeys', visibleKeys ? parseConsulKeyPrefix(visibleKeys) : undefined),
+  };
 }
 
 /** The LAN's multicast settings, parsed as the peer command parses its own. */

@@ -7,7 +7,7 @@ export function usage(): string {
   const { lines } = optionLines(Object.values(OPTIONS));
   return `Usage: bridge [flags]
 
-Joins this network (a LAN) to other networks through federation links between bridges,
+Joins this network (a LAN, or the peers of a Consul catalog) to other networks through federation links between bridges,
 so that their peers reach each other; the peers' TLS sessions pass through unread.
 Flags win over environment variables, which win over the config file; list variables
 (P2PM_BRIDGE_TRUST, P2PM_BRIDGE_JOIN, P2PM_BRIDGE_INTERFACES) are comma-separated.
@@ -22,6 +22,11 @@ Examples:
 
   The home side, which dials out (no port opened at home):
     bridge --lan --interface eth0 --join ${OPTIONS.join.example}
+
+  The cloud side in a Swarm, where peers register in Consul (a dispatcher's pool "default"):
+    bridge --consul consul:8500 --consul-service p2pm-peer-default \
+      --consul-visible-keys p2p-messenger/pools/default/claimed/ --advertise bridge \
+      --listen 0.0.0.0:7443 --trust ${OPTIONS.trust.example}
 
   The same from a file:
     bridge --config bridge.json     (bridge.json: {"lan": true, "join": ["ID@HOST:PORT"]})

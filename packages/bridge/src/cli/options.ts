@@ -1,4 +1,4 @@
-import { MULTICAST_DEFAULTS } from '@p2p-messenger/discovery';
+import { DEFAULT_SERVICE_NAME, MULTICAST_DEFAULTS } from '@p2p-messenger/discovery';
 import type { LogLevel, OptionSpec } from '@p2p-messenger/peer';
 
 /** An option of the `bridge` command: a flag, its variable, and its key in a config file. */
@@ -176,6 +176,46 @@ export const OPTIONS = {
     example: '7000',
     shown: '3.5 announce intervals',
     help: 'with --lan: a LAN peer not heard for this long is forgotten',
+  },
+  consul: {
+    flag: 'consul',
+    env: 'P2PM_BRIDGE_CONSUL',
+    kind: 'string',
+    json: 'string',
+    arg: 'URL',
+    example: 'http://consul:8500',
+    shown: 'off',
+    help: "the local side is a Consul catalog (the cloud): its agent's host:port or URL; the peers registered there are joined, and other networks' peers registered as reachable through this bridge",
+  },
+  consulService: {
+    flag: 'consul-service',
+    env: 'P2PM_BRIDGE_CONSUL_SERVICE',
+    kind: 'string',
+    json: 'string',
+    arg: 'NAME',
+    example: 'p2pm-peer-default',
+    shown: DEFAULT_SERVICE_NAME,
+    help: "with --consul: the peers' Consul service (a dispatcher's pool POOL: p2pm-peer-POOL)",
+  },
+  consulVisibleKeys: {
+    flag: 'consul-visible-keys',
+    env: 'P2PM_BRIDGE_CONSUL_VISIBLE_KEYS',
+    kind: 'string',
+    json: 'string',
+    arg: 'PREFIX',
+    example: 'p2p-messenger/pools/default/claimed/',
+    shown: 'none: every peer of the service',
+    help: "with --consul: join only the peers with a KV key PREFIX<id> (a pool's claimed peers: p2p-messenger/pools/POOL/claimed/)",
+  },
+  advertise: {
+    flag: 'advertise',
+    env: 'P2PM_BRIDGE_ADVERTISE',
+    kind: 'string',
+    json: 'string',
+    arg: 'HOST',
+    example: 'bridge',
+    shown: '--relay-host, unless it listens everywhere',
+    help: "with --consul: the address this network's peers reach the relay ports at (registered in Consul)",
   },
   relayHost: {
     flag: 'relay-host',

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Bridge } from '../bridge.js';
 import { loadBridgeIdentity } from '../federation/bridge-identity.js';
+import { ConsulNetwork } from '../local/consul-network.js';
 import { LanNetwork } from '../local/lan-network.js';
 import { OpsServer } from '../ops/ops-server.js';
 import { readinessOf } from '../ops/readiness.js';
@@ -41,13 +42,21 @@ export async function serveBridge(config: BridgeConfig, log: Logger, stopRequest
       relay: config.relay,
       limits: config.limits,
       network: (access) =>
-        new LanNetwork({
-          identity: identity.identity,
-          greetingPort: access.greetingPort,
-          securePort: access.securePort,
-          multicast: config.lan,
-          log,
-        }),
+        config.consul
+          ? new ConsulNetwork({
+              agent: config.consul.agent,
+              ...(config.consul.serviceName ? { serviceName: config.consul.serviceName } : {}),
+              ...(config.consul.visibleKeys ? { visibleKeys: config.consul.visibleKeys } : {}),
+              access: { ...access, host: config.consul.advertise },
+              log,
+            })
+          : new LanNetwork({
+              identity: identity.identity,
+              greetingPort: access.greetingPort,
+              securePort: access.securePort,
+              multicast: config.lan ?? {},
+              log,
+            }),
       log,
       registry,
     });
