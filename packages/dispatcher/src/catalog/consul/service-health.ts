@@ -95,6 +95,8 @@ export class ServiceHealth {
 function verdictsOf(entries: unknown): HealthVerdicts {
   const verdicts = new Map<string, boolean>();
   for (const entry of Array.isArray(entries) ? (entries as HealthEntry[]) : []) {
+    // A bridge's entry for a peer (a route through it) says nothing of the peer's own health.
+    if (entry.Service?.Meta?.relay_bridge_id !== undefined) continue;
     const id = entry.Service?.Meta?.peer_id ?? entry.Service?.ID;
     if (id)
       verdicts.set(
