@@ -1,16 +1,17 @@
 import { join } from 'node:path';
-import { ConsulDirectory, type DirectoryPeer, relayServiceId } from '@p2p-messenger/discovery';
+import { type ConsulDirectory, type DirectoryPeer, relayServiceId } from '@p2p-messenger/discovery';
 import { PeerProcess } from '@p2p-messenger/peer/harness';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONSUL_TIMING, testPeerInfo } from '../../discovery/test/helpers/consul-network.js';
+import { CONSUL_TIMING } from '../../discovery/test/helpers/consul-network.js';
+import { claimInPool, POOL, poolDirectory, relayEntriesOf } from '../../discovery/test/helpers/consul-pool.js';
 import { ConsulStandIn } from '../../discovery/test/helpers/consul-standin.js';
 import { CliProcess } from '../../peer/test/helpers/cli-process.js';
 import { Bridge, ConsulNetwork, InProcessNetwork, type LocatingNetwork, loadBridgeIdentity } from '../src/index.js';
 import { BRIDGE_MAIN, cleanEnv } from './cli-process.js';
 import { makePeer, quietLog, Resources } from './helpers/federation-bridges.js';
 
-const SERVICE = 'p2pm-peer-test';
-const PREFIX = 'p2p-messenger/pools/test/claimed/';
+const SERVICE = POOL.service;
+const PREFIX = POOL.visibleKeys;
 const READY = /bridge (\w{32}) ready: federation on [^:]+:(\d+), relay on [^:]+:(\d+)\/(\d+)/;
 
 /** A network held in memory whose peers are reached where their records say. */
@@ -68,13 +69,8 @@ describe('a bridge whose local side is Consul', () => {
       reconnectMaxDelayMs: 500,
     });
     resources.defer(() => peer.stop());
-    if (claimed) await claim(consul, peer.id);
+    if (claimed) await claimInPool(consul, peer.id);
     return peer;
-  }
-
-  async function claim(consul: ConsulStandIn, peerId: string): Promise<void> {
-    const put = await fetch(`${consul.url}/v1/kv/${PREFIX}${peerId}`, { method: 'PUT', body: '' });
-    expect(put.status).toBe(200);
   }
 
   async function consulBridge(
@@ -112,23 +108,10 @@ describe('a bridge whose local side is Consul', () => {
 
   /** A directory as a claimed peer of the pool has it. */
   async function claimedReader(consul: ConsulStandIn): Promise<ConsulDirectory> {
-    const self = testPeerInfo('reader', { greetingPort: 7700, securePort: 7701 });
-    await claim(consul, self.id);
-    const directory = new ConsulDirectory({
-      self,
-      agent: consul.address,
-      advertiseAddress: '127.0.0.1',
-      serviceName: SERVICE,
-      visibleKeys: PREFIX,
-      ...CONSUL_TIMING,
-    });
+    const directory = await poolDirectory(consul, 'reader', 7700);
     resources.defer(() => directory.stop());
-    await directory.start();
     return directory;
   }
-
-  const relayEntriesIn = (consul: ConsulStandIn) =>
-    consul.services().filter((service) => service.meta?.relay_bridge_id !== undefined);
 
   it('offers the claimed peers registered there to the other network, and registers the other network’s peers as routes through it', async () => {
     const consul = await standIn();
@@ -163,7 +146,7 @@ describe('a bridge whose local side is Consul', () => {
     home.add(bob);
     const [entry] = await until(
       'bob’s entry in Consul',
-      () => relayEntriesIn(consul),
+      () => relayEntriesOf(consul),
       (list) => list.length === 1,
     );
     expect(entry).toMatchObject({
@@ -199,7 +182,7 @@ describe('a bridge whose local side is Consul', () => {
     home.remove(bob.id);
     await until(
       'bob’s entry removed',
-      () => relayEntriesIn(consul),
+      () => relayEntriesOf(consul),
       (list) => list.length === 0,
     );
     await until(
@@ -220,11 +203,11 @@ describe('a bridge whose local side is Consul', () => {
     home.add(bob);
     await until(
       'bob’s entry back',
-      () => relayEntriesIn(consul),
+      () => relayEntriesOf(consul),
       (list) => list.length === 1,
     );
     await cloud.stop();
-    expect(relayEntriesIn(consul)).toEqual([]);
+    expect(relayEntriesOf(consul)).toEqual([]);
   });
 
   it('the bridge command with --consul: its entries fail their checks when it is killed, and its next run removes them', async () => {
@@ -270,7 +253,7 @@ describe('a bridge whose local side is Consul', () => {
     resources.defer(() => homeBridge.stop());
     const [entry] = await until(
       'bob’s entry',
-      () => relayEntriesIn(consul),
+      () => relayEntriesOf(consul),
       (list) => list.length === 1,
     );
     expect(entry).toMatchObject({
@@ -284,7 +267,7 @@ describe('a bridge whose local side is Consul', () => {
     await first.kill();
     await until(
       'bob’s entry critical',
-      () => relayEntriesIn(consul),
+      () => relayEntriesOf(consul),
       (list) => list[0]?.checks[0]?.status === 'critical',
       25_000,
     );
@@ -295,7 +278,7 @@ describe('a bridge whose local side is Consul', () => {
     await second.waitFor(READY);
     await until(
       'the leftover removed',
-      () => relayEntriesIn(consul),
+      () => relayEntriesOf(consul),
       (list) => list.length === 0,
     );
   });

@@ -1,20 +1,15 @@
-import { type Logger, pino } from 'pino';
+import { pino } from 'pino';
 import { DirectoryBase } from '../directory.js';
 import { type ConsulClient, openConsul, parseAgent } from './consul-client.js';
+import type { ConsulOptions } from './consul-directory.js';
 import { ConsulPeerWatch } from './consul-peer-watch.js';
 import { DEFAULT_SERVICE_NAME } from './service-record.js';
 
-export interface ConsulReaderOptions {
-  /** The Consul agent: "host:port" or "http(s)://host:port". */
-  agent: string;
-  serviceName?: string;
-  /** A KV prefix: given, only peers with a key `<prefix><peerId>` are listed (a pool's claimed peers). */
-  visibleKeys?: string;
-  /** How long one blocking query may wait for a change. */
-  watchWaitMs?: number;
-  retry?: { minDelayMs?: number; maxDelayMs?: number };
-  log?: Logger;
-}
+/** What a ConsulDirectory is told about watching (its own registration aside). */
+export type ConsulReaderOptions = Pick<
+  ConsulOptions,
+  'agent' | 'serviceName' | 'visibleKeys' | 'watchWaitMs' | 'retry' | 'log'
+>;
 
 /**
  * The peers of a Consul service, watched with blocking queries by something that is no peer
