@@ -190,6 +190,20 @@ describe('relay entries in Consul: peers of other networks, through a bridge', (
     expect(relayEntries()).toEqual([]);
   });
 
+  it('waits out a Consul that is down, and registers once it answers', async () => {
+    const port = consul.port;
+    await consul.stop();
+    const access = { bridgeId: testPeerId(), host: '10.0.0.9', greetingPort: 7420, securePort: 7421 };
+    const entries = bridgeEntries(access);
+    await entries.start();
+    // Refused meanwhile (retried every 50-300 ms): nothing thrown, nothing registered.
+    entries.put([remotePeer('rob')]);
+    expect(entries.registered()).toEqual([]);
+    consul = await ConsulStandIn.start({ port });
+    await until('rob registered', relayEntries, (list) => list.length === 1);
+    expect(entries.registered()).toHaveLength(1);
+  });
+
   it('a bridge that restarts removes the entries its previous run left, and keeps those it still advertises', async () => {
     const access = { bridgeId: testPeerId(), host: '10.0.0.9', greetingPort: 7420, securePort: 7421 };
     const [rob, ray] = [remotePeer('rob'), remotePeer('ray')];
