@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LabHost, type LabInterface, NetLab } from '../src/lab/index.js';
+import { type LabHost, type LabInterface, type Lan, NetLab, run } from '../src/lab/index.js';
 
 /** Whether `from` can reach `to` over TCP/IP: one ping, answered or not within a second. */
 async function pings(lab: NetLab, from: LabHost, to: string): Promise<boolean> {
@@ -17,10 +17,12 @@ describe('NetLab hosts on two LANs', () => {
   let cloudBridge: LabHost;
   let homeWan: LabInterface;
   let cloudWan: LabInterface;
+  let wan: Lan;
   beforeAll(async () => {
     if (!(await NetLab.available())) throw new Error('these tests need root and iproute2 (ip netns)');
     lab = await NetLab.create();
-    const [homeLan, wan, cloudLan] = [await lab.addLan(), await lab.addLan(), await lab.addLan()];
+    const [homeLan, wanLan, cloudLan] = [await lab.addLan(), await lab.addLan(), await lab.addLan()];
+    wan = wanLan;
     home = await lab.addHost(homeLan);
     homeBridge = await lab.addHost(homeLan);
     homeWan = await lab.join(homeBridge, wan);
@@ -46,5 +48,17 @@ describe('NetLab hosts on two LANs', () => {
     expect(await pings(lab, homeBridge, cloudWan.ipv4)).toBe(false);
     await lab.setLink(homeBridge, 'eth1', true);
     await expect.poll(() => pings(lab, homeBridge, cloudWan.ipv4), { timeout: 10_000 }).toBe(true);
+  });
+
+  it('give this machine itself an address on one LAN, which that LAN reaches and no other', async () => {
+    const root = await lab.joinRoot(wan);
+    expect(root.ipv4).toBe(`10.${200 + wan.index}.0.254`);
+    expect(await pings(lab, homeBridge, root.ipv4)).toBe(true);
+    expect(await pings(lab, cloudBridge, root.ipv4)).toBe(true);
+    expect(await pings(lab, home, root.ipv4)).toBe(false);
+    // And this machine reaches the hosts on that LAN (the others' addresses it must not even try:
+    // they are no route of its own, and would go where its default route goes).
+    expect(await run('ping', ['-c', '1', '-W', '1', homeWan.ipv4])).toContain('1 received');
+    await expect(lab.joinRoot(wan)).rejects.toThrow(/in use on this machine already/);
   });
 });

@@ -31,6 +31,8 @@ export interface LabHost {
 }
 
 const PREFIX = 'p2pl';
+/** The root namespace's number on a LAN it joins (hosts are numbered up to 250). */
+const ROOT_HOST_NUMBER = 254;
 
 /**
  * Separate LANs on one machine, built from network namespaces, veth pairs and bridges, with
@@ -107,6 +109,22 @@ export class NetLab {
     const added = addressesOn(lan, n, `eth${host.interfaces.length}`);
     await this.#plugIn(host, added, n);
     return added;
+  }
+
+  /**
+   * Gives this machine itself (the root namespace, where the test and its browser run) an
+   * address on a LAN, host number 254 on the LAN's bridge: the hosts on that LAN reach the
+   * test's own processes there, and no other host does (the lab's hosts never forward).
+   * One lab at a time may do so for a LAN of a given index (the addresses would clash).
+   */
+  async joinRoot(lan: Lan): Promise<LabInterface> {
+    const leg = addressesOn(lan, ROOT_HOST_NUMBER, lan.bridge);
+    if ((await run('ip', ['-o', 'addr', 'show', 'to', leg.ipv4])).trim() !== '') {
+      throw new RangeError(`${leg.ipv4} is in use on this machine already (another lab's LAN ${lan.index}?)`);
+    }
+    await run('ip', ['addr', 'add', `${leg.ipv4}/24`, 'dev', lan.bridge]);
+    await run('ip', ['-6', 'addr', 'add', `${leg.ipv6}/64`, 'dev', lan.bridge, 'nodad']);
+    return leg;
   }
 
   /** Takes one of a host's interfaces down (a cut cable) or up again. */
