@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { type ConsulDirectory, type DirectoryPeer, relayServiceId } from '@p2p-messenger/discovery';
-import { PeerProcess } from '@p2p-messenger/peer/harness';
+import { loadOrCreateIdentity } from '@p2p-messenger/peer';
+import { freePort, PeerProcess } from '@p2p-messenger/peer/harness';
+import { PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONSUL_TIMING } from '../../discovery/test/helpers/consul-network.js';
 import { claimInPool, POOL, poolDirectory, relayEntriesOf } from '../../discovery/test/helpers/consul-pool.js';
@@ -208,6 +210,65 @@ describe('a bridge whose local side is Consul', () => {
     );
     await cloud.stop();
     expect(relayEntriesOf(consul)).toEqual([]);
+  });
+
+  it('asks a peer listed before it answers again until it does, and follows it when it moves', async () => {
+    const consul = await standIn();
+    const cloud = await consulBridge(consul, 'cloud', {});
+    // Registered (as a dispatcher's peer whose process is still starting) where nothing answers yet.
+    const dir = await resources.tempDir('consul-peer-late');
+    const { id } = await loadOrCreateIdentity(join(dir, 'late'));
+    await claimInPool(consul, id);
+    const ports = { greetingPort: await freePort(), securePort: await freePort() };
+    const placeholder = await fetch(`${consul.url}/v1/agent/service/register`, {
+      method: 'PUT',
+      body: JSON.stringify({
+        ID: id,
+        Name: SERVICE,
+        Address: '127.0.0.1',
+        Port: ports.greetingPort,
+        // Listed as the peer will list itself, so that its own registration changes nothing the bridge sees.
+        Meta: {
+          peer_id: id,
+          peer_name: 'late',
+          greeting_port: String(ports.greetingPort),
+          secure_port: String(ports.securePort),
+          protocol_version: String(PROTOCOL_VERSION),
+        },
+        Check: { CheckID: `p2pm-peer:${id}`, TTL: '300s', Status: 'passing' },
+      }),
+    });
+    expect(placeholder.status).toBe(200);
+    // Listed at once, refused at once; the peer process takes a second or two to start after that.
+    const late = await PeerProcess.start({
+      name: 'late',
+      dataDir: join(dir, 'late'),
+      ...ports,
+      advertisedAddresses: ['127.0.0.2'],
+      discovery: {
+        consul: { agent: consul.address, advertiseAddress: '127.0.0.1', serviceName: SERVICE, visibleKeys: PREFIX },
+      },
+    });
+    resources.defer(() => late.stop());
+    const record = await until('the late peer learned', () => cloud.federation.localPeer(id), Boolean);
+    expect(record).toMatchObject({ id, name: 'late', greetingPort: ports.greetingPort });
+
+    // Restarted on other ports: the bridge asks it again where it now is.
+    await late.stop();
+    const moved = await PeerProcess.start({
+      name: 'late',
+      dataDir: join(dir, 'late'),
+      advertisedAddresses: ['127.0.0.2'],
+      discovery: {
+        consul: { agent: consul.address, advertiseAddress: '127.0.0.1', serviceName: SERVICE, visibleKeys: PREFIX },
+      },
+    });
+    resources.defer(() => moved.stop());
+    await until(
+      'the moved peer learned again',
+      () => cloud.federation.localPeer(id),
+      (peer) => peer?.greetingPort === moved.greetingPort,
+    );
   });
 
   it('the bridge command with --consul: its entries fail their checks when it is killed, and its next run removes them', async () => {
