@@ -120,7 +120,8 @@ function connectTcp(address: string, timeoutMs: number): Promise<Socket> {
   const host = address.slice(0, at).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(at + 1));
   return new Promise((resolve, reject) => {
-    const socket = tcpConnect({ host, port });
+    // No Nagle, as on the relay port: chunks are passed on as they come (see RelayListener).
+    const socket = tcpConnect({ host, port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new RelayRefusedError(grpc.status.UNAVAILABLE, `no connection to ${address} within ${timeoutMs} ms`));

@@ -57,7 +57,11 @@ export class RelayListener {
 
   async start(): Promise<void> {
     if (this.#server) return;
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
+    // No Nagle: a relay passes on each chunk as it comes, and a small one held back for the
+    // previous one's ACK (which the peer may delay) adds milliseconds to every exchange.
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) =>
+      this.#accept(socket),
+    );
     server.listen(this.#init.port ?? 0, this.#init.host ?? '0.0.0.0');
     await Promise.race([
       once(server, 'listening'),
