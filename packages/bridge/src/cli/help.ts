@@ -7,8 +7,9 @@ export function usage(): string {
   const { lines } = optionLines(Object.values(OPTIONS));
   return `Usage: bridge [flags]
 
-Joins this network (a LAN, or the peers of a Consul catalog) to other networks through federation links between bridges,
-so that their peers reach each other; the peers' TLS sessions pass through unread.
+Joins this network (a LAN, or the peers in a Consul catalog) to other networks through
+federation links between bridges, so that their peers reach each other; the peers' TLS
+sessions pass through unread.
 Flags win over environment variables, which win over the config file; list variables
 (P2PM_BRIDGE_TRUST, P2PM_BRIDGE_JOIN, P2PM_BRIDGE_INTERFACES) are comma-separated.
 When ready, it prints one line: bridge <id> ready: ...
@@ -24,8 +25,8 @@ Examples:
     bridge --lan --interface eth0 --join ${OPTIONS.join.example}
 
   The cloud side in a Swarm, where peers register in Consul (a dispatcher's pool "default"):
-    bridge --consul consul:8500 --consul-service p2pm-peer-default \
-      --consul-visible-keys p2p-messenger/pools/default/claimed/ --advertise bridge \
+    bridge --consul consul:8500 --consul-service p2pm-peer-default \\
+      --consul-visible-keys p2p-messenger/pools/default/claimed/ --advertise bridge \\
       --listen 0.0.0.0:7443 --trust ${OPTIONS.trust.example}
 
   The same from a file:
