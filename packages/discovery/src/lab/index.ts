@@ -2,4 +2,5 @@
 
 export * from '../harness/index.js';
 export { type LabHost, type LabInterface, type Lan, NetLab } from './net-lab.js';
+export { RootAddressBusyError } from './root-address-lock.js';
 export { hasCommand, LabCommandError, run } from './run.js';

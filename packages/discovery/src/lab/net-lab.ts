@@ -1,6 +1,7 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { raiseNeighbourLimits, restoreNeighbourLimits } from './neighbour-limits.js';
+import { lockRootAddress } from './root-address-lock.js';
 import { hasCommand, run, tryRun } from './run.js';
 
 /** A LAN: a Linux bridge with an IPv4 /24 and an IPv6 ULA /64. */
@@ -46,6 +47,8 @@ export class NetLab {
   readonly #hosts: LabHost[] = [];
   readonly #children = new Set<ChildProcess>();
   readonly #firewallRules: string[][] = [];
+  /** Releases of this machine's addresses on LANs (joinRoot), let go once the LANs are gone. */
+  readonly #rootLocks: (() => Promise<void>)[] = [];
   #hostCount = 0;
 
   private constructor(tag: string) {
@@ -115,12 +118,14 @@ export class NetLab {
    * Gives this machine itself (the root namespace, where the test and its browser run) an
    * address on a LAN, host number 254 on the LAN's bridge: the hosts on that LAN reach the
    * test's own processes there, and no other host does (the lab's hosts never forward).
-   * One lab at a time may do so for a LAN of a given index (the addresses would clash).
+   * Labs of other processes that join this machine to a LAN of the same index (the same
+   * addresses) wait for each other: `timeoutMs` at most, then RootAddressBusyError.
    */
-  async joinRoot(lan: Lan): Promise<LabInterface> {
+  async joinRoot(lan: Lan, timeoutMs?: number): Promise<LabInterface> {
     const leg = addressesOn(lan, ROOT_HOST_NUMBER, lan.bridge);
+    this.#rootLocks.push(await lockRootAddress(leg.ipv4, timeoutMs));
     if ((await run('ip', ['-o', 'addr', 'show', 'to', leg.ipv4])).trim() !== '') {
-      throw new RangeError(`${leg.ipv4} is in use on this machine already (another lab's LAN ${lan.index}?)`);
+      throw new RangeError(`${leg.ipv4} is in use on this machine already (by this lab, or not by a lab)`);
     }
     await run('ip', ['addr', 'add', `${leg.ipv4}/24`, 'dev', lan.bridge]);
     await run('ip', ['-6', 'addr', 'add', `${leg.ipv6}/64`, 'dev', lan.bridge, 'nodad']);
@@ -170,6 +175,7 @@ export class NetLab {
     for (const host of this.#hosts.splice(0)) await tryRun('ip', ['netns', 'del', host.netns]);
     for (const lan of this.#lans.splice(0)) await tryRun('ip', ['link', 'del', lan.bridge]);
     for (const [tool, ...rule] of this.#firewallRules.splice(0)) await tryRun(tool as string, ['-D', ...rule]);
+    for (const release of this.#rootLocks.splice(0)) await release();
     if (!(await otherLabsRunning(this.#tag))) restoreNeighbourLimits();
   }
 }
