@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BridgedLans } from '../src/harness/index.js';
+import { historyOf, pingAnswered, sendAndReceive, summaryOf, until, untilOnline } from './helpers/lan-peers.js';
+
+describe('two LANs joined by bridge processes', () => {
+  let lans: BridgedLans | null = null;
+  afterEach(async () => {
+    await lans?.destroy();
+    lans = null;
+  });
+
+  it('a peer in LAN A messages a peer in LAN B and back, each online via its own bridge, with no other route', async () => {
+    lans = await BridgedLans.create({ lans: 2 });
+    const [a, b] = [lans.lanOf(0), lans.lanOf(1)];
+    const [ada, bob] = await Promise.all([lans.startPeer(0, 'ada'), lans.startPeer(1, 'bob')]);
+    await untilOnline(ada.peer, bob.peer);
+    await untilOnline(bob.peer, ada.peer);
+
+    const there = await sendAndReceive(ada.peer, bob.peer, 'hello bob, from LAN A');
+    const back = await sendAndReceive(bob.peer, ada.peer, 'hello ada, from LAN B');
+    for (const [peer, other] of [
+      [ada.peer, bob.peer],
+      [bob.peer, ada.peer],
+    ] as const) {
+      const history = await until(
+        'both messages in both histories',
+        () => historyOf(peer, other),
+        (h) => h.length === 2,
+      );
+      expect(history.map((m) => [m.id, m.text])).toEqual([
+        [there.id, 'hello bob, from LAN A'],
+        [back.id, 'hello ada, from LAN B'],
+      ]);
+    }
+    // Each side's session goes through the bridge of its own LAN.
+    const adaSeesBob = await until(
+      'ada online with bob through bridge A',
+      () => summaryOf(ada.peer, bob.peer.id),
+      (s) => s?.path?.kind === 'bridge',
+    );
+    expect(adaSeesBob).toMatchObject({ status: 'online', path: { kind: 'bridge', bridgeId: a.bridgeId } });
+    const bobSeesAda = await until(
+      'bob online with ada through bridge B',
+      () => summaryOf(bob.peer, ada.peer.id),
+      (s) => s?.path?.kind === 'bridge',
+    );
+    expect(bobSeesAda).toMatchObject({ status: 'online', path: { kind: 'bridge', bridgeId: b.bridgeId } });
+
+    // Nothing but the bridges joins the LANs: no host of one LAN answers a ping from the other.
+    const { lab } = lans;
+    const wan = lans.links[0];
+    expect(await pingAnswered(lab, ada.host, a.bridgeHost.ipv4)).toBe(true);
+    expect(await pingAnswered(lab, bob.host, b.bridgeHost.ipv4)).toBe(true);
+    expect(await pingAnswered(lab, ada.host, bob.host.ipv4)).toBe(false);
+    expect(await pingAnswered(lab, bob.host, ada.host.ipv4)).toBe(false);
+    expect(await pingAnswered(lab, ada.host, b.bridgeHost.ipv4)).toBe(false);
+    expect(await pingAnswered(lab, ada.host, wan?.listenerAddress ?? '')).toBe(false);
+    expect(await pingAnswered(lab, a.bridgeHost, bob.host.ipv4)).toBe(false);
+    expect(await pingAnswered(lab, b.bridgeHost, ada.host.ipv4)).toBe(false);
+    // ... while the bridges reach each other over their WAN.
+    expect(await pingAnswered(lab, a.bridgeHost, wan?.listenerAddress ?? '')).toBe(true);
+
+    // The bridges say so too: one link, one peer each way, sessions relayed.
+    const [metricsA, metricsB] = await Promise.all([lans.bridge(0).metrics(), lans.bridge(1).metrics()]);
+    for (const metrics of [metricsA, metricsB]) {
+      expect(metrics.get('p2pm_bridge_links_up')).toBe(1);
+      expect(metrics.get('p2pm_bridge_local_peers')).toBe(1);
+      expect(metrics.get('p2pm_bridge_remote_peers')).toBe(1);
+    }
+    expect(
+      metricsA.count('p2pm_bridge_relayed_connections_total') + metricsB.count('p2pm_bridge_relayed_connections_total'),
+    ).toBeGreaterThanOrEqual(1);
+  });
+});
