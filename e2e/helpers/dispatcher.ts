@@ -27,6 +27,8 @@ export interface StartedDispatcher {
   /** Where it listens, without a trailing slash: `http://127.0.0.1:PORT`. */
   readonly url: string;
   readonly dataDir: string;
+  /** What it printed on stdout so far (the ready output: its bridge's id and address, say). */
+  stdout(): string;
   /** The last lines of its log (and of its stderr), to print when a test failed. */
   logTail(lines?: number): Promise<string>;
   /** SIGTERM, waits for the exit (it stops its peers first), removes the temp dir. Safe to call twice. */
@@ -74,7 +76,7 @@ export async function startDispatcher(init: DispatcherInit = {}): Promise<Starte
 
   try {
     const url = await readyUrl(child, output, exited, init.startTimeoutMs ?? 30_000);
-    return { url, dataDir, logTail, stop };
+    return { url, dataDir, stdout: () => output.stdout, logTail, stop };
   } catch (err) {
     const tail = await logTail();
     await stop().catch(() => {}); // The error that matters is the one above.

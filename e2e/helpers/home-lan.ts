@@ -1,0 +1,134 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadBridgeIdentity } from '../../packages/bridge/src/index.js';
+import { BRIDGE_MAIN, cleanEnv } from '../../packages/bridge/test/cli-process.js';
+import { type LabHost, NetLab } from '../../packages/discovery/src/lab/index.js';
+import { CliProcess } from '../../packages/peer/test/helpers/cli-process.js';
+
+/** A bridge to join: its id and federation address. */
+export interface JoinTarget {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A process of the home LAN, with what it said about itself when it was ready. */
+export interface HomeProcess {
+  readonly process: CliProcess;
+  readonly id: string;
+}
+
+/** Announcements every half second (2 s by default): the LAN and the bridge learn of each other sooner. */
+const ANNOUNCE_INTERVAL_MS = '500';
+const READY_TIMEOUT_MS = 30_000;
+const BRIDGE_READY = /^bridge ([a-z2-7]{32}) ready: /m;
+const PEER_ID = /^ {2}id +([a-z2-7]{32})$/m;
+
+/**
+ * A home network built from namespaces, and the way out of it:
+ *   home LAN:   `peerHost` (a person with the `peer` command) and `bridgeHost` (eth0)
+ *   uplink LAN: `bridgeHost` (eth1) and this machine itself (`uplinkAddress`)
+ * The home peer's host has no route off its LAN, so it reaches what runs on this machine (a
+ * dispatcher and its peers) only through the home bridge and the bridge it joins here.
+ */
+export class HomeLan {
+  readonly #lab: NetLab;
+  readonly #dirs: string[];
+  readonly #processes: CliProcess[] = [];
+
+  private constructor(
+    lab: NetLab,
+    readonly peerHost: LabHost,
+    readonly bridgeHost: LabHost,
+    /** This machine's address on the uplink LAN: where a bridge here listens for the home bridge. */
+    readonly uplinkAddress: string,
+    /** The home bridge's id, known before it starts (its key is made in its data dir). */
+    readonly bridgeId: string,
+    readonly bridgeDir: string,
+  ) {
+    this.#lab = lab;
+    this.#dirs = [bridgeDir];
+  }
+
+  static async create(): Promise<HomeLan> {
+    if (!(await NetLab.available())) throw new Error('the home LAN needs root and iproute2 (ip netns)');
+    const lab = await NetLab.create();
+    try {
+      const [home, uplink] = [await lab.addLan(), await lab.addLan()];
+      const peerHost = await lab.addHost(home);
+      const bridgeHost = await lab.addHost(home);
+      await lab.join(bridgeHost, uplink);
+      const root = await lab.joinRoot(uplink);
+      const bridgeDir = await mkdtemp(join(tmpdir(), 'p2pm-e2e-home-bridge-'));
+      const { id } = await loadBridgeIdentity(bridgeDir, 'home');
+      return new HomeLan(lab, peerHost, bridgeHost, root.ipv4, id, bridgeDir);
+    } catch (err) {
+      await lab.destroy();
+      throw err;
+    }
+  }
+
+  /** The `bridge` command on the bridge host: the home LAN's side on eth0, joining `target`. */
+  async startBridge(target: JoinTarget): Promise<HomeProcess> {
+    const args = [
+      ...['--name', 'home', '--data-dir', this.bridgeDir],
+      ...['--lan', '--interface', 'eth0', '--multicast-family', 'ipv4', '--announce-interval', ANNOUNCE_INTERVAL_MS],
+      // The id in --join is checked when it dials; --trust is for bridges linking in (this one only dials).
+      ...['--join', `${target.id}@${target.host}:${target.port}`],
+      ...['--log-file', '-', '--log-level', 'debug'],
+    ];
+    const bridge = this.#start(
+      new CliProcess('home bridge', args, cleanEnv(), { script: BRIDGE_MAIN, netns: this.bridgeHost.netns }),
+    );
+    const [, id = ''] = await bridge.waitFor(BRIDGE_READY, { timeoutMs: READY_TIMEOUT_MS });
+    return { process: bridge, id };
+  }
+
+  /** The `peer` command, interactive, on the peer host: what the person types goes to its stdin. */
+  async startPeer(name: string): Promise<HomeProcess> {
+    const dataDir = await mkdtemp(join(tmpdir(), `p2pm-e2e-${name}-`));
+    this.#dirs.push(dataDir);
+    const args = [
+      ...['--name', name, '--data-dir', dataDir],
+      ...['--multicast-interface', 'eth0', '--multicast-family', 'ipv4', '--announce-interval', ANNOUNCE_INTERVAL_MS],
+      ...['--log-file', '-'],
+    ];
+    const peer = this.#start(new CliProcess(name, args, cleanEnv(), { netns: this.peerHost.netns }));
+    const [, id = ''] = await peer.waitFor(PEER_ID, { timeoutMs: READY_TIMEOUT_MS });
+    await peer.waitFor(/^Type \/help/m, { timeoutMs: READY_TIMEOUT_MS });
+    return { process: peer, id };
+  }
+
+  /** Whether a TCP connection from one of the LAN's hosts to `host:port` gets anywhere (refused counts as reached). */
+  async reaches(from: LabHost, host: string, port: number): Promise<boolean> {
+    const script = `const s = require('node:net').connect(${port}, ${JSON.stringify(host)});
+      s.setTimeout(2000, () => { process.stdout.write('timeout'); s.destroy(); });
+      s.on('connect', () => { process.stdout.write('connected'); s.destroy(); });
+      s.on('error', (e) => process.stdout.write(e.code));`;
+    const outcome = await this.#lab.exec(from, process.execPath, ['-e', script]);
+    return outcome === 'connected' || outcome === 'ECONNREFUSED';
+  }
+
+  /** The last lines each process of the LAN wrote (its log), to print when a test failed. */
+  logTail(lines = 40): string {
+    return this.#processes
+      .map((p) => {
+        const tail = p.output('stderr').trimEnd().split('\n').slice(-lines).join('\n');
+        return `--- ${p.label}: stdout ---\n${p.output('stdout')}--- ${p.label}: stderr (last ${lines} lines) ---\n${tail}\n`;
+      })
+      .join('');
+  }
+
+  /** Kills what still runs, removes the namespaces, the bridges and the data dirs. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.#processes.splice(0).map((p) => p.kill()));
+    await this.#lab.destroy();
+    await Promise.all(this.#dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+
+  #start(started: CliProcess): CliProcess {
+    this.#processes.push(started);
+    return started;
+  }
+}
