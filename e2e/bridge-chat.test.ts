@@ -28,13 +28,16 @@ function escaped(text: string): string {
 }
 
 beforeAll(async () => {
-  // The home LAN first: the dispatcher is told to trust its bridge, whose id the LAN made.
+  // The LANs first: the dispatcher runs on one, and trusts the home bridge, whose id the lab made.
   home = await HomeLan.create();
-  const bridgeFlags = ['--bridge-listen', `${home.uplinkAddress}:0`, '--bridge-trust', home.bridgeId];
+  const address = home.dispatcherHost.ipv4;
+  const args = ['--host', address, '--bridge-listen', `${address}:0`, '--bridge-trust', home.bridgeId];
   // Each is kept even when the other fails, so that afterAll ends what did start.
   const [launched, started] = await Promise.allSettled([
-    launchChromium(),
-    startDispatcher({ pool: 1, args: bridgeFlags }),
+    // Every URL here is an address: no name to look up, so none is asked of this machine's DNS
+    // (Chromium looks some up by itself, flags or not).
+    launchChromium({ args: [`--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE ${address}`] }),
+    startDispatcher({ pool: 1, args, netns: home.dispatcherHost.netns }),
   ]);
   if (launched.status === 'fulfilled') browser = launched.value;
   if (started.status === 'fulfilled') dispatcher = started.value;
@@ -65,14 +68,15 @@ describe('a browser user of the embedded dispatcher and a `peer` user on a home 
 
       // The operator reads the dispatcher's bridge from its ready output, and joins it from home.
       const cloud = await dispatcherBridgeOf(started);
-      expect(cloud.host).toBe(lan.uplinkAddress);
+      expect(cloud.host).toBe(lan.dispatcherHost.ipv4);
       const bridge = await lan.startBridge(cloud);
       expect(bridge.id).toBe(lan.bridgeId);
       const homer = await lan.startPeer('homer');
       const cli = homer.process;
-      // The home peer has no way to this machine but the bridges.
+      // The home peer has no way to the dispatcher but the bridges.
       expect(await lan.reaches(lan.bridgeHost, cloud.host, cloud.port)).toBe(true);
       expect(await lan.reaches(lan.peerHost, cloud.host, cloud.port)).toBe(false);
+      expect(new URL(started.url).hostname).toBe(cloud.host);
 
       // A user signs up in the browser and lands on their peer's page, which lists the home peer
       // (through the dispatcher's bridge: no other way leads there).

@@ -13,6 +13,8 @@ export interface DispatcherInit {
   pool?: number;
   /** More flags for the command line. */
   args?: readonly string[];
+  /** A network namespace to run it in (`ip netns exec`), with the peers it starts; default this one. */
+  netns?: string;
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
 }
@@ -40,7 +42,9 @@ export async function startDispatcher(init: DispatcherInit = {}): Promise<Starte
   const dataDir = await mkdtemp(join(tmpdir(), 'p2pm-e2e-'));
   const logFile = join(dataDir, 'dispatcher.log');
   const args = ['--data-dir', dataDir, '--port', '0', '--pool', String(init.pool ?? 2), '--log-file', logFile];
-  const child = spawn(process.execPath, [DISPATCHER_MAIN, ...args, ...(init.args ?? [])], {
+  const command = [process.execPath, DISPATCHER_MAIN, ...args, ...(init.args ?? [])];
+  const where = init.netns ? ['ip', 'netns', 'exec', init.netns, ...command] : command;
+  const child = spawn(where[0] as string, where.slice(1), {
     env: withoutP2pmVariables(process.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

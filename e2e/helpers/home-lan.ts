@@ -26,11 +26,13 @@ const BRIDGE_READY = /^bridge ([a-z2-7]{32}) ready: /m;
 const PEER_ID = /^ {2}id +([a-z2-7]{32})$/m;
 
 /**
- * A home network built from namespaces, and the way out of it:
- *   home LAN:   `peerHost` (a person with the `peer` command) and `bridgeHost` (eth0)
- *   uplink LAN: `bridgeHost` (eth1) and this machine itself (`uplinkAddress`)
- * The home peer's host has no route off its LAN, so it reaches what runs on this machine (a
- * dispatcher and its peers) only through the home bridge and the bridge it joins here.
+ * A home network and the dispatcher's, built from namespaces:
+ *   home LAN:  `peerHost` (a person with the `peer` command) and `bridgeHost` (eth0)
+ *   cloud LAN: `dispatcherHost` (the dispatcher and its peers), `bridgeHost` (eth1), and this
+ *              machine itself (`browserAddress`), where the browser runs
+ * No host forwards, and none has a default route: the home peer reaches the dispatcher's peers
+ * only through the home bridge and the dispatcher's, and the dispatcher's peers, trying the home
+ * peer's own addresses first, find no route to them (rather than this machine's default route).
  */
 export class HomeLan {
   readonly #lab: NetLab;
@@ -41,8 +43,9 @@ export class HomeLan {
     lab: NetLab,
     readonly peerHost: LabHost,
     readonly bridgeHost: LabHost,
-    /** This machine's address on the uplink LAN: where a bridge here listens for the home bridge. */
-    readonly uplinkAddress: string,
+    readonly dispatcherHost: LabHost,
+    /** This machine's address on the cloud LAN. */
+    readonly browserAddress: string,
     /** The home bridge's id, known before it starts (its key is made in its data dir). */
     readonly bridgeId: string,
     readonly bridgeDir: string,
@@ -55,14 +58,15 @@ export class HomeLan {
     if (!(await NetLab.available())) throw new Error('the home LAN needs root and iproute2 (ip netns)');
     const lab = await NetLab.create();
     try {
-      const [home, uplink] = [await lab.addLan(), await lab.addLan()];
+      const [home, cloud] = [await lab.addLan(), await lab.addLan()];
       const peerHost = await lab.addHost(home);
       const bridgeHost = await lab.addHost(home);
-      await lab.join(bridgeHost, uplink);
-      const root = await lab.joinRoot(uplink);
+      await lab.join(bridgeHost, cloud);
+      const dispatcherHost = await lab.addHost(cloud);
+      const root = await lab.joinRoot(cloud);
       const bridgeDir = await mkdtemp(join(tmpdir(), 'p2pm-e2e-home-bridge-'));
       const { id } = await loadBridgeIdentity(bridgeDir, 'home');
-      return new HomeLan(lab, peerHost, bridgeHost, root.ipv4, id, bridgeDir);
+      return new HomeLan(lab, peerHost, bridgeHost, dispatcherHost, root.ipv4, id, bridgeDir);
     } catch (err) {
       await lab.destroy();
       throw err;
