@@ -126,8 +126,8 @@ export class BridgedLans {
         });
       }
       if (init.startBridges !== false) {
-        // Listeners first, so that no dialer starts with a failed attempt and a backoff.
-        for (const index of [...lans.keys()].reverse()) await made.startBridge(index);
+        // All at once: a dialer that finds no listener yet tries again within a second.
+        await Promise.all(lans.map((lan) => made.startBridge(lan.index)));
       }
     } catch (err) {
       await made.destroy();
