@@ -13,7 +13,7 @@ import type { PeerSummary } from '@p2p-messenger/peer';
 import { type HostLoad, hostLoadDuring } from '@p2p-messenger/peer/bench-host-load';
 import { median, printFigure, progress, quantile } from '@p2p-messenger/peer/bench-stats';
 import type { PeerProcess } from '@p2p-messenger/peer/harness';
-import { BenchLans } from './bench-lans.js';
+import { BridgedLans } from '../harness/index.js';
 
 const BENCH = 'bridge';
 const ROUNDS = 5;
@@ -22,6 +22,8 @@ const BULK = { count: 600, payloadBytes: 64 * 1024, window: 128 };
 /** Each latency round sends this many probes on each path, one at a time with a pause between. */
 const LATENCY = { count: 200, intervalMs: 5 };
 const IDLE_MS = 2_000;
+/** Announcements less often than in tests: a loaded host must not let a peer expire mid-round. */
+const MULTICAST = { intervalMs: 1_000, expiryMs: 5_000 };
 
 interface Throughput {
   messagesPerS: number;
@@ -119,9 +121,13 @@ async function latency(paths: Paths): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const probe = (target: PeerProcess) =>
         paths.sender.request<number[]>({ op: 'latency', peerId: target.id, ...LATENCY }, 300_000);
-      direct.push(...(await probe(paths.direct)));
-      relay.push(...(await probe(paths.relayed)));
-      progress(`latency, round ${round}/${ROUNDS}`);
+      const [directRound, relayRound] = [await probe(paths.direct), await probe(paths.relayed)];
+      direct.push(...directRound);
+      relay.push(...relayRound);
+      progress(
+        `latency, round ${round}/${ROUNDS}: p50 direct ${quantile(directRound, 0.5).toFixed(2)} ms, ` +
+          `relay ${quantile(relayRound, 0.5).toFixed(2)} ms`,
+      );
     }
   }, []);
   const [directP50, relayP50] = [quantile(direct, 0.5), quantile(relay, 0.5)];
@@ -148,8 +154,12 @@ async function main(): Promise<void> {
       `${idle.cpuBusyPct}% busy before the run, load ${idle.loadAverage1m}`,
   );
   progress('starting the LANs, the bridges and the peers');
-  const { lans, a1, a2, b1 } = await BenchLans.start();
+  // LAN 0 (a1, a2) and LAN 1 (b1), each with its bridge; the bridges linked over a WAN of their own.
+  const lans = await BridgedLans.create({ lans: 2, multicast: MULTICAST, bridge: () => ({ logLevel: 'warn' }) });
   try {
+    const [a1, a2, b1] = (
+      await Promise.all([lans.startPeer(0, 'a1'), lans.startPeer(0, 'a2'), lans.startPeer(1, 'b1')])
+    ).map((started) => started.peer) as [PeerProcess, PeerProcess, PeerProcess];
     await online(a1, a2, 'direct');
     await online(a1, b1, 'bridge');
     const paths: Paths = { sender: a1, direct: a2, relayed: b1 };
@@ -168,7 +178,7 @@ async function main(): Promise<void> {
       idle_ms: IDLE_MS,
     });
   } finally {
-    await lans.stop();
+    await lans.destroy();
   }
 }
 
