@@ -15,6 +15,9 @@ import { parseHostPort } from './util/address.js';
 import type { CallOptions } from './util/deadline.js';
 import { PeerWebServer } from './web/web-server.js';
 
+/** What a summary shows of a peer: a met one's record, or an unmet one's announcement. */
+type KnownFacts = Pick<StoredPeer, 'id' | 'name' | 'signingKey' | 'addresses' | 'lastSeenMs'>;
+
 export type {
   PeerEvents,
   PeerSelf,
@@ -39,7 +42,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   #web: PeerWebServer | null = null;
   #starting: Promise<void> | null = null;
   /** The status and sources last reported per peer in a 'peer' event. */
-  readonly #reported = new Map<string, string>();
+  readonly #reported = new Map<string, { key: string; summary: PeerSummary }>();
 
   constructor(options: PeerOptions) {
     super();
@@ -158,6 +161,8 @@ export class Peer extends EventEmitter<PeerEvents> {
    */
   async send(peerId: string, text: string): Promise<MessageRecord> {
     const runtime = this.#state();
+    // A peer shown from its announcement alone is being greeted: its record comes with the answer.
+    if (!runtime.book.get(peerId)) await runtime.discovery.meet(peerId);
     runtime.book.require(peerId);
     const bytes = Buffer.byteLength(text);
     if (bytes > this.maxMessageBytes) {
@@ -230,7 +235,8 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   peers(): PeerSummary[] {
     const runtime = this.#state();
-    return runtime.book.all().map((peer) => this.#summary(runtime, peer));
+    const met = runtime.book.all().map((peer) => this.#summary(runtime, peer));
+    return [...met, ...runtime.discovery.unmetPeers().map((peer) => this.#summary(runtime, peer))];
   }
 
   /** Greets a peer at its greeting address ("host:port") and keeps a session with it. */
@@ -258,7 +264,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.#runtime;
   }
 
-  #summary(runtime: PeerRuntime, peer: StoredPeer): PeerSummary {
+  #summary(runtime: PeerRuntime, peer: KnownFacts): PeerSummary {
     const session = runtime.registry.get(peer.id);
     const online = session?.isOpen ?? false;
     const { listed, sources } = runtime.discovery.sourcesOf(peer.id);
@@ -283,12 +289,20 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** Emits a peer's summary when it is new to us or its status or sources changed. */
   #emitPeer(peerId: string): void {
     const runtime = this.#runtime;
-    const peer = runtime?.book.get(peerId);
-    if (!runtime || !peer) return;
-    const summary = this.#summary(runtime, peer);
+    if (!runtime) return;
+    const peer = runtime.book.get(peerId) ?? runtime.discovery.unmet(peerId);
+    const last = this.#reported.get(peerId);
+    // An unmet peer that left is in no list any more: those who were shown it are told it went.
+    const summary = peer ? this.#summary(runtime, peer) : last && gone(last.summary);
+    if (!summary) return;
     const key = `${summary.status} ${summary.sources.join()} ${summary.name} ${pathKey(summary.path)}`;
-    if (this.#reported.get(peerId) === key) return;
-    this.#reported.set(peerId, key);
+    if (last?.key === key) return;
+    if (peer) this.#reported.set(peerId, { key, summary });
+    else this.#reported.delete(peerId);
     this.emit('peer', summary);
   }
+}
+
+function gone(summary: PeerSummary): PeerSummary {
+  return { ...summary, status: 'offline', online: false, sources: [], path: null };
 }

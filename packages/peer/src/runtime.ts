@@ -110,7 +110,7 @@ export class PeerRuntime {
         greetingPort,
         securePort,
         advertisedAddresses: options.advertisedAddresses,
-        greetAt: (host, port, expectedId) => this.greetAt(host, port, expectedId),
+        greetAt: (host, port, expectedId, callOptions) => this.greetAt(host, port, expectedId, callOptions),
         learn: (record, seenAt, connect) => this.learn(record, seenAt, { connect }),
         hurry: (peerId) => this.dialer.hurry(peerId),
         changed: (peerId) => listener.peerChanged(peerId),

@@ -44,6 +44,14 @@ export class PeerAnnouncementSigner implements AnnouncementSigner {
     return this.#host.identity.signingKeyRaw;
   }
 
+  /**
+   * The signing key of `peerId` if an announcement carried it (it hashes to the id) or a
+   * verified record gave it: whatever the announcement said, this key is the id's own.
+   */
+  keyOf(peerId: string): Buffer | undefined {
+    return this.#keys.get(peerId)?.raw;
+  }
+
   sign(data: Uint8Array): Uint8Array {
     return sign(null, data, this.#host.identity.signingKey);
   }

@@ -50,6 +50,18 @@ export interface DiscoveryHost {
   ownAddresses(addresses: string[]): void;
 }
 
+/**
+ * A peer a directory lists, whose key we hold (its announcement carried it: the id
+ * self-certifies it), that no greeting has reached yet: shown at once, met in the background.
+ */
+export interface UnmetPeer {
+  id: string;
+  name: string;
+  signingKey: Buffer;
+  addresses: string[];
+  lastSeenMs: number;
+}
+
 const SELF_ADDRESS_CHECK_MS = 1_000;
 const KEY_FETCH_TIMEOUT_MS = 10_000;
 /** A listed peer that did not answer its greeting (busy, or still starting) is greeted again. */
@@ -70,6 +82,9 @@ export class PeerDiscovery {
   #ownAddresses = '';
   /** Listed peers no greeting has reached yet, and the next try. */
   readonly #retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
+  /** Greetings under way per peer; a listing that changes meanwhile is looked at again once it ends. */
+  readonly #reaching = new Map<string, { again: boolean; done: Promise<void> }>();
+  readonly #signer: PeerAnnouncementSigner;
 
   constructor(host: DiscoveryHost, settings: DiscoverySettings, staticPeers: readonly string[]) {
     this.#host = host;
@@ -97,6 +112,7 @@ export class PeerDiscovery {
         (await host.greetAt(contact.host, contact.port, id, { timeoutMs: KEY_FETCH_TIMEOUT_MS })).identity,
       learned: (record, contact) => host.learn(record, [contact.host], false),
     });
+    this.#signer = signer;
     this.#multicast = settings.multicast ? new MulticastDirectory({ ...settings.multicast, self, signer, log }) : null;
     if (this.#multicast) directories.push(this.#multicast);
     if (settings.consul) {
@@ -160,12 +176,55 @@ export class PeerDiscovery {
     return { listed: false, sources: gossiped ? ['gossip'] : [] };
   }
 
-  async #reach(peer: DirectoryPeer): Promise<void> {
+  /** A listed peer we have not met yet, if its key is known (see UnmetPeer). */
+  unmet(peerId: string): UnmetPeer | null {
+    if (this.#host.book.get(peerId)) return null;
+    const listing = this.#merged.peer(peerId);
+    const signingKey = this.#signer.keyOf(peerId);
+    if (!listing || !signingKey) return null;
+    const { id, name, addresses, lastSeenMs } = listing;
+    return { id, name, signingKey, addresses, lastSeenMs };
+  }
+
+  unmetPeers(): UnmetPeer[] {
+    return this.#merged
+      .peers()
+      .map((listing) => this.unmet(listing.id))
+      .filter((peer): peer is UnmetPeer => peer !== null);
+  }
+
+  /** Settles once the greeting under way to `peerId` (if any) has ended, so that it may be in the book. */
+  async meet(peerId: string): Promise<void> {
+    const listing = this.#merged.peer(peerId);
+    // A greeting that failed leaves the peer unknown: the caller says so.
+    await (this.#reaching.get(peerId)?.done ?? (listing ? this.#reach(listing) : undefined))?.catch(() => {});
+  }
+
+  /** One greeting per peer at a time: a listing updated meanwhile is reached again after it. */
+  #reach(peer: DirectoryPeer): Promise<void> {
+    const running = this.#reaching.get(peer.id);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const attempt = { again: false, done: Promise.resolve() };
+    attempt.done = this.#reachOnce(peer).finally(() => {
+      this.#reaching.delete(peer.id);
+      const latest = attempt.again ? this.#merged.peer(peer.id) : undefined;
+      if (latest) void this.#reach(latest).catch(() => this.#retryLater(peer.id));
+    });
+    this.#reaching.set(peer.id, attempt);
+    return attempt.done;
+  }
+
+  async #reachOnce(peer: DirectoryPeer): Promise<void> {
     const host = this.#host;
     if (peer.id === host.identity.id) return;
     this.#everListed.add(peer.id);
     host.routes.set(peer.id, peer.relays);
     if (!host.book.get(peer.id)) {
+      // Its verified announcement is enough to show it; the greeting that follows fetches the rest.
+      host.changed(peer.id);
       // Multicast already proved it while checking the announcement; others are greeted here.
       for (const address of peer.addresses) {
         try {
