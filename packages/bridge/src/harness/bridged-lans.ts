@@ -74,6 +74,7 @@ export class BridgedLans {
   readonly #init: BridgedLansInit;
   readonly #root: string;
   readonly #peers: PeerProcess[] = [];
+  readonly #extraBridges: BridgeProcess[] = [];
 
   private constructor(parts: {
     lab: NetLab;
@@ -176,6 +177,21 @@ export class BridgedLans {
     return own.bridge;
   }
 
+  /** A directory under the lab's own, removed with it (for the data of extra bridges and peers). */
+  dataDir(name: string): string {
+    return join(this.#root, name);
+  }
+
+  /**
+   * A bridge of a test's own making (a stranger, an impostor) in any lab host; ended with the
+   * lab. Its data dir should be one of `dataDir`'s.
+   */
+  async startBridgeIn(host: LabHost, options: BridgeProcessOptions): Promise<BridgeProcess> {
+    const bridge = await BridgeProcess.start(this.lab, host, options);
+    this.#extraBridges.push(bridge);
+    return bridge;
+  }
+
   /** A host of its own on a LAN (for a peer, a capture, a stranger). */
   addHost(index: number): Promise<LabHost> {
     return this.lab.addHost(this.lanOf(index).lan);
@@ -187,7 +203,7 @@ export class BridgedLans {
     const peer = await PeerProcess.start(
       {
         name,
-        dataDir: join(this.#root, `peer-${name}-${host.netns}`),
+        dataDir: this.dataDir(`peer-${name}-${host.netns}`),
         discovery: { multicast: { families: ['ipv4'], ...this.multicast } },
         reconnectMinDelayMs: 50,
         reconnectMaxDelayMs: 1_000,
@@ -203,7 +219,7 @@ export class BridgedLans {
   /** Ends every peer and bridge, removes the namespaces and the data dirs. Safe to call twice. */
   async destroy(): Promise<void> {
     await Promise.all(this.#peers.splice(0).map((peer) => peer.kill()));
-    await Promise.all(this.lans.map((lan) => lan.bridge?.kill()));
+    await Promise.all([...this.lans.map((lan) => lan.bridge), ...this.#extraBridges.splice(0)].map((b) => b?.kill()));
     await this.lab.destroy();
     await rm(this.#root, { recursive: true, force: true });
   }
