@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { vi } from 'vitest';
 import type { StartedDispatcher } from './dispatcher.js';
 
 /** Where a home bridge joins the dispatcher's own bridge, as its ready output says. */
@@ -17,9 +17,13 @@ const BRIDGE_LINE = /^ {2}bridge +([a-z2-7]{32}) on (\S+):(\d+) \(.*join it with
  */
 export async function dispatcherBridgeOf(dispatcher: StartedDispatcher): Promise<DispatcherBridge> {
   // The ready output comes in one write, but a pipe may hand it over in more than one read.
-  await expect
-    .poll(() => BRIDGE_LINE.test(dispatcher.stdout()), { timeout: 5_000, message: 'the bridge ready line' })
-    .toBe(true);
-  const [, id = '', host = '', port = ''] = BRIDGE_LINE.exec(dispatcher.stdout()) ?? [];
+  const [, id = '', host = '', port = ''] = await vi.waitFor(
+    () => {
+      const match = BRIDGE_LINE.exec(dispatcher.stdout());
+      if (!match) throw new Error(`no bridge line in the ready output:\n${dispatcher.stdout()}`);
+      return match;
+    },
+    { timeout: 5_000, interval: 50 },
+  );
   return { id, host: host.replace(/^\[(.*)\]$/, '$1'), port: Number(port) };
 }

@@ -22,6 +22,8 @@ export interface HomeProcess {
 /** Announcements every half second (2 s by default): the LAN and the bridge learn of each other sooner. */
 const ANNOUNCE_INTERVAL_MS = '500';
 const READY_TIMEOUT_MS = 30_000;
+/** The home bridge's /metrics, on its host's loopback. */
+const BRIDGE_OPS_PORT = 9464;
 const BRIDGE_READY = /^bridge ([a-z2-7]{32}) ready: /m;
 const PEER_ID = /^ {2}id +([a-z2-7]{32})$/m;
 
@@ -80,7 +82,7 @@ export class HomeLan {
       ...['--lan', '--interface', 'eth0', '--multicast-family', 'ipv4', '--announce-interval', ANNOUNCE_INTERVAL_MS],
       // The id in --join is checked when it dials; --trust is for bridges linking in (this one only dials).
       ...['--join', `${target.id}@${target.host}:${target.port}`],
-      ...['--log-file', '-', '--log-level', 'debug'],
+      ...['--ops-port', String(BRIDGE_OPS_PORT), '--log-file', '-', '--log-level', 'debug'],
     ];
     const bridge = this.#start(
       new CliProcess('home bridge', args, cleanEnv(), { script: BRIDGE_MAIN, netns: this.bridgeHost.netns }),
@@ -112,6 +114,14 @@ export class HomeLan {
       s.on('error', (e) => process.stdout.write(e.code));`;
     const outcome = await this.#lab.exec(from, process.execPath, ['-e', script]);
     return outcome === 'connected' || outcome === 'ECONNREFUSED';
+  }
+
+  /** One sample of the home bridge's /metrics (`name{labels}`), or undefined when it has none. */
+  async bridgeMetric(sample: string): Promise<number | undefined> {
+    const script = `fetch('http://127.0.0.1:${BRIDGE_OPS_PORT}/metrics').then(async (r) => process.stdout.write(await r.text()))`;
+    const text = await this.#lab.exec(this.bridgeHost, process.execPath, ['-e', script]);
+    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+    return line === undefined ? undefined : Number(line.slice(sample.length + 1));
   }
 
   /** The last lines each process of the LAN wrote (its log), to print when a test failed. */
