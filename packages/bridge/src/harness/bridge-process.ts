@@ -120,6 +120,13 @@ export class BridgeProcess {
     return BridgeProcess.start(this.lab, this.host, this.options);
   }
 
+  /** The relay's ports, as the ready line names them (where this bridge's LAN peers reach other networks). */
+  get relayPorts(): { greetingPort: number; securePort: number } {
+    const match = /relay on .*:(\d+)\/(\d+)/.exec(this.readySays);
+    if (!match) throw new Error(`no relay ports in the ready line: ${this.readySays}`);
+    return { greetingPort: Number(match[1]), securePort: Number(match[2]) };
+  }
+
   get pid(): number | undefined {
     return this.#child.pid;
   }
