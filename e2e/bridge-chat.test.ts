@@ -5,7 +5,7 @@ import { launchChromium } from './helpers/browser.js';
 import { messageTexts, openConversation, peerItem, sendMessage } from './helpers/chat-page.js';
 import { type StartedDispatcher, startDispatcher } from './helpers/dispatcher.js';
 import { type DispatcherBridge, dispatcherBridgeOf } from './helpers/dispatcher-bridge.js';
-import { HomeLan, type HomeProcess } from './helpers/home-lan.js';
+import { exitWithin, HomeLan, type HomeProcess } from './helpers/home-lan.js';
 import { landOnPeerPage, signUp } from './helpers/users.js';
 
 /** A peer to start and hand out, discovery on both sides through the bridges, two rounds of receipts. */
@@ -78,23 +78,32 @@ beforeAll(async () => {
 }, 180_000); // The LAN may wait for another lab that gave this machine the same address (NetLab.joinRoot).
 
 afterAll(async () => {
-  try {
+  // Every step runs, whatever failed before it, so that nothing is left; the first failure is reported.
+  const problems: unknown[] = [];
+  const step = async (run: () => Promise<unknown>) => {
+    await run().catch((err: unknown) => problems.push(err));
+  };
+  if (setup) {
     // The person at home quits, and the home bridge stops on SIGTERM: both cleanly.
-    if (setup) {
-      const { homer, bridge } = setup;
+    const { homer, bridge } = setup;
+    await step(async () => {
       homer.process.type('/quit');
-      expect(await homer.process.exited, 'the peer command after /quit').toEqual({ code: 0, signal: null });
+      expect(await exitWithin(homer.process), 'the peer command after /quit').toEqual({ code: 0, signal: null });
+    });
+    await step(async () => {
       bridge.process.child.kill('SIGTERM');
-      expect(await bridge.process.exited, 'the home bridge after SIGTERM').toEqual({ code: 0, signal: null });
-    }
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
-    await browser?.close();
+      expect(await exitWithin(bridge.process), 'the home bridge after SIGTERM').toEqual({ code: 0, signal: null });
+    });
+  }
+  await step(() => Promise.all(contexts.splice(0).map((context) => context.close())));
+  await step(async () => browser?.close());
+  await step(async () => {
     const exit = await dispatcher?.stop();
     if (exit) expect(exit, 'the dispatcher stops cleanly on SIGTERM').toEqual({ code: 0, signal: null });
-  } finally {
-    await home?.destroy();
-  }
-});
+  });
+  await step(async () => home?.destroy());
+  if (problems.length > 0) throw problems[0];
+}, 120_000);
 
 beforeEach(({ onTestFailed }) => {
   onTestFailed(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadBridgeIdentity } from '../../packages/bridge/src/index.js';
 import { BRIDGE_MAIN, cleanEnv } from '../../packages/bridge/test/cli-process.js';
 import { type LabHost, NetLab } from '../../packages/discovery/src/lab/index.js';
-import { CliProcess } from '../../packages/peer/test/helpers/cli-process.js';
+import { CliProcess, type Exit } from '../../packages/peer/test/helpers/cli-process.js';
 
 /** A bridge to join: its id and federation address. */
 export interface JoinTarget {
@@ -145,4 +145,17 @@ export class HomeLan {
     this.#processes.push(started);
     return started;
   }
+}
+
+/** The process's exit, once it came within `timeoutMs` (after a /quit or a SIGTERM); else it is killed and this fails. */
+export async function exitWithin(started: CliProcess, timeoutMs = 15_000): Promise<Exit> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+  });
+  const result = await Promise.race([started.exited, late]);
+  clearTimeout(timer);
+  if (result !== 'late') return result;
+  await started.kill();
+  throw new Error(`${started.label} did not exit within ${timeoutMs} ms (killed)`);
 }
