@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BridgeProcess } from '../packages/bridge/dist/harness/index.js';
 import { launchChromium } from './helpers/browser.js';
 import { messageTexts, openConversation, peerItem, sendMessage } from './helpers/chat-page.js';
 import { type StartedDispatcher, startDispatcher } from './helpers/dispatcher.js';
 import { type DispatcherBridge, dispatcherBridgeOf } from './helpers/dispatcher-bridge.js';
-import { exitWithin, HomeLan, type HomeProcess } from './helpers/home-lan.js';
+import { exitWithin, HomeLan, type HomePeer } from './helpers/home-lan.js';
 import { landOnPeerPage, signUp } from './helpers/users.js';
 
 /** A peer to start and hand out, discovery on both sides through the bridges, two rounds of receipts. */
@@ -20,8 +21,8 @@ interface Setup {
   browser: Browser;
   /** The dispatcher's bridge, as its ready output names it. */
   cloud: DispatcherBridge;
-  bridge: HomeProcess;
-  homer: HomeProcess;
+  bridge: BridgeProcess;
+  homer: HomePeer;
 }
 
 let home: HomeLan | undefined;
@@ -91,8 +92,7 @@ afterAll(async () => {
       expect(await exitWithin(homer.process), 'the peer command after /quit').toEqual({ code: 0, signal: null });
     });
     await step(async () => {
-      bridge.process.child.kill('SIGTERM');
-      expect(await exitWithin(bridge.process), 'the home bridge after SIGTERM').toEqual({ code: 0, signal: null });
+      expect(await bridge.stop(), 'the home bridge after SIGTERM').toEqual({ code: 0, signal: null });
     });
   }
   await step(() => Promise.all(contexts.splice(0).map((context) => context.close())));
@@ -178,7 +178,7 @@ describe('a browser user of the embedded dispatcher and a `peer` user on a home 
   it(
     'the person at home writes first to a guest (through the home bridge this time): unread on the page, read when opened; the answer is read with /read',
     async () => {
-      const { home, cloud, homer } = started();
+      const { home, cloud, homer, bridge } = started();
       const cli = homer.process;
       const page = await newPage();
       await page.goto(`${started().dispatcher.url}/`);
@@ -187,7 +187,7 @@ describe('a browser user of the embedded dispatcher and a `peer` user on a home 
       const guestPrefix = guestId.slice(0, 8);
       await cli.waitFor(new RegExp(`^\\* .+ \\(${guestPrefix}\\) is online$`, 'm'), { timeoutMs: BRIDGED_TIMEOUT_MS });
 
-      const relayedBefore = await home.bridgeMetric(RELAYED_FROM_HOME);
+      const relayedBefore = (await bridge.metrics()).get(RELAYED_FROM_HOME);
       expect(relayedBefore).toBeDefined();
       let since = cli.mark();
       const hello = unique('hello guest, from home');
@@ -219,7 +219,7 @@ describe('a browser user of the embedded dispatcher and a `peer` user on a home 
 
       // The session went out from home, through the home bridge's relay port: the page shows the
       // dispatcher's bridge, the CLI its own.
-      expect(await home.bridgeMetric(RELAYED_FROM_HOME)).toBeGreaterThan(relayedBefore ?? 0);
+      expect((await bridge.metrics()).get(RELAYED_FROM_HOME)).toBeGreaterThan(relayedBefore ?? 0);
       const status = item.locator('.status');
       expect(await status.textContent()).toBe('online via bridge');
       expect(await status.getAttribute('title')).toBe(`through bridge ${cloud.id}`);

@@ -1,10 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBridgeIdentity } from '../../packages/bridge/src/index.js';
-import { BRIDGE_MAIN, cleanEnv } from '../../packages/bridge/test/cli-process.js';
-import { type LabHost, NetLab } from '../../packages/discovery/src/lab/index.js';
+// The built lab and bridge harness, as the bridge package's own tests use them (one NetLab class for both).
+import { BridgeProcess } from '../../packages/bridge/dist/harness/index.js';
+import { loadBridgeIdentity } from '../../packages/bridge/dist/index.js';
+import { type LabHost, NetLab } from '../../packages/discovery/dist/lab/index.js';
 import { CliProcess, type Exit } from '../../packages/peer/test/helpers/cli-process.js';
+import { withoutP2pmVariables } from './dispatcher.js';
 
 /** A bridge to join: its id and federation address. */
 export interface JoinTarget {
@@ -13,18 +15,15 @@ export interface JoinTarget {
   readonly port: number;
 }
 
-/** A process of the home LAN, with what it said about itself when it was ready. */
-export interface HomeProcess {
+/** The `peer` command of the person at home, with the id it printed when it started. */
+export interface HomePeer {
   readonly process: CliProcess;
   readonly id: string;
 }
 
 /** Announcements every half second (2 s by default): the LAN and the bridge learn of each other sooner. */
-const ANNOUNCE_INTERVAL_MS = '500';
+const ANNOUNCE_INTERVAL_MS = 500;
 const READY_TIMEOUT_MS = 30_000;
-/** The home bridge's /metrics, on its host's loopback. */
-const BRIDGE_OPS_PORT = 9464;
-const BRIDGE_READY = /^bridge ([a-z2-7]{32}) ready: /m;
 const PEER_ID = /^ {2}id +([a-z2-7]{32})$/m;
 
 /**
@@ -40,6 +39,7 @@ export class HomeLan {
   readonly #lab: NetLab;
   readonly #dirs: string[];
   readonly #processes: CliProcess[] = [];
+  readonly #bridges: BridgeProcess[] = [];
 
   private constructor(
     lab: NetLab,
@@ -76,31 +76,32 @@ export class HomeLan {
   }
 
   /** The `bridge` command on the bridge host: the home LAN's side on eth0, joining `target`. */
-  async startBridge(target: JoinTarget): Promise<HomeProcess> {
-    const args = [
-      ...['--name', 'home', '--data-dir', this.bridgeDir],
-      ...['--lan', '--interface', 'eth0', '--multicast-family', 'ipv4', '--announce-interval', ANNOUNCE_INTERVAL_MS],
+  async startBridge(target: JoinTarget): Promise<BridgeProcess> {
+    const bridge = await BridgeProcess.start(this.#lab, this.bridgeHost, {
+      name: 'home',
+      dataDir: this.bridgeDir,
       // The id in --join is checked when it dials; --trust is for bridges linking in (this one only dials).
-      ...['--join', `${target.id}@${target.host}:${target.port}`],
-      ...['--ops-port', String(BRIDGE_OPS_PORT), '--log-file', '-', '--log-level', 'debug'],
-    ];
-    const bridge = this.#start(
-      new CliProcess('home bridge', args, cleanEnv(), { script: BRIDGE_MAIN, netns: this.bridgeHost.netns }),
-    );
-    const [, id = ''] = await bridge.waitFor(BRIDGE_READY, { timeoutMs: READY_TIMEOUT_MS });
-    return { process: bridge, id };
+      join: [`${target.id}@${target.host}:${target.port}`],
+      lan: { interfaces: ['eth0'], family: 'ipv4', intervalMs: ANNOUNCE_INTERVAL_MS },
+      readyTimeoutMs: READY_TIMEOUT_MS,
+    });
+    this.#bridges.push(bridge);
+    return bridge;
   }
 
   /** The `peer` command, interactive, on the peer host: what the person types goes to its stdin. */
-  async startPeer(name: string): Promise<HomeProcess> {
+  async startPeer(name: string): Promise<HomePeer> {
     const dataDir = await mkdtemp(join(tmpdir(), `p2pm-e2e-${name}-`));
     this.#dirs.push(dataDir);
     const args = [
       ...['--name', name, '--data-dir', dataDir],
-      ...['--multicast-interface', 'eth0', '--multicast-family', 'ipv4', '--announce-interval', ANNOUNCE_INTERVAL_MS],
+      ...['--multicast-interface', 'eth0', '--multicast-family', 'ipv4'],
+      ...['--announce-interval', String(ANNOUNCE_INTERVAL_MS)],
       ...['--log-file', '-'],
     ];
-    const peer = this.#start(new CliProcess(name, args, cleanEnv(), { netns: this.peerHost.netns }));
+    const peer = this.#start(
+      new CliProcess(name, args, withoutP2pmVariables(process.env), { netns: this.peerHost.netns }),
+    );
     const [, id = ''] = await peer.waitFor(PEER_ID, { timeoutMs: READY_TIMEOUT_MS });
     await peer.waitFor(/^Type \/help/m, { timeoutMs: READY_TIMEOUT_MS });
     return { process: peer, id };
@@ -116,27 +117,23 @@ export class HomeLan {
     return outcome === 'connected' || outcome === 'ECONNREFUSED';
   }
 
-  /** One sample of the home bridge's /metrics (`name{labels}`), or undefined when it has none. */
-  async bridgeMetric(sample: string): Promise<number | undefined> {
-    const script = `fetch('http://127.0.0.1:${BRIDGE_OPS_PORT}/metrics').then(async (r) => process.stdout.write(await r.text()))`;
-    const text = await this.#lab.exec(this.bridgeHost, process.execPath, ['-e', script]);
-    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-    return line === undefined ? undefined : Number(line.slice(sample.length + 1));
-  }
-
   /** The last lines each process of the LAN wrote (its log), to print when a test failed. */
   logTail(lines = 40): string {
-    return this.#processes
-      .map((p) => {
-        const tail = p.output('stderr').trimEnd().split('\n').slice(-lines).join('\n');
-        return `--- ${p.label}: stdout ---\n${p.output('stdout')}--- ${p.label}: stderr (last ${lines} lines) ---\n${tail}\n`;
-      })
-      .join('');
+    const last = (text: string) => text.trimEnd().split('\n').slice(-lines).join('\n');
+    const bridges = this.#bridges.map(
+      (b) => `--- bridge ${b.id} (last ${lines} lines of its log) ---\n${last(b.output('stderr'))}\n`,
+    );
+    const peers = this.#processes.map(
+      (p) =>
+        `--- ${p.label}: stdout ---\n${p.output('stdout')}--- ${p.label}: stderr (last ${lines} lines) ---\n${last(p.output('stderr'))}\n`,
+    );
+    return [...bridges, ...peers].join('');
   }
 
   /** Kills what still runs, removes the namespaces, the bridges and the data dirs. */
   async destroy(): Promise<void> {
     await Promise.all(this.#processes.splice(0).map((p) => p.kill()));
+    await Promise.all(this.#bridges.splice(0).map((b) => b.kill()));
     await this.#lab.destroy();
     await Promise.all(this.#dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
   }
