@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadBridgeIdentity } from '../src/federation/bridge-identity.js';
-import { BridgedLans, type BridgeProcess, FEDERATION_PORT } from '../src/harness/index.js';
+import { BridgedLans, type BridgeProcess, FEDERATION_PORT, ImpostorProcess } from '../src/harness/index.js';
 import { until } from './helpers/lan-peers.js';
 
 const UNTRUSTED = 'p2pm_bridge_federation_refusals_total{reason="untrusted-bridge"}';
@@ -101,5 +101,43 @@ describe('bridges that are not who they should be', () => {
     const impostorMetrics = await impostor.metrics();
     expect(impostorMetrics.get('p2pm_bridge_links_up')).toBe(0);
     expect(impostorMetrics.count(UNTRUSTED)).toBe(0);
+  });
+
+  it("an impostor that replays a bridge's genuine record without its key gets past Identify, not past the pinned channel", async () => {
+    const lab = await BridgedLans.create({ lans: 2 });
+    lans = lab;
+    const link = lab.links[0];
+    if (!link) throw new Error('two LANs have a link');
+    const realLan = lab.lanOf(link.listener);
+    // The real bridge's record, as its Identify gives it to anyone who asks.
+    const genuine = (await loadBridgeIdentity(realLan.dataDir, 'ignored')).record(FEDERATION_PORT);
+    expect(genuine.id).toBe(realLan.bridgeId);
+
+    const [impostorHost, dialerHost] = [await lab.lab.addHost(link.wan), await lab.lab.addHost(link.wan)];
+    const impostor = await ImpostorProcess.start(lab.lab, impostorHost, {
+      dataDir: lab.dataDir('impostor'),
+      port: FEDERATION_PORT,
+      record: genuine,
+    });
+    const dialer = await lab.startBridgeIn(dialerHost, {
+      dataDir: lab.dataDir('dialer'),
+      name: 'dialer',
+      join: [`${realLan.bridgeId}@${impostorHost.ipv4}:${FEDERATION_PORT}`],
+      lan: { interfaces: ['eth0'], ...lab.multicast },
+    });
+    const failures = await until(
+      'the dialer to refuse the impostor twice',
+      () => said(dialer, 'link failed'),
+      (records) => records.length >= 2,
+    );
+    for (const failure of failures) {
+      expect(failure).toMatchObject({ bridgeId: realLan.bridgeId });
+      // The record checked out; the TLS session pinned to its certificate did not.
+      expect((failure.err as { type?: string }).type).not.toBe('BridgeIdentityError');
+      expect((failure.err as { message?: string }).message).toMatch(/UNAVAILABLE.*certificate/);
+    }
+    expect(impostor.linkCalls).toBe(0);
+    expect((await dialer.metrics()).get('p2pm_bridge_links_up')).toBe(0);
+    expect((await dialer.opsGet('/readyz')).status).toBe(503);
   });
 });

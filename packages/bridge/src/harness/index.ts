@@ -19,5 +19,6 @@ export {
   type Topology,
   type WanLink,
 } from './bridged-lans.js';
+export { type ImpostorInit, ImpostorProcess } from './impostor-process.js';
 export { MetricsText } from './metrics-text.js';
 export { type HttpAnswer, NamespaceTunnel } from './namespace-tunnel.js';
