@@ -1,10 +1,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CliProcess } from '../../peer/test/helpers/cli-process.js';
 import { BridgedLans } from '../src/harness/index.js';
-import { historyOf, pingAnswered, sendAndReceive, summaryOf, until, untilOnline } from './helpers/lan-peers.js';
+import { cleanEnv } from './cli-process.js';
+import {
+  historyOf,
+  peersOf,
+  pingAnswered,
+  sendAndReceive,
+  summaryOf,
+  until,
+  untilOnline,
+} from './helpers/lan-peers.js';
 
 describe('two LANs joined by bridge processes', () => {
   let lans: BridgedLans | null = null;
+  const commands: CliProcess[] = [];
   afterEach(async () => {
+    await Promise.all(commands.splice(0).map((c) => c.kill()));
     await lans?.destroy();
     lans = null;
   });
@@ -70,5 +82,49 @@ describe('two LANs joined by bridge processes', () => {
     expect(
       metricsA.count('p2pm_bridge_relayed_connections_total') + metricsB.count('p2pm_bridge_relayed_connections_total'),
     ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the peer command in LAN B chats with a peer in LAN A and lists it online via its bridge', async () => {
+    const lab = await BridgedLans.create({ lans: 2 });
+    lans = lab;
+    const ada = await lab.startPeer(0, 'ada');
+    const host = await lab.addHost(1);
+    const { intervalMs, expiryMs } = lab.multicast;
+    const cyd = new CliProcess(
+      'cyd',
+      [
+        ...['--name', 'cyd', '--data-dir', lab.dataDir('cyd'), '--multicast-family', 'ipv4'],
+        ...['--announce-interval', String(intervalMs), '--peer-expiry', String(expiryMs)],
+      ],
+      cleanEnv(),
+      { netns: host.netns },
+    );
+    commands.push(cyd);
+    await cyd.waitFor(/^\* ada \([a-z2-7]{8}\) is online$/m);
+
+    cyd.type('/msg ada hello ada, from LAN B');
+    await cyd.waitFor(/✓✓ delivered to ada: "hello ada, from LAN B"/);
+    const cydId = (await peersOf(ada.peer)).find((p) => p.name === 'cyd')?.id ?? '';
+    expect((await historyOf(ada.peer, { id: cydId })).map((m) => m.text)).toEqual(['hello ada, from LAN B']);
+    await ada.peer.request({ op: 'send', peerId: cydId, text: 'hello cyd, from LAN A' });
+    await cyd.waitFor(/^\[ada\] hello cyd, from LAN A$/m);
+
+    // Its list says the session goes through the bridge of its own LAN (and that ada's reply is unread).
+    const bridgeB = lab.lanOf(1).bridgeId.slice(0, 8);
+    await expect
+      .poll(
+        async () => {
+          const since = cyd.mark();
+          cyd.type('/peers');
+          await cyd.waitFor(/^ +1 {2}ada .*$/m, { since });
+          return cyd.output().slice(since);
+        },
+        { timeout: 20_000, interval: 300 },
+      )
+      .toMatch(
+        new RegExp(`^ +1 {2}ada {2}[a-z2-7]{8} {2}online via bridge ${bridgeB} {2}via multicast {2}1 unread$`, 'm'),
+      );
+    cyd.type('/quit');
+    expect(await cyd.exited).toEqual({ code: 0, signal: null });
   });
 });

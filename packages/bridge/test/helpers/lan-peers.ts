@@ -11,7 +11,7 @@ export async function summaryOf(peer: PeerProcess, id: string): Promise<PeerSumm
   return (await peersOf(peer)).find((p) => p.id === id);
 }
 
-export const historyOf = (peer: PeerProcess, other: PeerProcess, limit = 1_000) =>
+export const historyOf = (peer: PeerProcess, other: Pick<PeerProcess, 'id'>, limit = 1_000) =>
   peer.request<MessageRecord[]>({ op: 'history', peerId: other.id, limit });
 
 /** Polls `get` until `check` holds; fails with `what` and the last value seen. */
