@@ -105,6 +105,43 @@ describe("The dispatcher's network, as its bridge sees it", () => {
     }
   });
 
+  it('does not ask a peer that did not answer again at each catalog change, only when its time comes or it moved', async () => {
+    const asked: string[] = [];
+    const network = new DispatcherNetwork({
+      catalog,
+      bridged: new BridgedPeers(BRIDGE),
+      log: silent,
+      // Longer than the test: any second question before the move came from a catalog change.
+      identifyRetry: { minDelayMs: 600_000, maxDelayMs: 600_000 },
+      identify: (host, port, peerId) => {
+        asked.push(`${peerId}@${port}`);
+        return identify(`${host}:${port}`, peerId, { timeoutMs: 2_000 });
+      },
+    });
+    const { events } = recorder(network);
+    const [ada, bob] = peers as [PeerInstance, PeerInstance];
+    await catalog.register({ ...ada, id: ada.peerId, greetingPort: 1 });
+    await catalog.claim('user-ada');
+    await catalog.claim('user-bob');
+    await network.start();
+    try {
+      await expect.poll(() => events, { timeout: 10_000 }).toEqual([`found ${bob.peerId}`]);
+      // Catalog changes that do not touch ada: bob goes and comes back.
+      await catalog.remove(bob.peerId);
+      await expect.poll(() => events.length, { timeout: 10_000 }).toBe(2);
+      await register(bob);
+      await catalog.claim('user-bob');
+      await expect.poll(() => events.length, { timeout: 10_000 }).toBe(3);
+      expect(asked.filter((a) => a.startsWith(ada.peerId))).toEqual([`${ada.peerId}@1`]);
+
+      // Ada moved (her real port): asked there at once.
+      await catalog.register({ ...ada, id: ada.peerId });
+      await expect.poll(() => events.at(-1), { timeout: 10_000 }).toBe(`found ${ada.peerId}`);
+    } finally {
+      await network.stop();
+    }
+  });
+
   it("lists peers of other networks to users' peers through the catalog, with the bridge's route, until withdrawn", async () => {
     const bridged = new BridgedPeers(BRIDGE);
     const network = new DispatcherNetwork({ catalog, bridged, log: silent });

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { LocalNetworkEvents, LocalPeerLocation, LocatingNetwork, RemoteRoute } from '@p2p-messenger/bridge';
-import { backoffDelay } from '@p2p-messenger/discovery';
+import { type BackoffInit, backoffDelay } from '@p2p-messenger/discovery';
 import { identify } from '@p2p-messenger/peer';
 import type { PeerIdentity } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
@@ -15,6 +15,8 @@ export interface DispatcherNetworkInit {
   bridged: BridgedPeers;
   log: Logger;
   identify?: IdentifyPeer;
+  /** How long a peer that did not answer waits before it is asked again, at the same place. */
+  identifyRetry?: BackoffInit;
 }
 
 const IDENTIFY_TIMEOUT_MS = 5_000;
@@ -36,8 +38,8 @@ export class DispatcherNetwork extends EventEmitter<LocalNetworkEvents> implemen
   readonly #records = new Map<string, PeerIdentity>();
   /** Where the catalog has each peer whose record we hold. */
   readonly #locations = new Map<string, LocalPeerLocation>();
-  /** Listed peers whose record could not be had yet: when to ask again. */
-  readonly #retries = new Map<string, { attempt: number; timer: NodeJS.Timeout }>();
+  /** Listed peers whose record could not be had yet: where they were asked, and when to ask again there. */
+  readonly #retries = new Map<string, { attempt: number; timer: NodeJS.Timeout; where: string; dueAt: number }>();
   #syncing: Promise<void> | null = null;
   #again = false;
   #running = false;
@@ -112,7 +114,12 @@ export class DispatcherNetwork extends EventEmitter<LocalNetworkEvents> implemen
       this.emit('localLost', id);
     }
     for (const id of [...this.#retries.keys()]) if (!ids.has(id)) this.#cancelRetry(id);
-    await Promise.all(listed.filter((p) => !this.#records.has(p.id)).map((p) => this.#learn(p)));
+    // A peer backing off is asked again before its time only if the catalog moved it.
+    const due = (p: CatalogPeer) => {
+      const retry = this.#retries.get(p.id);
+      return !retry || retry.where !== whereIs(p) || Date.now() >= retry.dueAt;
+    };
+    await Promise.all(listed.filter((p) => !this.#records.has(p.id) && due(p)).map((p) => this.#learn(p)));
   }
 
   async #learn(peer: CatalogPeer): Promise<void> {
@@ -130,16 +137,17 @@ export class DispatcherNetwork extends EventEmitter<LocalNetworkEvents> implemen
     } catch (err) {
       if (!this.#running) return;
       this.#log.debug({ err, peerId: peer.id }, 'could not get the record of a peer; asking again later');
-      this.#retryLater(peer.id);
+      this.#retryLater(peer);
     }
   }
 
-  #retryLater(peerId: string): void {
-    const attempt = this.#retries.get(peerId)?.attempt ?? 0;
-    this.#cancelRetry(peerId);
-    const timer = setTimeout(() => void this.#sync(), backoffDelay(attempt, IDENTIFY_RETRY));
+  #retryLater(peer: CatalogPeer): void {
+    const attempt = this.#retries.get(peer.id)?.attempt ?? 0;
+    this.#cancelRetry(peer.id);
+    const delay = backoffDelay(attempt, this.#init.identifyRetry ?? IDENTIFY_RETRY);
+    const timer = setTimeout(() => void this.#sync(), delay);
     timer.unref();
-    this.#retries.set(peerId, { attempt: attempt + 1, timer });
+    this.#retries.set(peer.id, { attempt: attempt + 1, timer, where: whereIs(peer), dueAt: Date.now() + delay });
   }
 
   #cancelRetry(peerId: string): void {
@@ -147,4 +155,8 @@ export class DispatcherNetwork extends EventEmitter<LocalNetworkEvents> implemen
     if (retry) clearTimeout(retry.timer);
     this.#retries.delete(peerId);
   }
+}
+
+function whereIs(peer: CatalogPeer): string {
+  return `${peer.address}:${peer.greetingPort}`;
 }
