@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BridgedLans } from '../src/harness/index.js';
+import { bridgedLansPerTest } from './helpers/lab-per-test.js';
 import { sendAndReceive, summaryOf, until, untilOnline } from './helpers/lan-peers.js';
 import { PacketCapture } from './helpers/packet-capture.js';
 
@@ -12,16 +12,14 @@ function encodings(text: string): Buffer[] {
 }
 
 describe('what a bridge host carries', () => {
-  let lans: BridgedLans | null = null;
+  const bridgedLans = bridgedLansPerTest();
   const captures: PacketCapture[] = [];
   afterEach(async () => {
     await Promise.all(captures.splice(0).map((c) => c.discard()));
-    await lans?.destroy();
-    lans = null;
   });
 
   it('a capture on both bridge hosts holds the relayed TLS session and no plaintext of the messages', async () => {
-    lans = await BridgedLans.create({ lans: 2 });
+    const lans = await bridgedLans({ lans: 2 });
     const hosts = lans.lans.map((l) => l.bridgeHost);
     // Capturing before the peers exist: the whole session is in the files, handshake included.
     for (const host of hosts) captures.push(await PacketCapture.start(lans.lab, host));
@@ -59,5 +57,5 @@ describe('what a bridge host carries', () => {
         }
       }
     }
-  });
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { BridgedLans, type LabPeer } from '../src/harness/index.js';
-import { sendAndReceive, until, untilOnline } from './helpers/lan-peers.js';
+import { describe, expect, it } from 'vitest';
+import type { LabPeer } from '../src/harness/index.js';
+import { adaAndBob, bridgedLansPerTest } from './helpers/lab-per-test.js';
+import { sendAndReceive, until } from './helpers/lan-peers.js';
 import { countReceived, expectDeliveredOnceInOrder, sendSequence } from './helpers/sequence.js';
 
 const COUNT = 30;
@@ -9,20 +10,13 @@ const COUNT = 30;
 type Sender = LabPeer & { prefix: string };
 
 describe('a bridge killed mid-conversation and started again', () => {
-  let lans: BridgedLans | null = null;
-  afterEach(async () => {
-    await lans?.destroy();
-    lans = null;
-  });
+  const bridgedLans = bridgedLansPerTest();
 
   it('kill -9 of either bridge, then a restart on its data dir: every message arrives once, in order, both ways', async () => {
-    const lab = await BridgedLans.create({ lans: 2 });
-    lans = lab;
-    const [onA, onB] = await Promise.all([lab.startPeer(0, 'ada'), lab.startPeer(1, 'bob')]);
-    const ada: Sender = { ...onA, prefix: 'ada to bob' };
-    const bob: Sender = { ...onB, prefix: 'bob to ada' };
-    await untilOnline(ada.peer, bob.peer);
-    await untilOnline(bob.peer, ada.peer);
+    const lab = await bridgedLans({ lans: 2 });
+    const pair = await adaAndBob(lab);
+    const ada: Sender = { ...pair.ada, prefix: 'ada to bob' };
+    const bob: Sender = { ...pair.bob, prefix: 'bob to ada' };
     await sendAndReceive(ada.peer, bob.peer, 'before any cut');
 
     /** kill -9 of one LAN's bridge, and the other's link seen down. */

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { BridgedLans, type LabPeer } from '../src/harness/index.js';
-import { sendAndReceive, until, untilOnline } from './helpers/lan-peers.js';
+import { describe, expect, it } from 'vitest';
+import type { LabPeer } from '../src/harness/index.js';
+import { adaAndBob, bridgedLansPerTest } from './helpers/lab-per-test.js';
+import { sendAndReceive, until } from './helpers/lan-peers.js';
 import { countReceived, expectDeliveredOnceInOrder, sendSequence } from './helpers/sequence.js';
 
 const COUNT = 30;
@@ -11,22 +12,15 @@ type Sender = LabPeer & { prefix: string };
 const KEEPALIVE_FINDS_MS = 30_000;
 
 describe('the WAN cable between two bridges pulled mid-conversation and plugged back', () => {
-  let lans: BridgedLans | null = null;
-  afterEach(async () => {
-    await lans?.destroy();
-    lans = null;
-  });
+  const bridgedLans = bridgedLansPerTest();
 
   it('veth down until both bridges call the link dead, then up: every message arrives once, in order, both ways', async () => {
-    const lab = await BridgedLans.create({ lans: 2 });
-    lans = lab;
+    const lab = await bridgedLans({ lans: 2 });
     const link = lab.links[0];
     if (!link) throw new Error('two LANs have a link');
-    const [onA, onB] = await Promise.all([lab.startPeer(0, 'ada'), lab.startPeer(1, 'bob')]);
-    const ada: Sender = { ...onA, prefix: 'ada to bob' };
-    const bob: Sender = { ...onB, prefix: 'bob to ada' };
-    await untilOnline(ada.peer, bob.peer);
-    await untilOnline(bob.peer, ada.peer);
+    const pair = await adaAndBob(lab);
+    const ada: Sender = { ...pair.ada, prefix: 'ada to bob' };
+    const bob: Sender = { ...pair.bob, prefix: 'bob to ada' };
     await sendAndReceive(ada.peer, bob.peer, 'before any cut');
 
     /** One end's WAN interface down, until keepalive has both bridges drop the link. */

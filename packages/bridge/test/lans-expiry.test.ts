@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { BridgedLans } from '../src/harness/index.js';
+import { describe, expect, it } from 'vitest';
+import { bridgedLansPerTest } from './helpers/lab-per-test.js';
 import { summaryOf, until, untilOnline } from './helpers/lan-peers.js';
 
 /** Long enough that only a goodbye explains a quick disappearance; short enough for a test. */
@@ -8,15 +8,10 @@ const MULTICAST = { intervalMs: 300, expiryMs: 3_000 };
 const MARGIN_MS = 3_000;
 
 describe("a peer that leaves LAN B, as LAN A's peers see it", () => {
-  let lans: BridgedLans | null = null;
-  afterEach(async () => {
-    await lans?.destroy();
-    lans = null;
-  });
+  const bridgedLans = bridgedLansPerTest();
 
   it('one stopped is gone at once (its goodbye withdrawn along); one killed once LAN B expires it', async () => {
-    const lab = await BridgedLans.create({ lans: 2, multicast: MULTICAST });
-    lans = lab;
+    const lab = await bridgedLans({ lans: 2, multicast: MULTICAST });
     const [ada, bob, bea] = await Promise.all([
       lab.startPeer(0, 'ada'),
       lab.startPeer(1, 'bob'),

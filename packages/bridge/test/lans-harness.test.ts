@@ -1,7 +1,8 @@
 import { access } from 'node:fs/promises';
 import { run } from '@p2p-messenger/discovery/lab';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BridgedLans, BridgeProcess } from '../src/harness/index.js';
+import { bridgedLansPerTest } from './helpers/lab-per-test.js';
 
 function alive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
@@ -14,11 +15,7 @@ function alive(pid: number | undefined): boolean {
 }
 
 describe('the bridged-LAN harness', () => {
-  let lans: BridgedLans | null = null;
-  afterEach(async () => {
-    await lans?.destroy();
-    lans = null;
-  });
+  const bridgedLans = bridgedLansPerTest();
 
   it('refuses a lab it cannot build, before building anything', async () => {
     await expect(BridgedLans.create({ lans: 1 })).rejects.toThrow(/at least 2 LANs/);
@@ -27,8 +24,7 @@ describe('the bridged-LAN harness', () => {
   });
 
   it('says what a bridge printed when it does not start, and removes everything it started', async () => {
-    const lab = await BridgedLans.create({ lans: 2 });
-    lans = lab;
+    const lab = await bridgedLans({ lans: 2 });
     const host = await lab.addHost(0);
     // Trusting bridges while listening nowhere is a mistake the command refuses (exit code 2).
     const refused = BridgeProcess.start(lab.lab, host, {
@@ -45,12 +41,11 @@ describe('the bridged-LAN harness', () => {
     const dataDir = lab.lanOf(0).dataDir;
 
     await lab.destroy();
-    lans = null;
     expect(pids.filter(alive)).toEqual([]);
     const left = (await run('ip', ['netns', 'list'])).split('\n').map((line) => line.split(' ')[0]);
     expect(namespaces.filter((ns) => left.includes(ns))).toEqual([]);
     await expect(access(dataDir)).rejects.toMatchObject({ code: 'ENOENT' });
     // Safe to call twice.
     await lab.destroy();
-  });
+  }, 120_000);
 });

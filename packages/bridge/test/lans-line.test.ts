@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { BridgedLans } from '../src/harness/index.js';
+import { describe, expect, it } from 'vitest';
+import { bridgedLansPerTest } from './helpers/lab-per-test.js';
 import { summaryOf, until } from './helpers/lan-peers.js';
 import { checkThreeLans } from './helpers/three-lans.js';
 
 describe('three LANs joined in a line (A-B-C)', () => {
-  let lans: BridgedLans | null = null;
-  afterEach(async () => {
-    await lans?.destroy();
-    lans = null;
-  });
+  const bridgedLans = bridgedLansPerTest();
 
   it('the ends message each other through the middle; every peer is listed once on every other LAN', async () => {
-    lans = await BridgedLans.create({ lans: 3, topology: 'line' });
+    const lans = await bridgedLans({ lans: 3, topology: 'line' });
     const [ada, bob, cyd] = await checkThreeLans(lans);
     if (!ada || !bob || !cyd) throw new Error('three peers expected');
     // A's bridge has one link, to B's: C's peer came to it through B. With B's bridge gone,
@@ -27,8 +23,8 @@ describe('three LANs joined in a line (A-B-C)', () => {
     }
     await until(
       "A's bridge to advertise no remote peer",
-      () => lans?.bridge(0).metrics(),
-      (m) => m?.get('p2pm_bridge_remote_peers') === 0,
+      () => lans.bridge(0).metrics(),
+      (m) => m.get('p2pm_bridge_remote_peers') === 0,
     );
   }, 120_000);
 });

@@ -1,16 +1,12 @@
-import { afterEach, describe, it } from 'vitest';
-import { BridgedLans } from '../src/harness/index.js';
+import { describe, it } from 'vitest';
+import { bridgedLansPerTest } from './helpers/lab-per-test.js';
 import { checkThreeLans } from './helpers/three-lans.js';
 
 describe('three LANs joined in a triangle', () => {
-  let lans: BridgedLans | null = null;
-  afterEach(async () => {
-    await lans?.destroy();
-    lans = null;
-  });
+  const bridgedLans = bridgedLansPerTest();
 
   it('with a loop in the links, every peer is still listed once on every other LAN, by its shortest path', async () => {
-    lans = await BridgedLans.create({ lans: 3, topology: 'triangle' });
+    const lans = await bridgedLans({ lans: 3, topology: 'triangle' });
     await checkThreeLans(lans);
   }, 120_000);
 });

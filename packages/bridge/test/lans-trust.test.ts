@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import type { LabHost } from '@p2p-messenger/discovery/lab';
+import { describe, expect, it } from 'vitest';
 import { loadBridgeIdentity } from '../src/federation/bridge-identity.js';
-import { BridgedLans, type BridgeProcess, FEDERATION_PORT, ImpostorProcess } from '../src/harness/index.js';
+import { type BridgedLans, type BridgeProcess, FEDERATION_PORT, ImpostorProcess } from '../src/harness/index.js';
+import { bridgedLansPerTest } from './helpers/lab-per-test.js';
 import { until } from './helpers/lan-peers.js';
 
 const UNTRUSTED = 'p2pm_bridge_federation_refusals_total{reason="untrusted-bridge"}';
@@ -10,16 +12,30 @@ function said(bridge: BridgeProcess, msg: string): Record<string, unknown>[] {
   return bridge.logRecords().filter((r) => r.msg === msg);
 }
 
-describe('bridges that are not who they should be', () => {
-  let lans: BridgedLans | null = null;
-  afterEach(async () => {
-    await lans?.destroy();
-    lans = null;
+/**
+ * Starts a bridge (data in the lab's "dialer" dir) in `host` that joins `bridgeId` at
+ * `address`, and waits until it has given up on that link twice; returns the failures logged.
+ */
+async function dialUntilRefused(lab: BridgedLans, host: LabHost, bridgeId: string, address: string) {
+  const dialer = await lab.startBridgeIn(host, {
+    dataDir: lab.dataDir('dialer'),
+    name: 'dialer',
+    join: [`${bridgeId}@${address}:${FEDERATION_PORT}`],
+    lan: { interfaces: ['eth0'], ...lab.multicast },
   });
+  const failures = await until(
+    'the dialer to refuse the other end twice',
+    () => said(dialer, 'link failed'),
+    (records) => records.length >= 2,
+  );
+  return { dialer, failures };
+}
+
+describe('bridges that are not who they should be', () => {
+  const bridgedLans = bridgedLansPerTest();
 
   it('a bridge not in --trust is refused, counted and logged, and its link never comes up', async () => {
-    const lab = await BridgedLans.create({ lans: 2 });
-    lans = lab;
+    const lab = await bridgedLans({ lans: 2 });
     const link = lab.links[0];
     if (!link) throw new Error('two LANs have a link');
     const listener = lab.bridge(link.listener);
@@ -57,11 +73,10 @@ describe('bridges that are not who they should be', () => {
     const failures = said(stranger, 'link failed');
     expect(failures.length).toBeGreaterThanOrEqual(2);
     expect(JSON.stringify(failures[0])).toContain('is not trusted here');
-  });
+  }, 120_000);
 
   it('an impostor at the address of a bridge, with its id but another key, is refused by the dialer', async () => {
-    const lab = await BridgedLans.create({ lans: 2 });
-    lans = lab;
+    const lab = await bridgedLans({ lans: 2 });
     const link = lab.links[0];
     if (!link) throw new Error('two LANs have a link');
     const real = lab.bridge(link.listener);
@@ -69,8 +84,7 @@ describe('bridges that are not who they should be', () => {
     // A new bridge dials the listening bridge's id at an address where another bridge listens,
     // one that would even let it in: the id it expects is what it checks.
     const [impostorHost, dialerHost] = [await lab.lab.addHost(link.wan), await lab.lab.addHost(link.wan)];
-    const dialerDir = lab.dataDir('dialer');
-    const dialerId = (await loadBridgeIdentity(dialerDir, 'dialer')).id;
+    const dialerId = (await loadBridgeIdentity(lab.dataDir('dialer'), 'dialer')).id;
     const impostor = await lab.startBridgeIn(impostorHost, {
       dataDir: lab.dataDir('impostor'),
       name: 'impostor',
@@ -79,17 +93,7 @@ describe('bridges that are not who they should be', () => {
       lan: { interfaces: ['eth0'], ...lab.multicast },
     });
     expect(impostor.id).not.toBe(real.id);
-    const dialer = await lab.startBridgeIn(dialerHost, {
-      dataDir: dialerDir,
-      name: 'dialer',
-      join: [`${real.id}@${impostorHost.ipv4}:${FEDERATION_PORT}`],
-      lan: { interfaces: ['eth0'], ...lab.multicast },
-    });
-    const failures = await until(
-      'the dialer to refuse the impostor twice',
-      () => said(dialer, 'link failed'),
-      (records) => records.length >= 2,
-    );
+    const { dialer, failures } = await dialUntilRefused(lab, dialerHost, real.id, impostorHost.ipv4);
     for (const failure of failures) {
       expect(failure).toMatchObject({ bridgeId: real.id, address: `${impostorHost.ipv4}:${FEDERATION_PORT}` });
       expect((failure.err as { type?: string }).type).toBe('BridgeIdentityError');
@@ -101,11 +105,10 @@ describe('bridges that are not who they should be', () => {
     const impostorMetrics = await impostor.metrics();
     expect(impostorMetrics.get('p2pm_bridge_links_up')).toBe(0);
     expect(impostorMetrics.count(UNTRUSTED)).toBe(0);
-  });
+  }, 120_000);
 
   it("an impostor that replays a bridge's genuine record without its key gets past Identify, not past the pinned channel", async () => {
-    const lab = await BridgedLans.create({ lans: 2 });
-    lans = lab;
+    const lab = await bridgedLans({ lans: 2 });
     const link = lab.links[0];
     if (!link) throw new Error('two LANs have a link');
     const realLan = lab.lanOf(link.listener);
@@ -119,17 +122,7 @@ describe('bridges that are not who they should be', () => {
       port: FEDERATION_PORT,
       record: genuine,
     });
-    const dialer = await lab.startBridgeIn(dialerHost, {
-      dataDir: lab.dataDir('dialer'),
-      name: 'dialer',
-      join: [`${realLan.bridgeId}@${impostorHost.ipv4}:${FEDERATION_PORT}`],
-      lan: { interfaces: ['eth0'], ...lab.multicast },
-    });
-    const failures = await until(
-      'the dialer to refuse the impostor twice',
-      () => said(dialer, 'link failed'),
-      (records) => records.length >= 2,
-    );
+    const { dialer, failures } = await dialUntilRefused(lab, dialerHost, realLan.bridgeId, impostorHost.ipv4);
     for (const failure of failures) {
       expect(failure).toMatchObject({ bridgeId: realLan.bridgeId });
       // The record checked out; the TLS session pinned to its certificate did not.
@@ -139,5 +132,5 @@ describe('bridges that are not who they should be', () => {
     expect(impostor.linkCalls).toBe(0);
     expect((await dialer.metrics()).get('p2pm_bridge_links_up')).toBe(0);
     expect((await dialer.opsGet('/readyz')).status).toBe(503);
-  });
+  }, 120_000);
 });

@@ -1,49 +1,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliProcess } from '../../peer/test/helpers/cli-process.js';
-import { BridgedLans } from '../src/harness/index.js';
 import { cleanEnv } from './cli-process.js';
-import {
-  historyOf,
-  peersOf,
-  pingAnswered,
-  sendAndReceive,
-  summaryOf,
-  until,
-  untilOnline,
-} from './helpers/lan-peers.js';
+import { adaAndBob, bridgedLansPerTest, exchange } from './helpers/lab-per-test.js';
+import { historyOf, peersOf, pingAnswered, SETTLE_MS, summaryOf, until } from './helpers/lan-peers.js';
 
 describe('two LANs joined by bridge processes', () => {
-  let lans: BridgedLans | null = null;
+  const bridgedLans = bridgedLansPerTest();
   const commands: CliProcess[] = [];
   afterEach(async () => {
     await Promise.all(commands.splice(0).map((c) => c.kill()));
-    await lans?.destroy();
-    lans = null;
   });
 
   it('a peer in LAN A messages a peer in LAN B and back, each online via its own bridge, with no other route', async () => {
-    lans = await BridgedLans.create({ lans: 2 });
+    const lans = await bridgedLans({ lans: 2 });
     const [a, b] = [lans.lanOf(0), lans.lanOf(1)];
-    const [ada, bob] = await Promise.all([lans.startPeer(0, 'ada'), lans.startPeer(1, 'bob')]);
-    await untilOnline(ada.peer, bob.peer);
-    await untilOnline(bob.peer, ada.peer);
-
-    const there = await sendAndReceive(ada.peer, bob.peer, 'hello bob, from LAN A');
-    const back = await sendAndReceive(bob.peer, ada.peer, 'hello ada, from LAN B');
-    for (const [peer, other] of [
-      [ada.peer, bob.peer],
-      [bob.peer, ada.peer],
-    ] as const) {
-      const history = await until(
-        'both messages in both histories',
-        () => historyOf(peer, other),
-        (h) => h.length === 2,
-      );
-      expect(history.map((m) => [m.id, m.text])).toEqual([
-        [there.id, 'hello bob, from LAN A'],
-        [back.id, 'hello ada, from LAN B'],
-      ]);
-    }
+    const { ada, bob } = await adaAndBob(lans);
+    await exchange(ada, bob, 'hello bob, from LAN A', 'hello ada, from LAN B');
     // Each side's session goes through the bridge of its own LAN.
     const adaSeesBob = await until(
       'ada online with bob through bridge A',
@@ -82,11 +54,10 @@ describe('two LANs joined by bridge processes', () => {
     expect(
       metricsA.count('p2pm_bridge_relayed_connections_total') + metricsB.count('p2pm_bridge_relayed_connections_total'),
     ).toBeGreaterThanOrEqual(1);
-  });
+  }, 120_000);
 
   it('the peer command in LAN B chats with a peer in LAN A and lists it online via its bridge', async () => {
-    const lab = await BridgedLans.create({ lans: 2 });
-    lans = lab;
+    const lab = await bridgedLans({ lans: 2 });
     const ada = await lab.startPeer(0, 'ada');
     const host = await lab.addHost(1);
     const { intervalMs, expiryMs } = lab.multicast;
@@ -100,7 +71,7 @@ describe('two LANs joined by bridge processes', () => {
       { netns: host.netns },
     );
     commands.push(cyd);
-    await cyd.waitFor(/^\* ada \([a-z2-7]{8}\) is online$/m);
+    await cyd.waitFor(/^\* ada \([a-z2-7]{8}\) is online$/m, { timeoutMs: SETTLE_MS });
 
     cyd.type('/msg ada hello ada, from LAN B');
     await cyd.waitFor(/✓✓ delivered to ada: "hello ada, from LAN B"/);
@@ -126,5 +97,5 @@ describe('two LANs joined by bridge processes', () => {
       );
     cyd.type('/quit');
     expect(await cyd.exited).toEqual({ code: 0, signal: null });
-  });
+  }, 120_000);
 });

@@ -2,7 +2,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { greet, identify, loadOrCreateIdentity, peerIdOfCertificate, signIdentityRecord } from '@p2p-messenger/peer';
 import { PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BridgedLans, NamespaceTunnel } from '../src/harness/index.js';
+import { NamespaceTunnel } from '../src/harness/index.js';
+import { bridgedLansPerTest } from './helpers/lab-per-test.js';
 import { until, untilOnline } from './helpers/lan-peers.js';
 
 const NOT_ADVERTISED = 'p2pm_bridge_relay_refusals_total{reason="not-advertised"}';
@@ -27,17 +28,14 @@ function tlsOutcome(
 }
 
 describe('a bridge is no open relay', () => {
-  let lans: BridgedLans | null = null;
+  const bridgedLans = bridgedLansPerTest();
   const tunnels: NamespaceTunnel[] = [];
   afterEach(async () => {
     await Promise.all(tunnels.splice(0).map((t) => t.close()));
-    await lans?.destroy();
-    lans = null;
   });
 
   it('a TLS session, a greeting or an Identify for a peer it does not advertise is refused and counted', async () => {
-    const lab = await BridgedLans.create({ lans: 2 });
-    lans = lab;
+    const lab = await bridgedLans({ lans: 2 });
     const [ada, bob] = await Promise.all([lab.startPeer(0, 'ada'), lab.startPeer(1, 'bob')]);
     await untilOnline(ada.peer, bob.peer);
     const bridge = lab.bridge(0);
@@ -98,5 +96,5 @@ describe('a bridge is no open relay', () => {
     ]);
     // And the bridge still relays what it advertises.
     expect((await bridge.metrics()).count('p2pm_bridge_relayed_connections_total')).toBeGreaterThanOrEqual(1);
-  });
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { BridgedLans, LabPeer } from '../../src/harness/index.js';
-import { historyOf, peersOf, sendAndReceive, until } from './lan-peers.js';
+import { exchange } from './lab-per-test.js';
+import { peersOf, until } from './lan-peers.js';
 
 /**
  * One peer on each of three bridged LANs; the two ends message each other both ways, and
@@ -28,22 +29,7 @@ export async function checkThreeLans(lans: BridgedLans): Promise<LabPeer[]> {
   }
 
   const [ada, cyd] = [peers[0] as LabPeer, peers[2] as LabPeer];
-  const there = await sendAndReceive(ada.peer, cyd.peer, 'from A to C, through B or not');
-  const back = await sendAndReceive(cyd.peer, ada.peer, 'from C back to A');
-  for (const [peer, other] of [
-    [ada.peer, cyd.peer],
-    [cyd.peer, ada.peer],
-  ] as const) {
-    const history = await until(
-      'both messages at both ends',
-      () => historyOf(peer, other),
-      (h) => h.length === 2,
-    );
-    expect(history.map((m) => [m.id, m.text])).toEqual([
-      [there.id, there.text],
-      [back.id, back.text],
-    ]);
-  }
+  await exchange(ada, cyd, 'from A to C, through B or not', 'from C back to A');
 
   for (const lan of lans.lans) {
     const metrics = await lans.bridge(lan.index).metrics();
