@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { NetLab } from '@p2p-messenger/discovery/lab';
 import type { PeerSummary } from '@p2p-messenger/peer';
-import { type HostLoad, hostLoadDuring } from '@p2p-messenger/peer/bench-host-load';
+import { type HostLoad, hostLoadDuring, pidCpuSeconds } from '@p2p-messenger/peer/bench-host-load';
 import { median, printFigure, progress, quantile } from '@p2p-messenger/peer/bench-stats';
 import type { PeerProcess } from '@p2p-messenger/peer/harness';
 import { BridgedLans } from '../harness/index.js';
@@ -19,8 +19,11 @@ const BENCH = 'bridge';
 const ROUNDS = 5;
 const SMALL = { count: 10_000, payloadBytes: 200, window: 4_000 };
 const BULK = { count: 600, payloadBytes: 64 * 1024, window: 128 };
-/** Each latency round sends this many probes on each path, one at a time with a pause between. */
-const LATENCY = { count: 200, intervalMs: 5 };
+/**
+ * Each latency round sends this many probes on each path, one every `intervalMs`: several
+ * times the relayed round trip, so that probes go one at a time (low load).
+ */
+const LATENCY = { count: 150, intervalMs: 15 };
 const IDLE_MS = 2_000;
 /** Announcements less often than in tests: a loaded host must not let a peer expire mid-round. */
 const MULTICAST = { intervalMs: 1_000, expiryMs: 5_000 };
@@ -34,6 +37,13 @@ interface Paths {
   sender: PeerProcess;
   direct: PeerProcess;
   relayed: PeerProcess;
+  /** The two bridge processes on the relayed path. */
+  bridgePids: number[];
+}
+
+async function bridgesCpuSeconds(paths: Paths): Promise<number> {
+  const each = await Promise.all(paths.bridgePids.map(pidCpuSeconds));
+  return each.reduce((sum, seconds) => sum + seconds, 0);
 }
 
 async function online(sender: PeerProcess, target: PeerProcess, kind: 'direct' | 'bridge'): Promise<void> {
@@ -63,10 +73,13 @@ async function messagesPerSecond(paths: Paths): Promise<void> {
   const direct: number[] = [];
   const relay: number[] = [];
   const ratios: number[] = [];
+  let bridgesCpu = 0;
   const load = await hostLoadDuring(async () => {
     for (let round = 1; round <= ROUNDS; round++) {
       direct.push((await throughput(paths, paths.direct, SMALL)).messagesPerS);
+      const cpuBefore = await bridgesCpuSeconds(paths);
       relay.push((await throughput(paths, paths.relayed, SMALL)).messagesPerS);
+      bridgesCpu += (await bridgesCpuSeconds(paths)) - cpuBefore;
       ratios.push((relay.at(-1) ?? 0) / (direct.at(-1) ?? 1));
       progress(
         `small messages, round ${round}/${ROUNDS}: direct ${Math.round(direct.at(-1) ?? 0)}/s, ` +
@@ -83,6 +96,9 @@ async function messagesPerSecond(paths: Paths): Promise<void> {
   };
   printFigure(BENCH, 'relay_messages_per_s', median(relay), '1/s', params);
   printFigure(BENCH, 'direct_messages_per_s', median(direct), '1/s', params);
+  // What relaying costs the bridges (both together), in CPU time rather than in a rate that
+  // other processes on the host also decide.
+  printFigure(BENCH, 'relay_bridges_cpu_us_per_message', (bridgesCpu * 1e6) / (SMALL.count * ROUNDS), 'us', params);
   printFigure(BENCH, 'relay_ratio', median(ratios), 'ratio', {
     rounds: ROUNDS,
     round_ratios: ratios.map((r) => Math.round(r * 100) / 100),
@@ -162,7 +178,8 @@ async function main(): Promise<void> {
     ).map((started) => started.peer) as [PeerProcess, PeerProcess, PeerProcess];
     await online(a1, a2, 'direct');
     await online(a1, b1, 'bridge');
-    const paths: Paths = { sender: a1, direct: a2, relayed: b1 };
+    const bridgePids = [lans.bridge(0).pid, lans.bridge(1).pid].filter((pid) => pid !== undefined);
+    const paths: Paths = { sender: a1, direct: a2, relayed: b1, bridgePids };
     progress('warming up');
     await throughput(paths, a2, { ...SMALL, count: 2_000 });
     await throughput(paths, b1, { ...SMALL, count: 2_000 });

@@ -20,15 +20,24 @@ export async function containerCpuSeconds(containerId: string): Promise<number |
 
 /** CPU seconds (user and system) of the processes with this command name, e.g. dockerd. */
 export async function processCpuSeconds(command: string): Promise<number> {
-  let ticks = 0;
+  let seconds = 0;
   for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-    if (!stat || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
-    // After the name: state is field 3; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
+    if (stat && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === command) seconds += cpuSecondsOfStat(stat);
   }
-  return ticks / TICKS_PER_S;
+  return seconds;
+}
+
+/** CPU seconds (user and system) one process used so far; 0 once it is gone. */
+export async function pidCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  return stat ? cpuSecondsOfStat(stat) : 0;
+}
+
+function cpuSecondsOfStat(stat: string): number {
+  // After the name: state is field 3; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
 }
 
 /** The sum over containers (those whose cgroup cannot be read count nothing). */

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { containersCpuSeconds, processCpuSeconds } from './cpu-accounting.js';
 
+export { pidCpuSeconds } from './cpu-accounting.js';
+
 /** What this host had to spare over a while: how busy its CPUs were, and the memory left. */
 export interface HostLoad {
   /** Of all cores together, 0 to 100. */
