@@ -9,7 +9,7 @@ import {
 } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
 import { PeerDiscovery } from './discovery/peer-discovery.js';
-import { MAX_ADDRESSES, signIdentityRecord } from './identity/identity-record.js';
+import { MAX_ADDRESSES, signIdentityRecord, withoutAddresses } from './identity/identity-record.js';
 import { type LocalIdentity, loadOrCreateIdentity } from './identity/local-identity.js';
 import { PeerBook } from './identity/peer-book.js';
 import { readProfileName, writeProfileName } from './identity/profile.js';
@@ -237,7 +237,8 @@ export class PeerRuntime {
         knownPeers: () => this.knownPeers(),
         greeted: (record, observedHost, knownPeers, viaBridgeId) => {
           // The greeter dials us if it wants to talk; we connect only when we have something to say.
-          this.learn(record, observedHost ? [observedHost] : []);
+          // Through a bridge, the addresses it signed are of another network: none is kept.
+          this.learn(viaBridgeId ? withoutAddresses(record) : record, observedHost ? [observedHost] : []);
           this.greetingPaths.greeted(record.id, viaBridgeId);
           // Peers passed on through a bridge are of the other network: their addresses mean nothing here.
           if (!viaBridgeId) this.discovery.heardOf(knownPeers);

@@ -23,7 +23,12 @@ describe('peers that reach each other only through a bridge', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function startPeer(name: string, directory: HandDirectory, web = false): Promise<Peer> {
+  async function startPeer(
+    name: string,
+    directory: HandDirectory,
+    web = false,
+    advertisedAddresses: string[] = [],
+  ): Promise<Peer> {
     const dir = await mkdtemp(join(tmpdir(), `relay-${name}-`));
     // No advertised address and no multicast: the peer's record carries no address at all,
     // so nothing but the bridge's route can lead to it.
@@ -34,6 +39,7 @@ describe('peers that reach each other only through a bridge', () => {
       discovery: { directories: [directory] },
       reconnectMinDelayMs: 50,
       reconnectMaxDelayMs: 500,
+      advertisedAddresses,
       ...(web ? { web: { port: 0, host: '127.0.0.1' } } : {}),
     });
     await peer.start();
@@ -96,6 +102,23 @@ describe('peers that reach each other only through a bridge', () => {
     expect(stats.bytesToTarget).toBeGreaterThan(0);
     expect(stats.bytesFromTarget).toBeGreaterThan(0);
     expect(stats.refusals).toEqual({});
+  });
+
+  it('keeps none of the addresses a far peer signed: they are of its own network', async () => {
+    const bridge = await LoopbackBridge.start({ greetingPort: await freePort(), securePort: await freePort() });
+    cleanups.push(() => bridge.stop());
+    const [aliceDirectory, bobDirectory] = [new HandDirectory(), new HandDirectory()];
+    // Loopback addresses nobody listens at, standing for the far LANs' own addresses.
+    const alice = await startPeer('alice', aliceDirectory, false, ['127.0.0.8']);
+    const bob = await startPeer('bob', bobDirectory, false, ['127.0.0.9']);
+    for (const peer of [alice, bob]) bridge.serve(peer.self());
+    aliceDirectory.list(bob.self(), [bridge.route()]);
+    await until('alice knows bob', () => !!summaryOf(alice, bob));
+    const sent = await alice.send(bob.id, 'hello from afar');
+    await until('delivered', () => stateOf(alice, bob, sent.id) === 'delivered');
+    // Alice met bob through the bridge's greeting; bob met alice when she greeted him through it.
+    expect(summaryOf(alice, bob)?.addresses).toEqual([]);
+    expect(summaryOf(bob, alice)?.addresses).toEqual([]);
   });
 
   it('keeps messages queued while no bridge is there, and sends them when it comes back', async () => {

@@ -16,6 +16,7 @@ import {
 import { type KnownPeer, type PeerIdentity, PROTOCOL_VERSION } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
+import { withoutAddresses } from '../identity/identity-record.js';
 import type { LocalIdentity } from '../identity/local-identity.js';
 import type { PeerBook } from '../identity/peer-book.js';
 import type { StoredPeer } from '../store/records.js';
@@ -255,7 +256,8 @@ export class PeerDiscovery {
     for (const route of routes) {
       try {
         const result = await this.#host.greetAt(route.host, route.greetingPort, peerId);
-        this.#host.learn(result.identity, [], false);
+        // The addresses it signed are of its own network: dialing them first would only wait.
+        this.#host.learn(withoutAddresses(result.identity), [], false);
         return;
       } catch {
         // The next bridge, if any; the peer shows as unreachable if none relays it.

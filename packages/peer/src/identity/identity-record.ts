@@ -108,3 +108,11 @@ function canonicalBytes(record: PeerIdentity): Buffer {
   pushNumber(record.issuedAtMs);
   return Buffer.concat(parts);
 }
+
+/**
+ * A verified record without the addresses it names, for a peer met through a bridge: those
+ * are of the peer's own network. Kept, not passed on (it no longer checks against its signature).
+ */
+export function withoutAddresses(record: PeerIdentity): PeerIdentity {
+  return { ...record, addresses: [] };
+}

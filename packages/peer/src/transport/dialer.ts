@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type BackoffInit, backoffDelay } from '@p2p-messenger/discovery';
 import type { GreetRequest } from '@p2p-messenger/proto';
 import type { Logger } from 'pino';
+import { withoutAddresses } from '../identity/identity-record.js';
 import type { LocalIdentity } from '../identity/local-identity.js';
 import type { PeerBook } from '../identity/peer-book.js';
 import type { StoredPeer } from '../store/records.js';
@@ -201,9 +202,13 @@ export class Dialer {
           peer.id,
           { timeoutMs: dial.path.kind === 'direct' ? directTimeoutMs : timeoutMs },
         );
-        // A bridge's address is no address of the peer: only a direct answer teaches one.
-        const seenAt = dial.path.kind === 'direct' ? [dial.host] : [];
-        return { ...this.#components.book.learn(result.identity, seenAt), dial };
+        // A bridge's address is no address of the peer: only a direct answer teaches one. Nor
+        // are those it signed, through a bridge: they are of its own network.
+        const learned =
+          dial.path.kind === 'direct'
+            ? this.#components.book.learn(result.identity, [dial.host])
+            : this.#components.book.learn(withoutAddresses(result.identity), []);
+        return { ...learned, dial };
       } catch (err) {
         lastError = err;
       }
