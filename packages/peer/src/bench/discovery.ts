@@ -71,7 +71,11 @@ async function startLan(size: number): Promise<Lab> {
     // Settled: every peer lists every other one.
     for (const peer of env.peers) {
       for (const other of env.peers) {
-        if (other !== peer) await allReport([peer], other.id, 0, listed, 'settling', 120_000);
+        if (other === peer) continue;
+        const last = () => JSON.stringify(peer.peerEvents.filter((e) => e.summary.id === other.id).at(-1)?.summary);
+        await allReport([peer], other.id, 0, listed, 'settling', 120_000).catch((err: Error) => {
+          throw new Error(`${err.message} (${other.id} at ${peer.id}; its last report there: ${last()})`);
+        });
       }
     }
   } catch (err) {
@@ -97,9 +101,9 @@ async function measureLan(size: number): Promise<void> {
     const goodbyes: number[] = [];
     for (let round = 1; round <= NEWCOMER_ROUNDS; round++) {
       const newcomer = await startPeer(env, `new${round}`);
-      const startedAt = Date.now();
+      // From the moment it began to start: it announces itself before it says it is ready.
       const seenAt = await allReport(env.peers, newcomer.id, 0, listed, 'seeing the newcomer');
-      seen.push((seenAt - startedAt) / 1000);
+      seen.push((seenAt - newcomer.startedAtMs) / 1000);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const stoppingAt = Date.now();
       await newcomer.stop();

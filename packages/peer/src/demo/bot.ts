@@ -47,9 +47,10 @@ async function main(root: string | undefined): Promise<void> {
       (err: unknown) => log.warn({ err, messageId: message.id }, 'could not answer'),
     );
   });
+  const startedAtMs = Date.now();
   await peer.start();
   if (stopping) return;
-  post(readyMessage(peer));
+  post(readyMessage(peer, startedAtMs));
 }
 
 main(process.argv[2]).catch((err: unknown) => {

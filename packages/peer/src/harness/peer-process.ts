@@ -17,6 +17,8 @@ export class PeerProcess {
   readonly fingerprint: string;
   readonly greetingPort: number;
   readonly securePort: number;
+  /** When the peer began to start, by the machine's clock (it announces itself before it is ready). */
+  readonly startedAtMs: number;
   /** Messages received from other peers since start (reported every 20 ms). */
   received = 0;
   /** Highest count of `sendMany` messages known to be stored. */
@@ -32,6 +34,7 @@ export class PeerProcess {
     this.fingerprint = ready.fingerprint;
     this.greetingPort = ready.greetingPort;
     this.securePort = ready.securePort;
+    this.startedAtMs = ready.startedAtMs;
     this.#requests = new IpcRequests((message) => child.send(message));
     this.#exited = once(child, 'exit').then(() => this.#requests.failAll(new Error('peer process exited')));
     child.on('message', (message: WorkerMessage) => {

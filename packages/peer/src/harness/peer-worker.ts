@@ -79,8 +79,9 @@ async function main(): Promise<void> {
     lastReported = received;
   }, 20);
   reporter.unref();
+  const startedAtMs = Date.now();
   await peer.start();
-  post(readyMessage(peer));
+  post(readyMessage(peer, startedAtMs));
   process.on('message', (envelope: RequestEnvelope) => {
     handle(peer, envelope.request).then(
       (value) => post({ type: 'reply', seq: envelope.seq, ok: true, value }),

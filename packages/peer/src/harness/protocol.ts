@@ -24,7 +24,7 @@ export type WorkerRequest =
   | { op: 'stop' };
 
 export type WorkerMessage =
-  | { type: 'ready'; id: string; fingerprint: string; greetingPort: number; securePort: number }
+  | { type: 'ready'; id: string; fingerprint: string; greetingPort: number; securePort: number; startedAtMs: number }
   | { type: 'reply'; seq: number; ok: true; value: unknown }
   | { type: 'reply'; seq: number; ok: false; error: { name: string; message: string } }
   | { type: 'accepted'; count: number }
@@ -38,8 +38,11 @@ export interface RequestEnvelope {
   request: WorkerRequest;
 }
 
-/** The 'ready' message a child process running a peer sends its parent (harness and demo bot). */
-export function readyMessage(peer: Peer): Extract<WorkerMessage, { type: 'ready' }> {
+/**
+ * The 'ready' message a child process running a peer sends its parent (harness and demo bot);
+ * `startedAtMs`: when the peer began to start (it announces itself before it is ready).
+ */
+export function readyMessage(peer: Peer, startedAtMs: number): Extract<WorkerMessage, { type: 'ready' }> {
   const { id, fingerprint, greetingPort, securePort } = peer.self();
-  return { type: 'ready', id, fingerprint, greetingPort, securePort };
+  return { type: 'ready', id, fingerprint, greetingPort, securePort, startedAtMs };
 }
