@@ -171,7 +171,15 @@ async function main(): Promise<void> {
   );
   progress('starting the LANs, the bridges and the peers');
   // LAN 0 (a1, a2) and LAN 1 (b1), each with its bridge; the bridges linked over a WAN of their own.
-  const lans = await BridgedLans.create({ lans: 2, multicast: MULTICAST, bridge: () => ({ logLevel: 'warn' }) });
+  // --cpu-prof DIR: the bridges write CPU profiles there (at their graceful stop, at the end).
+  const profileDir = process.argv[process.argv.indexOf('--cpu-prof') + 1];
+  const nodeArgs =
+    process.argv.includes('--cpu-prof') && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const lans = await BridgedLans.create({
+    lans: 2,
+    multicast: MULTICAST,
+    bridge: () => ({ logLevel: 'warn', nodeArgs }),
+  });
   try {
     const [a1, a2, b1] = (
       await Promise.all([lans.startPeer(0, 'a1'), lans.startPeer(0, 'a2'), lans.startPeer(1, 'b1')])
@@ -194,6 +202,7 @@ async function main(): Promise<void> {
       mem_available_gb: idle.memAvailableGb,
       idle_ms: IDLE_MS,
     });
+    if (nodeArgs.length > 0) await Promise.all([lans.bridge(0).stop(), lans.bridge(1).stop()]);
   } finally {
     await lans.destroy();
   }

@@ -32,6 +32,8 @@ export interface BridgeProcessOptions {
   logLevel?: string;
   /** Further flags, as given. */
   args?: readonly string[];
+  /** Flags for node itself (e.g. --cpu-prof, written when the bridge stops, not when killed). */
+  nodeArgs?: readonly string[];
   readyTimeoutMs?: number;
 }
 
@@ -72,10 +74,15 @@ export class BridgeProcess {
 
   /** Starts the command and waits for its ready line; fails with its output if it exits first or takes too long. */
   static async start(lab: NetLab, host: LabHost, options: BridgeProcessOptions): Promise<BridgeProcess> {
-    const child = lab.spawn(host, process.execPath, [BRIDGE_MAIN, ...bridgeArgs(options)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: withoutBridgeVariables(process.env),
-    });
+    const child = lab.spawn(
+      host,
+      process.execPath,
+      [...(options.nodeArgs ?? []), BRIDGE_MAIN, ...bridgeArgs(options)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: withoutBridgeVariables(process.env),
+      },
+    );
     const output = { stdout: '', stderr: '' };
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       output.stdout += chunk;
