@@ -82,11 +82,11 @@ describe('GreetingRelay and LocalEgress', () => {
     expect(answer.identity.id).toBe(bob.id);
     expect(answer.knownPeers).toEqual([]);
     expect(answer.observedAddress).toBe('');
-    // bob knows ada by the addresses her record claims, never by the bridge's (loopback) address,
-    // and heard of no one else through the bridge.
+    // bob keeps no address of ada: not the bridge's (loopback) one, nor those her record claims
+    // (of her own network, behind the bridge); and heard of no one else through the bridge.
     const known = bob.peers();
     expect(known.map((p) => p.id)).toEqual([ada.id]);
-    expect(known[0]?.addresses).toEqual(['10.77.0.5']);
+    expect(known[0]?.addresses).toEqual([]);
     // Identify: bob's record through the bridge; the bridge's own without a target.
     expect((await identify(at, bob.id)).id).toBe(bob.id);
   });
