@@ -1,8 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { LocalIdentity } from '@p2p-messenger/peer';
-import { type FederationServer, FederationService } from '@p2p-messenger/proto';
+import type { FederationServer } from '@p2p-messenger/proto';
 import { FederationListenError } from './errors.js';
 import { type LinkKeepalive, linkChannelOptions, linkServerCredentials } from './link-credentials.js';
+import { leanFederationService } from './relay-chunk-codec.js';
 
 /** The federation port: a gRPC server over TLS 1.3 with the bridge's certificate. */
 export class FederationListener {
@@ -12,7 +13,7 @@ export class FederationListener {
   constructor(identity: LocalIdentity, service: FederationServer, keepalive?: LinkKeepalive) {
     this.#identity = identity;
     this.#server = new grpc.Server(linkChannelOptions(keepalive));
-    this.#server.addService(FederationService, service);
+    this.#server.addService(leanFederationService, service);
   }
 
   /** Binds the address; answers the port bound (port 0 picks a free one). */

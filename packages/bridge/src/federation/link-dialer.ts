@@ -12,6 +12,7 @@ import {
 } from './link-credentials.js';
 import { LinkSession } from './link-session.js';
 import type { LinkState } from './link-state.js';
+import { LeanFederationClient } from './relay-chunk-codec.js';
 
 /** A bridge to dial: its id (checked, not trusted on the address's word) and address. */
 export interface JoinTarget {
@@ -102,7 +103,7 @@ export class LinkDialer {
       record.certificate,
       this.#init.keepalive,
     );
-    const client = new FederationClient(this.#address, credentials, options);
+    const client = new LeanFederationClient(this.#address, credentials, options);
     try {
       const session = new LinkSession({
         localId: identity.id,
