@@ -21,7 +21,7 @@ export async function hostForContainers(docker: Docker): Promise<string> {
 /**
  * Runs an ES module script in a container of the peer image (it has Node) on the test's overlay
  * network, where the peer services' names resolve; resolves with what it printed once it ended.
- * The container carries the pool's label and is removed whatever happens.
+ * The container carries the pool's label and is removed, with its volume, whatever happens.
  */
 export async function runOnOverlay(
   docker: Docker,
@@ -53,6 +53,7 @@ export async function runOnOverlay(
     for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
     return { exitCode: StatusCode, output: Buffer.concat(chunks).toString('utf8') };
   } finally {
-    await container.remove({ force: true }).catch(() => {});
+    // With its anonymous volume (the image declares /data), or every probe leaves one behind.
+    await container.remove({ force: true, v: true }).catch(() => {});
   }
 }
