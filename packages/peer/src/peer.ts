@@ -42,7 +42,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   #web: PeerWebServer | null = null;
   #starting: Promise<void> | null = null;
   /** The status and sources last reported per peer in a 'peer' event. */
-  readonly #reported = new Map<string, { key: string; summary: PeerSummary }>();
+  readonly #reported = new Map<string, string>();
 
   constructor(options: PeerOptions) {
     super();
@@ -289,20 +289,12 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** Emits a peer's summary when it is new to us or its status or sources changed. */
   #emitPeer(peerId: string): void {
     const runtime = this.#runtime;
-    if (!runtime) return;
-    const peer = runtime.book.get(peerId) ?? runtime.discovery.unmet(peerId);
-    const last = this.#reported.get(peerId);
-    // An unmet peer that left is in no list any more: those who were shown it are told it went.
-    const summary = peer ? this.#summary(runtime, peer) : last && gone(last.summary);
-    if (!summary) return;
+    const peer = runtime && (runtime.book.get(peerId) ?? runtime.discovery.unmet(peerId));
+    if (!runtime || !peer) return;
+    const summary = this.#summary(runtime, peer);
     const key = `${summary.status} ${summary.sources.join()} ${summary.name} ${pathKey(summary.path)}`;
-    if (last?.key === key) return;
-    if (peer) this.#reported.set(peerId, { key, summary });
-    else this.#reported.delete(peerId);
+    if (this.#reported.get(peerId) === key) return;
+    this.#reported.set(peerId, key);
     this.emit('peer', summary);
   }
-}
-
-function gone(summary: PeerSummary): PeerSummary {
-  return { ...summary, status: 'offline', online: false, sources: [], path: null };
 }

@@ -64,6 +64,8 @@ export interface UnmetPeer {
 }
 
 const SELF_ADDRESS_CHECK_MS = 1_000;
+/** Unmet peers remembered once they left: enough for any LAN's list, bounded against floods. */
+const MAX_SIGHTED = 1_024;
 const KEY_FETCH_TIMEOUT_MS = 10_000;
 /** A listed peer that did not answer its greeting (busy, or still starting) is greeted again. */
 const REACH_RETRY = { minDelayMs: 500, maxDelayMs: 30_000 };
@@ -86,6 +88,8 @@ export class PeerDiscovery {
   /** Greetings under way per peer; a listing that changes meanwhile is looked at again once it ends. */
   readonly #reaching = new Map<string, { again: boolean; done: Promise<void> }>();
   readonly #signer: PeerAnnouncementSigner;
+  /** Unmet peers shown in this run, oldest first (see `unmet`). */
+  readonly #sighted = new Map<string, UnmetPeer>();
 
   constructor(host: DiscoveryHost, settings: DiscoverySettings, staticPeers: readonly string[]) {
     this.#host = host;
@@ -177,21 +181,29 @@ export class PeerDiscovery {
     return { listed: false, sources: gossiped ? ['gossip'] : [] };
   }
 
-  /** A listed peer we have not met yet, if its key is known (see UnmetPeer). */
+  /**
+   * A peer we have not met yet whose key is known (see UnmetPeer): as listed now, or as last
+   * listed in this run (it then shows offline, as a met peer would, rather than vanish).
+   */
   unmet(peerId: string): UnmetPeer | null {
-    if (this.#host.book.get(peerId)) return null;
+    if (this.#host.book.get(peerId)) {
+      this.#sighted.delete(peerId);
+      return null;
+    }
     const listing = this.#merged.peer(peerId);
     const signingKey = this.#signer.keyOf(peerId);
-    if (!listing || !signingKey) return null;
+    if (!listing || !signingKey) return this.#sighted.get(peerId) ?? null;
     const { id, name, addresses, lastSeenMs } = listing;
-    return { id, name, signingKey, addresses, lastSeenMs };
+    const peer = { id, name, signingKey, addresses, lastSeenMs };
+    this.#sighted.delete(peerId);
+    this.#sighted.set(peerId, peer);
+    if (this.#sighted.size > MAX_SIGHTED) this.#sighted.delete(this.#sighted.keys().next().value as string);
+    return peer;
   }
 
   unmetPeers(): UnmetPeer[] {
-    return this.#merged
-      .peers()
-      .map((listing) => this.unmet(listing.id))
-      .filter((peer): peer is UnmetPeer => peer !== null);
+    const ids = new Set([...this.#merged.peers().map((listing) => listing.id), ...this.#sighted.keys()]);
+    return [...ids].map((id) => this.unmet(id)).filter((peer): peer is UnmetPeer => peer !== null);
   }
 
   /** Settles once the greeting under way to `peerId` (if any) has ended, so that it may be in the book. */
