@@ -42,6 +42,14 @@ export async function openConsul(agent: string): Promise<ConsulClient> {
   return new Consul(address) as unknown as ConsulClient;
 }
 
+/** Opens a client unless its owner was stopped while the client loaded (then null, nothing left open). */
+export async function openConsulWhile(agent: string, running: () => boolean): Promise<ConsulClient | null> {
+  const client = await openConsul(agent);
+  if (running()) return client;
+  client.destroy();
+  return null;
+}
+
 /** The agent answered that it does not know a check of ours: it lost our registration. */
 export function isForgotten(err: unknown): boolean {
   const status = (err as { response?: { statusCode?: number } }).response?.statusCode;

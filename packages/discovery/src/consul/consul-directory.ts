@@ -3,7 +3,7 @@ import { backoffDelay } from '../backoff.js';
 import { DirectoryBase } from '../directory.js';
 import { DiscoveryConfigError } from '../errors.js';
 import type { LocalPeerInfo } from '../host.js';
-import { type ConsulClient, isForgotten, openConsul, parseAgent } from './consul-client.js';
+import { type ConsulClient, isForgotten, openConsulWhile, parseAgent } from './consul-client.js';
 import { ConsulPeerWatch } from './consul-peer-watch.js';
 import { checkIdOf, DEFAULT_SERVICE_NAME, registrationFor } from './service-record.js';
 
@@ -81,11 +81,8 @@ export class ConsulDirectory extends DirectoryBase {
     if (this.#running) return;
     this.markStarted();
     this.#running = true;
-    const client = await openConsul(this.#options.agent);
-    if (!this.#running) {
-      client.destroy();
-      return;
-    }
+    const client = await openConsulWhile(this.#options.agent, () => this.#running);
+    if (!client) return;
     this.#client = client;
     await this.#heartbeat();
     if (!this.#running) return;

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { DirectoryBase } from '../directory.js';
-import { type ConsulClient, openConsul, parseAgent } from './consul-client.js';
+import { type ConsulClient, openConsulWhile, parseAgent } from './consul-client.js';
 import type { ConsulOptions } from './consul-directory.js';
 import { ConsulPeerWatch } from './consul-peer-watch.js';
 import { DEFAULT_SERVICE_NAME } from './service-record.js';
@@ -40,11 +40,8 @@ export class ConsulReader extends DirectoryBase {
     if (this.#running) return;
     this.markStarted();
     this.#running = true;
-    const client = await openConsul(this.#agent);
-    if (!this.#running) {
-      client.destroy();
-      return;
-    }
+    const client = await openConsulWhile(this.#agent, () => this.#running);
+    if (!client) return;
     this.#client = client;
     this.#watch.start(client, {
       put: (peer) => this.put(peer),

@@ -1,7 +1,7 @@
 import { type Logger, pino } from 'pino';
 import { backoffDelay } from '../backoff.js';
 import { DiscoveryConfigError } from '../errors.js';
-import { type ConsulClient, isForgotten, openConsul, parseAgent } from './consul-client.js';
+import { type ConsulClient, isForgotten, openConsulWhile, parseAgent } from './consul-client.js';
 import {
   type RelayAccess,
   type RelayedPeerEntry,
@@ -65,11 +65,8 @@ export class ConsulRelayEntries {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    const client = await openConsul(this.#options.agent);
-    if (!this.#running) {
-      client.destroy();
-      return;
-    }
+    const client = await openConsulWhile(this.#options.agent, () => this.#running);
+    if (!client) return;
     this.#client = client;
     await this.#sync();
   }
